@@ -1,0 +1,62 @@
+"""One exception root for everything agent_core raises on purpose.
+
+SDK and driver errors are translated once, at the edge, with ``raise X(...) from e``; messages
+quote names with ``!r`` and say how to fix the problem, because the dashboard and the CLI show
+them to people as they are.
+"""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Root of every error agent_core raises deliberately."""
+
+
+class ConfigError(AgentError):
+    """A setting is missing, malformed, or points at something that cannot be opened."""
+
+
+class StoreError(AgentError):
+    """The event store could not be opened, read or written."""
+
+
+class ConcurrencyError(StoreError):
+    """Another writer appended to the run first (optimistic lock lost)."""
+
+    def __init__(self, run_id: str, expected_seq: int, actual_seq: int | None = None) -> None:
+        self.run_id = run_id
+        self.expected_seq = expected_seq
+        self.actual_seq = actual_seq
+        found = f"it is at seq {actual_seq}" if actual_seq is not None else "another writer got there first"
+        super().__init__(
+            f"run {run_id!r} changed under us: expected it at seq {expected_seq}, but {found}; "
+            "read the run again and retry"
+        )
+
+
+class RunNotFound(AgentError):
+    """No run with this id exists in the store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run {run_id!r} in this store; list runs with 'python -m agent_core runs'")
+
+
+class ProviderError(AgentError):
+    """An LLM provider could not answer (auth, rate limit, server error, timeout, network)."""
+
+
+class PlanError(AgentError):
+    """An LLM answer is not a valid plan."""
+
+
+class PolicyError(AgentError):
+    """A policy file is malformed or a rule could not be evaluated."""
+
+
+class ToolError(AgentError):
+    """A tool's input was invalid or the tool could not run."""
+
+
+class RunStateError(AgentError):
+    """The requested transition is not allowed in the run's current state."""

@@ -1,0 +1,332 @@
+"""The event catalogue: one frozen pydantic model per event type, one discriminated union.
+
+An event model holds only its payload; the envelope (position, run id, seq, time, actor,
+hash) is added by the store. Payloads are never rewritten: when a type's schema changes, its
+``VERSION`` goes up and a small ``upcast`` function lifts old payloads on read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from agent_core.plan import Plan
+
+Actor = Literal["orchestrator", "planner", "policy_guard", "tool_executor", "human"]
+ReplayMode = Literal["verify", "whatif"]
+
+
+class DomainEvent(BaseModel):
+    """Base of every event: frozen, extra fields ignored (newer writers may add some)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    VERSION: ClassVar[int] = 1
+    ACTOR: ClassVar[str] = "orchestrator"
+    type: str
+
+    @property
+    def schema_version(self) -> int:
+        return self.VERSION
+
+    @property
+    def actor(self) -> str:
+        return self.ACTOR
+
+    def to_payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"type"})
+
+
+class PlannerInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    provider: str
+    model: str
+    prompt_sha: str
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class RunStarted(DomainEvent):
+    """v2: ``planner`` became an object {provider, model, prompt_sha} (v1 held the provider name)."""
+
+    VERSION: ClassVar[int] = 2
+    type: Literal["RunStarted"] = "RunStarted"
+    goal: str
+    max_steps: int
+    budget_usd: float
+    planner: PlannerInfo
+    policy_sha: str
+    policy_path: str = ""
+    replay_of: str | None = None
+    replay_mode: ReplayMode | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanRequested(DomainEvent):
+    ACTOR: ClassVar[str] = "planner"
+    type: Literal["PlanRequested"] = "PlanRequested"
+    provider: str
+    model: str
+    system_prompt: str
+    user_message: str
+    attempt: int = 1
+
+
+class PlanGenerated(DomainEvent):
+    ACTOR: ClassVar[str] = "planner"
+    type: Literal["PlanGenerated"] = "PlanGenerated"
+    plan: Plan
+    raw_text: str
+    usage: Usage = Usage()
+    latency_ms: float = 0.0
+    attempt: int = 1
+
+
+class PlanRejected(DomainEvent):
+    ACTOR: ClassVar[str] = "planner"
+    type: Literal["PlanRejected"] = "PlanRejected"
+    error: str
+    raw_text: str = ""
+    usage: Usage = Usage()
+    latency_ms: float = 0.0
+    attempt: int = 1
+    retryable: bool = True
+
+
+class CostRecorded(DomainEvent):
+    ACTOR: ClassVar[str] = "planner"
+    type: Literal["CostRecorded"] = "CostRecorded"
+    source: str
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usd: float = 0.0
+    total_usd: float = 0.0
+    priced: bool = True
+
+    @property
+    def actor(self) -> str:
+        return "planner" if self.source == "planner" else "tool_executor"
+
+
+class _Decision(DomainEvent):
+    ACTOR: ClassVar[str] = "policy_guard"
+    step_id: str
+    tool: str
+    rule: str
+    reason: str
+
+
+class ToolApproved(_Decision):
+    type: Literal["ToolApproved"] = "ToolApproved"
+
+
+class ToolRejected(_Decision):
+    type: Literal["ToolRejected"] = "ToolRejected"
+
+
+class ApprovalRequested(DomainEvent):
+    ACTOR: ClassVar[str] = "policy_guard"
+    type: Literal["ApprovalRequested"] = "ApprovalRequested"
+    step_id: str
+    tool: str
+    input: dict[str, Any]
+    rule: str
+    reason: str
+
+
+class _HumanDecision(DomainEvent):
+    ACTOR: ClassVar[str] = "human"
+    step_id: str
+    by: str
+    comment: str = ""
+
+
+class ApprovalGranted(_HumanDecision):
+    type: Literal["ApprovalGranted"] = "ApprovalGranted"
+
+
+class ApprovalDenied(_HumanDecision):
+    type: Literal["ApprovalDenied"] = "ApprovalDenied"
+
+
+class ToolExecuted(DomainEvent):
+    """The intent, written before the tool runs; ``target_sha256`` is the write target's hash then."""
+
+    ACTOR: ClassVar[str] = "tool_executor"
+    type: Literal["ToolExecuted"] = "ToolExecuted"
+    step_id: str
+    tool: str
+    input: dict[str, Any]
+    target_sha256: str | None = None
+
+
+class ObservationCaptured(DomainEvent):
+    ACTOR: ClassVar[str] = "tool_executor"
+    type: Literal["ObservationCaptured"] = "ObservationCaptured"
+    step_id: str
+    tool: str
+    result: dict[str, Any]
+    duration_ms: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return bool(self.result.get("success"))
+
+
+class StepInterrupted(DomainEvent):
+    type: Literal["StepInterrupted"] = "StepInterrupted"
+    step_id: str
+    tool: str = ""
+    next_action: str = ""
+
+
+class BudgetExceeded(DomainEvent):
+    type: Literal["BudgetExceeded"] = "BudgetExceeded"
+    spent_usd: float
+    budget_usd: float
+
+
+class ResponseFinalized(DomainEvent):
+    type: Literal["ResponseFinalized"] = "ResponseFinalized"
+    summary: str
+    step_count: int
+
+
+class RunCompleted(DomainEvent):
+    type: Literal["RunCompleted"] = "RunCompleted"
+    status: str = "completed"
+
+
+class RunFailed(DomainEvent):
+    type: Literal["RunFailed"] = "RunFailed"
+    reason: str
+
+
+class RunCancelled(DomainEvent):
+    type: Literal["RunCancelled"] = "RunCancelled"
+    by: str = "human"
+    reason: str = ""
+
+
+class UnknownEvent(DomainEvent):
+    """An event this code cannot read as its catalogue type: kept whole, never a crash."""
+
+    type: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    problem: str = ""
+
+
+AnyEvent = Annotated[
+    RunStarted
+    | PlanRequested
+    | PlanGenerated
+    | PlanRejected
+    | CostRecorded
+    | ToolApproved
+    | ToolRejected
+    | ApprovalRequested
+    | ApprovalGranted
+    | ApprovalDenied
+    | ToolExecuted
+    | ObservationCaptured
+    | StepInterrupted
+    | BudgetExceeded
+    | ResponseFinalized
+    | RunCompleted
+    | RunFailed
+    | RunCancelled,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        RunStarted, PlanRequested, PlanGenerated, PlanRejected, CostRecorded, ToolApproved,
+        ToolRejected, ApprovalRequested, ApprovalGranted, ApprovalDenied, ToolExecuted,
+        ObservationCaptured, StepInterrupted, BudgetExceeded, ResponseFinalized, RunCompleted,
+        RunFailed, RunCancelled,
+    )
+}  # fmt: skip
+TERMINAL_TYPES = frozenset({"RunCompleted", "RunFailed", "RunCancelled"})
+
+
+# --- upcasting -------------------------------------------------------------------------------
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def upcast_run_started_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 stored ``planner`` as the provider name and ``model`` beside it; v2 nests both."""
+    lifted = dict(payload)
+    provider = lifted.pop("planner", "offline")
+    model = lifted.pop("model", "")
+    lifted["planner"] = {"provider": provider, "model": model, "prompt_sha": lifted.pop("prompt_sha", "")}
+    return lifted
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("RunStarted", 1): upcast_run_started_v1_v2,
+}
+
+
+def upcast(event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply the chain of upcasters from ``version`` to the type's current version."""
+    target = EVENT_TYPES[event_type].VERSION
+    while version < target:
+        step = UPCASTERS.get((event_type, version))
+        if step is None:
+            raise ValueError(f"no upcaster for {event_type} v{version} -> v{version + 1}")
+        payload = step(payload)
+        version += 1
+    return payload
+
+
+# --- the decoded envelope --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as read back: the store's envelope around the decoded payload model."""
+
+    position: int
+    run_id: str
+    seq: int
+    type: str
+    version: int
+    actor: str
+    at: datetime
+    hash: str
+    event: DomainEvent
+
+    @property
+    def problem(self) -> str:
+        return self.event.problem if isinstance(self.event, UnknownEvent) else ""
+
+
+def decode_payload(event_type: str, version: int, payload: dict[str, Any]) -> DomainEvent:
+    """Payload dict -> the catalogue model; an unknown type or a broken payload -> ``UnknownEvent``."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        return UnknownEvent(type=event_type, data=payload, problem=f"unknown event type {event_type!r}")
+    if version > cls.VERSION:
+        return UnknownEvent(
+            type=event_type,
+            data=payload,
+            problem=f"{event_type} v{version} is newer than this code (v{cls.VERSION}); upgrade agent_core",
+        )
+    try:
+        lifted = upcast(event_type, version, payload) if version < cls.VERSION else payload
+        return EVENT_ADAPTER.validate_python({**lifted, "type": event_type})
+    except (ValidationError, ValueError, TypeError) as error:
+        return UnknownEvent(type=event_type, data=payload, problem=f"cannot decode {event_type}: {error}")

@@ -1,0 +1,374 @@
+"""Projections: fold a run's events into a frozen ``RunState``, and index runs for listing.
+
+``fold`` is the only way code learns what happened in a run: the orchestrator, resume, replay
+and the dashboard all call it. One small handler per event type; events this code cannot
+read are kept as problems, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from agent_core import events as ev
+from agent_core.errors import RunNotFound
+from agent_core.plan import Plan
+from agent_core.store import EventStore, RunIndex, RunRow, StoredEvent
+
+RUNNING, WAITING, COMPLETED, FAILED, CANCELLED = "running", "waiting_approval", "completed", "failed", "cancelled"
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class StepState:
+    """One plan step as the log tells it: decision, approval, intent and observation."""
+
+    step_id: str
+    tool: str
+    objective: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    success_criteria: str = ""
+    decision: str | None = None  # approved | rejected | held | granted | denied
+    rule: str = ""
+    reason: str = ""
+    decided_by: str = ""
+    comment: str = ""
+    executed: bool = False
+    target_sha256: str | None = None
+    result: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    interrupted: int = 0
+
+    @property
+    def outcome(self) -> str:
+        """succeeded | failed | rejected | denied | held | interrupted | running | pending."""
+        if self.result is not None:
+            return "succeeded" if self.result.get("success") else "failed"
+        if self.decision in ("rejected", "denied", "held"):
+            return self.decision
+        if self.executed:
+            return "running"
+        return "interrupted" if self.interrupted else "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """Everything known about a run, derived from its events alone."""
+
+    run_id: str
+    status: str = "new"
+    goal: str = ""
+    max_steps: int = 0
+    budget_usd: float = 0.0
+    planner: ev.PlannerInfo | None = None
+    policy_sha: str = ""
+    policy_path: str = ""
+    replay_of: str | None = None
+    replay_mode: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    plan: Plan | None = None
+    plan_attempts: int = 0
+    plan_errors: tuple[str, ...] = ()
+    steps: tuple[StepState, ...] = ()
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_seq: int = 0
+    event_count: int = 0
+    failure_reason: str = ""
+    final_summary: str = ""
+    budget_exceeded: bool = False
+    problems: tuple[str, ...] = ()
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.ended_at or self.updated_at or self.started_at
+        return (end - self.started_at).total_seconds()
+
+    def step(self, step_id: str) -> StepState | None:
+        return next((s for s in self.steps if s.step_id == step_id), None)
+
+    @property
+    def pending_approval(self) -> StepState | None:
+        return next((s for s in self.steps if s.decision == "held"), None)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for s in self.steps if s.outcome == outcome)
+
+
+# --- handlers: one per event type ---------------------------------------------------------
+
+
+def _update_step(state: RunState, step_id: str, **changes: Any) -> RunState:
+    if state.step(step_id) is None:
+        return replace(
+            state,
+            steps=(
+                *state.steps,
+                StepState(
+                    step_id=step_id, tool=changes.get("tool", ""), **{k: v for k, v in changes.items() if k != "tool"}
+                ),
+            ),
+        )
+    return replace(state, steps=tuple(replace(s, **changes) if s.step_id == step_id else s for s in state.steps))
+
+
+def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
+    return replace(state, status=RUNNING, goal=e.goal, max_steps=e.max_steps, budget_usd=e.budget_usd,
+                   planner=e.planner, policy_sha=e.policy_sha, policy_path=e.policy_path,
+                   replay_of=e.replay_of, replay_mode=e.replay_mode, overrides=dict(e.overrides))  # fmt: skip
+
+
+def _plan_requested(state: RunState, e: ev.PlanRequested) -> RunState:
+    return replace(state, plan_attempts=max(state.plan_attempts, e.attempt))
+
+
+def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
+    steps = tuple(
+        StepState(
+            step_id=s.id, tool=s.tool, objective=s.objective, input=dict(s.input), success_criteria=s.success_criteria
+        )
+        for s in e.plan.steps
+    )
+    return replace(state, plan=e.plan, steps=steps)
+
+
+def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
+    return replace(state, plan_errors=(*state.plan_errors, e.error))
+
+
+def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
+    return replace(state, cost_usd=e.total_usd, input_tokens=state.input_tokens + e.input_tokens,
+                   output_tokens=state.output_tokens + e.output_tokens)  # fmt: skip
+
+
+def _decided(decision: str) -> Callable[[RunState, Any], RunState]:
+    def handler(state: RunState, e: Any) -> RunState:
+        return _update_step(state, e.step_id, tool=e.tool, decision=decision, rule=e.rule, reason=e.reason)
+
+    return handler
+
+
+def _approval_requested(state: RunState, e: ev.ApprovalRequested) -> RunState:
+    state = _update_step(state, e.step_id, tool=e.tool, decision="held", rule=e.rule, reason=e.reason)
+    return replace(state, status=WAITING)
+
+
+def _human(decision: str) -> Callable[[RunState, Any], RunState]:
+    def handler(state: RunState, e: Any) -> RunState:
+        state = _update_step(state, e.step_id, decision=decision, decided_by=e.by, comment=e.comment)
+        return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
+
+    return handler
+
+
+def _tool_executed(state: RunState, e: ev.ToolExecuted) -> RunState:
+    return _update_step(state, e.step_id, tool=e.tool, executed=True, target_sha256=e.target_sha256, result=None)
+
+
+def _observation(state: RunState, e: ev.ObservationCaptured) -> RunState:
+    return _update_step(state, e.step_id, result=dict(e.result), duration_ms=e.duration_ms)
+
+
+def _interrupted(state: RunState, e: ev.StepInterrupted) -> RunState:
+    step = state.step(e.step_id)
+    return _update_step(state, e.step_id, executed=False, interrupted=(step.interrupted if step else 0) + 1)
+
+
+def _budget(state: RunState, e: ev.BudgetExceeded) -> RunState:
+    return replace(state, budget_exceeded=True)
+
+
+def _finalized(state: RunState, e: ev.ResponseFinalized) -> RunState:
+    return replace(state, final_summary=e.summary)
+
+
+def _completed(state: RunState, e: ev.RunCompleted) -> RunState:
+    return replace(state, status=COMPLETED)
+
+
+def _failed(state: RunState, e: ev.RunFailed) -> RunState:
+    return replace(state, status=FAILED, failure_reason=e.reason)
+
+
+def _cancelled(state: RunState, e: ev.RunCancelled) -> RunState:
+    return replace(state, status=CANCELLED, failure_reason=e.reason or f"cancelled by {e.by}")
+
+
+HANDLERS: dict[str, Callable[[RunState, Any], RunState]] = {
+    "RunStarted": _run_started,
+    "PlanRequested": _plan_requested,
+    "PlanGenerated": _plan_generated,
+    "PlanRejected": _plan_rejected,
+    "CostRecorded": _cost_recorded,
+    "ToolApproved": _decided("approved"),
+    "ToolRejected": _decided("rejected"),
+    "ApprovalRequested": _approval_requested,
+    "ApprovalGranted": _human("granted"),
+    "ApprovalDenied": _human("denied"),
+    "ToolExecuted": _tool_executed,
+    "ObservationCaptured": _observation,
+    "StepInterrupted": _interrupted,
+    "BudgetExceeded": _budget,
+    "ResponseFinalized": _finalized,
+    "RunCompleted": _completed,
+    "RunFailed": _failed,
+    "RunCancelled": _cancelled,
+}
+
+
+def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
+    """Fold one more event into ``state``."""
+    state = replace(
+        state,
+        last_seq=recorded.seq,
+        event_count=state.event_count + 1,
+        started_at=state.started_at or recorded.at,
+        updated_at=recorded.at,
+        ended_at=recorded.at if recorded.type in ev.TERMINAL_TYPES else state.ended_at,
+    )
+    if recorded.problem:
+        return replace(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
+    handler = HANDLERS.get(recorded.type)
+    return handler(state, recorded.event) if handler else state
+
+
+def fold(events: Iterable[ev.RecordedEvent], run_id: str = "", initial: RunState | None = None) -> RunState:
+    """The run's state after ``events`` (in seq order)."""
+    state = initial
+    for recorded in events:
+        state = apply(state or RunState(run_id=recorded.run_id), recorded)
+    return state or RunState(run_id=run_id)
+
+
+# --- reading from a store ----------------------------------------------------------------
+
+
+def decode(stored: StoredEvent) -> ev.RecordedEvent:
+    """The store's row -> the envelope with its catalogue model (upcast, or ``UnknownEvent``)."""
+    if stored.problem:
+        event: ev.DomainEvent = ev.UnknownEvent(type=stored.type, problem=stored.problem)
+    else:
+        event = ev.decode_payload(stored.type, stored.version, stored.payload)
+    return ev.RecordedEvent(stored.position, stored.run_id, stored.seq, stored.type, stored.version,
+                            stored.actor, stored.at, stored.hash, event)  # fmt: skip
+
+
+def load_events(store: EventStore, run_id: str, after_seq: int = 0) -> list[ev.RecordedEvent]:
+    return [decode(s) for s in store.read_run(run_id, after_seq)]
+
+
+def load_state(store: EventStore, run_id: str) -> RunState:
+    """Fold the run from the store; ``RunNotFound`` if it has no events."""
+    events = load_events(store, run_id)
+    if not events:
+        raise RunNotFound(run_id)
+    return fold(events)
+
+
+# --- the runs index ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of the run list, read from the runs index (no event scan)."""
+
+    run_id: str
+    status: str
+    goal: str
+    replay_of: str | None
+    started_at: datetime
+    updated_at: datetime
+    event_count: int
+    replay_mode: str | None = None
+    provider: str = ""
+    model: str = ""
+    steps_planned: int = 0
+    steps_ok: int = 0
+    steps_failed: int = 0
+    steps_rejected: int = 0
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    pending_step: str | None = None
+    reason: str = ""
+    ended_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: RunRow) -> RunSummary:
+        s = row.summary
+        ended = s.get("ended_at")
+        return cls(
+            run_id=row.run_id, status=row.status, goal=row.title, replay_of=row.parent_id,
+            started_at=row.started_at, updated_at=row.updated_at, event_count=row.last_seq,
+            replay_mode=s.get("replay_mode"), provider=s.get("provider", ""), model=s.get("model", ""),
+            steps_planned=s.get("steps_planned", 0), steps_ok=s.get("steps_ok", 0),
+            steps_failed=s.get("steps_failed", 0), steps_rejected=s.get("steps_rejected", 0),
+            cost_usd=s.get("cost_usd", 0.0), input_tokens=s.get("input_tokens", 0),
+            output_tokens=s.get("output_tokens", 0), pending_step=s.get("pending_step"),
+            reason=s.get("reason", ""), ended_at=datetime.fromisoformat(ended) if ended else None,
+        )  # fmt: skip
+
+    @property
+    def duration_s(self) -> float:
+        return ((self.ended_at or self.updated_at) - self.started_at).total_seconds()
+
+
+def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIndex:
+    """The store's indexer: keep the runs row's status, goal, lineage and counters current."""
+    status = previous.status if previous else "new"
+    title = previous.title if previous else ""
+    parent = previous.parent_id if previous else None
+    s = dict(previous.summary) if previous else {}
+    for row in stored:
+        e = decode(row).event
+        match e:
+            case ev.RunStarted():
+                status, title, parent = RUNNING, e.goal, e.replay_of
+                s.update(provider=e.planner.provider, model=e.planner.model, replay_mode=e.replay_mode)
+            case ev.PlanGenerated():
+                s["steps_planned"] = len(e.plan.steps)
+            case ev.CostRecorded():
+                s["cost_usd"] = e.total_usd
+                s["input_tokens"] = s.get("input_tokens", 0) + e.input_tokens
+                s["output_tokens"] = s.get("output_tokens", 0) + e.output_tokens
+            case ev.ToolRejected() | ev.ApprovalDenied():
+                s["steps_rejected"] = s.get("steps_rejected", 0) + 1
+            case ev.ApprovalRequested():
+                status, s["pending_step"] = WAITING, e.step_id
+            case ev.ApprovalGranted():
+                status, s["pending_step"] = RUNNING, None
+            case ev.ObservationCaptured():
+                key = "steps_ok" if e.success else "steps_failed"
+                s[key] = s.get(key, 0) + 1
+            case ev.RunCompleted():
+                status = COMPLETED
+            case ev.RunFailed():
+                status, s["reason"] = FAILED, e.reason
+            case ev.RunCancelled():
+                status, s["reason"] = CANCELLED, e.reason or f"cancelled by {e.by}"
+        if isinstance(e, ev.ApprovalDenied):
+            status, s["pending_step"] = RUNNING, None
+        if row.type in ev.TERMINAL_TYPES:
+            s["ended_at"] = row.at.isoformat()
+    return RunIndex(status=status, title=title, parent_id=parent, summary=s)
+
+
+def list_summaries(store: EventStore, **filters: Any) -> list[RunSummary]:
+    return [RunSummary.from_row(row) for row in store.list_runs(**filters)]
+
+
+def open_store(url: str, **options: Any) -> EventStore:
+    """An ``EventStore`` whose runs index is kept by this module's ``index_run``."""
+    return EventStore(url, indexer=index_run, **options)
