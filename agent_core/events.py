@@ -252,12 +252,26 @@ EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.model_fields["type"].default: cls
     for cls in (
-        RunStarted, PlanRequested, PlanGenerated, PlanRejected, CostRecorded, ToolApproved,
-        ToolRejected, ApprovalRequested, ApprovalGranted, ApprovalDenied, ToolExecuted,
-        ObservationCaptured, StepInterrupted, BudgetExceeded, ResponseFinalized, RunCompleted,
-        RunFailed, RunCancelled,
+        RunStarted,
+        PlanRequested,
+        PlanGenerated,
+        PlanRejected,
+        CostRecorded,
+        ToolApproved,
+        ToolRejected,
+        ApprovalRequested,
+        ApprovalGranted,
+        ApprovalDenied,
+        ToolExecuted,
+        ObservationCaptured,
+        StepInterrupted,
+        BudgetExceeded,
+        ResponseFinalized,
+        RunCompleted,
+        RunFailed,
+        RunCancelled,
     )
-}  # fmt: skip
+}
 TERMINAL_TYPES = frozenset({"RunCompleted", "RunFailed", "RunCancelled"})
 
 

@@ -125,9 +125,19 @@ def _update_step(state: RunState, step_id: str, **changes: Any) -> RunState:
 
 
 def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
-    return replace(state, status=RUNNING, goal=e.goal, max_steps=e.max_steps, budget_usd=e.budget_usd,
-                   planner=e.planner, policy_sha=e.policy_sha, policy_path=e.policy_path,
-                   replay_of=e.replay_of, replay_mode=e.replay_mode, overrides=dict(e.overrides))  # fmt: skip
+    return replace(
+        state,
+        status=RUNNING,
+        goal=e.goal,
+        max_steps=e.max_steps,
+        budget_usd=e.budget_usd,
+        planner=e.planner,
+        policy_sha=e.policy_sha,
+        policy_path=e.policy_path,
+        replay_of=e.replay_of,
+        replay_mode=e.replay_mode,
+        overrides=dict(e.overrides),
+    )
 
 
 def _plan_requested(state: RunState, e: ev.PlanRequested) -> RunState:
@@ -149,8 +159,12 @@ def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
 
 
 def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
-    return replace(state, cost_usd=e.total_usd, input_tokens=state.input_tokens + e.input_tokens,
-                   output_tokens=state.output_tokens + e.output_tokens)  # fmt: skip
+    return replace(
+        state,
+        cost_usd=e.total_usd,
+        input_tokens=state.input_tokens + e.input_tokens,
+        output_tokens=state.output_tokens + e.output_tokens,
+    )
 
 
 def _decided(decision: str) -> Callable[[RunState, Any], RunState]:
@@ -261,8 +275,17 @@ def decode(stored: StoredEvent) -> ev.RecordedEvent:
         event: ev.DomainEvent = ev.UnknownEvent(type=stored.type, problem=stored.problem)
     else:
         event = ev.decode_payload(stored.type, stored.version, stored.payload)
-    return ev.RecordedEvent(stored.position, stored.run_id, stored.seq, stored.type, stored.version,
-                            stored.actor, stored.at, stored.hash, event)  # fmt: skip
+    return ev.RecordedEvent(
+        stored.position,
+        stored.run_id,
+        stored.seq,
+        stored.type,
+        stored.version,
+        stored.actor,
+        stored.at,
+        stored.hash,
+        event,
+    )
 
 
 def load_events(store: EventStore, run_id: str, after_seq: int = 0) -> list[ev.RecordedEvent]:
@@ -310,15 +333,27 @@ class RunSummary:
         s = row.summary
         ended = s.get("ended_at")
         return cls(
-            run_id=row.run_id, status=row.status, goal=row.title, replay_of=row.parent_id,
-            started_at=row.started_at, updated_at=row.updated_at, event_count=row.last_seq,
-            replay_mode=s.get("replay_mode"), provider=s.get("provider", ""), model=s.get("model", ""),
-            steps_planned=s.get("steps_planned", 0), steps_ok=s.get("steps_ok", 0),
-            steps_failed=s.get("steps_failed", 0), steps_rejected=s.get("steps_rejected", 0),
-            cost_usd=s.get("cost_usd", 0.0), input_tokens=s.get("input_tokens", 0),
-            output_tokens=s.get("output_tokens", 0), pending_step=s.get("pending_step"),
-            reason=s.get("reason", ""), ended_at=datetime.fromisoformat(ended) if ended else None,
-        )  # fmt: skip
+            run_id=row.run_id,
+            status=row.status,
+            goal=row.title,
+            replay_of=row.parent_id,
+            started_at=row.started_at,
+            updated_at=row.updated_at,
+            event_count=row.last_seq,
+            replay_mode=s.get("replay_mode"),
+            provider=s.get("provider", ""),
+            model=s.get("model", ""),
+            steps_planned=s.get("steps_planned", 0),
+            steps_ok=s.get("steps_ok", 0),
+            steps_failed=s.get("steps_failed", 0),
+            steps_rejected=s.get("steps_rejected", 0),
+            cost_usd=s.get("cost_usd", 0.0),
+            input_tokens=s.get("input_tokens", 0),
+            output_tokens=s.get("output_tokens", 0),
+            pending_step=s.get("pending_step"),
+            reason=s.get("reason", ""),
+            ended_at=datetime.fromisoformat(ended) if ended else None,
+        )
 
     @property
     def duration_s(self) -> float:

@@ -295,10 +295,15 @@ class EventStore:
                 if self.dialect == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
                 current = conn.execute(
-                    select(runs_table.c.last_seq, runs_table.c.last_hash, runs_table.c.status,
-                           runs_table.c.title, runs_table.c.parent_id, runs_table.c.summary)
-                    .where(runs_table.c.run_id == run_id)
-                ).first()  # fmt: skip
+                    select(
+                        runs_table.c.last_seq,
+                        runs_table.c.last_hash,
+                        runs_table.c.status,
+                        runs_table.c.title,
+                        runs_table.c.parent_id,
+                        runs_table.c.summary,
+                    ).where(runs_table.c.run_id == run_id)
+                ).first()
                 actual = current.last_seq if current else 0
                 if actual != expected_seq:
                     raise ConcurrencyError(run_id, expected_seq, actual)
@@ -312,8 +317,18 @@ class EventStore:
                     digest = chain_hash(
                         prev_hash, run_id, seq, new.type, new.schema_version, new.actor, at, payload_text
                     )
-                    rows.append({"run_id": run_id, "seq": seq, "type": new.type, "version": new.schema_version,
-                                 "actor": new.actor, "at": at, "payload": payload_text, "hash": digest})  # fmt: skip
+                    rows.append(
+                        {
+                            "run_id": run_id,
+                            "seq": seq,
+                            "type": new.type,
+                            "version": new.schema_version,
+                            "actor": new.actor,
+                            "at": at,
+                            "payload": payload_text,
+                            "hash": digest,
+                        }
+                    )
                     stored.append(
                         StoredEvent(0, run_id, seq, new.type, new.schema_version, new.actor, at, digest, payload)
                     )
@@ -325,9 +340,15 @@ class EventStore:
                     else None
                 )
                 index = self._indexer(previous, stored)
-                values = {"status": index.status, "title": index.title, "parent_id": index.parent_id,
-                          "updated_at": stored[-1].at, "last_seq": stored[-1].seq, "last_hash": prev_hash,
-                          "summary": _dumps(index.summary)}  # fmt: skip
+                values = {
+                    "status": index.status,
+                    "title": index.title,
+                    "parent_id": index.parent_id,
+                    "updated_at": stored[-1].at,
+                    "last_seq": stored[-1].seq,
+                    "last_hash": prev_hash,
+                    "summary": _dumps(index.summary),
+                }
                 if current:
                     conn.execute(update(runs_table).where(runs_table.c.run_id == run_id).values(**values))
                 else:
@@ -415,10 +436,18 @@ class EventStore:
         try:
             with self._read.connect() as conn:
                 return [
-                    RunRow(r.run_id, r.status, r.title, r.parent_id, _utc(r.started_at), _utc(r.updated_at),
-                           r.last_seq, json.loads(r.summary))
+                    RunRow(
+                        r.run_id,
+                        r.status,
+                        r.title,
+                        r.parent_id,
+                        _utc(r.started_at),
+                        _utc(r.updated_at),
+                        r.last_seq,
+                        json.loads(r.summary),
+                    )
                     for r in conn.execute(query)
-                ]  # fmt: skip
+                ]
         except DBAPIError as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
 

@@ -28,8 +28,18 @@ def _postgres_reachable() -> bool:
 @pytest.fixture(autouse=True)
 def _no_secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see a real key or a real provider URL from the developer's shell."""
-    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "BRAVE_API_KEY",
-                 "AGENT_PLANNER", "AGENT_MODEL", "DATABASE_URL", "AGENT_WORKSPACE", "AGENT_POLICY"):  # fmt: skip
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_BASE_URL",
+        "BRAVE_API_KEY",
+        "AGENT_PLANNER",
+        "AGENT_MODEL",
+        "DATABASE_URL",
+        "AGENT_WORKSPACE",
+        "AGENT_POLICY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
