@@ -1,0 +1,435 @@
+"""The run lifecycle: start, advance, approve, deny, cancel, resume.
+
+The run's state always comes from the store through the projection, never from memory, and
+every transition is appended before it happens: the policy decision and the intent
+(``ToolExecuted``) are durable before a tool runs, the observation after it, also on
+failure. ``advance`` is also ``resume``: an intent without its observation can only mean the
+process that wrote it died, so it becomes ``StepInterrupted`` and the step is retried safely.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.engine import make_url
+
+from agent_core import events as ev
+from agent_core import tools
+from agent_core.clock import IdSource, RandomIds
+from agent_core.config import Settings
+from agent_core.errors import AgentError, ConcurrencyError, RunStateError
+from agent_core.plan import PlanStep
+from agent_core.planning import SYSTEM_PROMPT, PlanLimits, prompt_sha, request_plan
+from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
+from agent_core.pricing import PriceTable, default_prices
+from agent_core.projections import RunState, StepState, load_state
+from agent_core.providers import Planner, make_planner
+from agent_core.redaction import Redactor
+from agent_core.store import EventStore
+
+GOAL_MAX_CHARS = 4000
+MAX_STEPS_RANGE = (1, 10)
+BUDGET_RANGE = (0.01, 5.00)
+PLANNER_CHOICES = ("auto", "offline", "anthropic", "openai")
+FINAL_SUMMARY_CHARS = 2000
+
+
+class RunRequestError(AgentError):
+    """A run request with an out-of-range field; ``field`` names it for the form or the CLI."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What a person asks for: validated by ``validate`` before anything is written."""
+
+    goal: str
+    max_steps: int = 4
+    budget_usd: float = 0.50
+    planner: str = "auto"
+    model: str | None = None
+
+    def validate(self) -> RunRequest:
+        goal = self.goal.strip()
+        if not goal:
+            raise RunRequestError("goal", "the goal is empty: say what the agent should do")
+        if len(goal) > GOAL_MAX_CHARS:
+            raise RunRequestError(
+                "goal", f"the goal has {len(goal)} characters; shorten it to {GOAL_MAX_CHARS} or fewer"
+            )
+        low, high = MAX_STEPS_RANGE
+        if not low <= self.max_steps <= high:
+            raise RunRequestError("max_steps", f"max steps must be between {low} and {high}, not {self.max_steps}")
+        low_b, high_b = BUDGET_RANGE
+        if not low_b <= self.budget_usd <= high_b:
+            raise RunRequestError(
+                "budget_usd", f"the budget must be between ${low_b:.2f} and ${high_b:.2f}, not ${self.budget_usd}"
+            )
+        if self.planner not in PLANNER_CHOICES:
+            raise RunRequestError("planner", f"unknown planner {self.planner!r}; choose one of {PLANNER_CHOICES}")
+        return RunRequest(goal, self.max_steps, float(self.budget_usd), self.planner, self.model or None)
+
+
+OnAppend = Callable[[str, int], None]
+"""Called with (run_id, new last seq) after every append: how the CLI prints progress live."""
+
+
+class ToolRunner(Protocol):
+    """Where tool effects come from: the live tools, or (for replay) recorded observations."""
+
+    def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None: ...
+
+    def run(
+        self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class LiveTools:
+    """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM."""
+
+    workspace: Path
+    database_path: Path | None = None
+    brave_api_key: str | None = None
+    summarize_llm: Callable[[str, str], Any] | None = None
+
+    def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
+        return tools.target_sha256(tool, resolved_input, self.workspace)
+
+    def run(
+        self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        context = tools.ToolContext(
+            workspace=self.workspace,
+            prior_results=prior_results,
+            brave_api_key=self.brave_api_key,
+            summarize_llm=self.summarize_llm,
+            database_path=self.database_path,
+        )
+        return tools.execute(tool, resolved_input, context)
+
+
+@dataclass
+class _Writer:
+    """Appends with the run's expected seq; a lost race surfaces as ``ConcurrencyError``."""
+
+    store: EventStore
+    run_id: str
+    seq: int
+    on_append: OnAppend | None = None
+    written: list[ev.DomainEvent] = field(default_factory=list)
+
+    def __call__(self, *events: ev.DomainEvent) -> None:
+        self.seq = self.store.append(self.run_id, events, self.seq)
+        self.written.extend(events)
+        if self.on_append:
+            self.on_append(self.run_id, self.seq)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve()
+
+
+class Orchestrator:
+    """Composes planner, policy, tools and store into runs; see the module docstring."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        settings: Settings,
+        *,
+        ids: IdSource | None = None,
+        prices: PriceTable | None = None,
+        planner_factory: Callable[..., Planner] = make_planner,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.workspace = settings.agent_workspace.resolve()
+        self.database_path = sqlite_path(settings.database_url)
+        check_workspace(self.workspace, settings.database_url)
+        self._ids = ids or RandomIds()
+        self._prices = prices or default_prices()
+        self._planner_factory = planner_factory
+        self._redactor = Redactor()
+
+    # --- starting --------------------------------------------------------------------------
+
+    def start(
+        self,
+        request: RunRequest,
+        *,
+        policy_path: Path | None = None,
+        system_prompt: str | None = None,
+        replay_of: str | None = None,
+        replay_mode: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        on_append: OnAppend | None = None,
+    ) -> str:
+        """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet)."""
+        request = request.validate()
+        policy = Policy.load(policy_path or self.settings.agent_policy)
+        provider = self.settings.resolved_planner() if request.planner == "auto" else request.planner
+        planner = self._planner_factory(self.settings, provider=provider, model=request.model)
+        run_id = self._ids.new_id()
+        prompt = system_prompt or SYSTEM_PROMPT
+        recorded_overrides = dict(overrides or {})
+        if system_prompt is not None:
+            recorded_overrides["system_prompt"] = system_prompt
+        started = ev.RunStarted(
+            goal=self._redactor.text(request.goal.strip()),
+            max_steps=request.max_steps,
+            budget_usd=request.budget_usd,
+            planner=ev.PlannerInfo(provider=planner.provider, model=planner.model, prompt_sha=prompt_sha(prompt)),
+            policy_sha=policy.sha,
+            policy_path=str(policy.path),
+            replay_of=replay_of,
+            replay_mode=replay_mode,  # type: ignore[arg-type]
+            overrides=recorded_overrides,
+        )
+        _Writer(self.store, run_id, 0, on_append)(started)
+        return run_id
+
+    def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:
+        """Start and advance until the run ends or waits for an approval."""
+        return self.advance(self.start(request, on_append=on_append, **start_options), on_append=on_append)
+
+    # --- advancing -------------------------------------------------------------------------
+
+    def advance(
+        self,
+        run_id: str,
+        *,
+        planner: Planner | None = None,
+        tool_runner: ToolRunner | None = None,
+        on_append: OnAppend | None = None,
+    ) -> RunState:
+        """Drive the run forward from whatever its log says; also the crash ``resume``.
+
+        Returns when the run is terminal or waits for a human. Raises ``ConcurrencyError`` when
+        another process appended to the run meanwhile (it is the one driving it now).
+        """
+        state = load_state(self.store, run_id)
+        if state.is_terminal or state.pending_approval is not None:
+            return state
+        writer = _Writer(self.store, run_id, state.last_seq, on_append)
+        policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
+        if policy.sha != state.policy_sha:
+            writer(ev.RunFailed(reason=(
+                f"the policy file {state.policy_path!r} changed since the run started (sha {state.policy_sha[:12]} "
+                f"-> {policy.sha[:12]}); start a new run or a what-if replay with the new policy"
+            )))  # fmt: skip
+            return load_state(self.store, run_id)
+        planner = planner or self._planner_for(state)
+        tool_runner = tool_runner or self._live_tools(planner)
+
+        if state.plan is None:
+            if not self._plan(state, planner, writer):
+                return load_state(self.store, run_id)
+            state = load_state(self.store, run_id)
+
+        for step in state.plan.steps if state.plan else ():
+            state = load_state(self.store, run_id) if writer.written else state
+            writer.written.clear()
+            if not self._advance_step(state, step, policy, tool_runner, writer):
+                return load_state(self.store, run_id)
+
+        state = load_state(self.store, run_id)
+        writer.seq = state.last_seq
+        writer(
+            ev.ResponseFinalized(summary=_final_summary(state), step_count=len(state.steps)),
+            ev.RunCompleted(),
+        )
+        return load_state(self.store, run_id)
+
+    resume = advance
+
+    def _planner_for(self, state: RunState) -> Planner:
+        info = state.planner
+        return self._planner_factory(
+            self.settings, provider=info.provider if info else None, model=info.model if info else None
+        )
+
+    def _live_tools(self, planner: Planner) -> LiveTools:
+        brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
+        llm = planner.summarize if planner.provider != "offline" else None
+        return LiveTools(self.workspace, self.database_path, brave, llm)
+
+    def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
+        limits = PlanLimits(max_steps=state.max_steps)
+        outcome = request_plan(
+            planner,
+            state.goal,
+            limits,
+            workspace_files=workspace_files(self.workspace),
+            emit=writer,
+            prices=self._prices,
+            spent_usd=state.cost_usd,
+            system_prompt=state.overrides.get("system_prompt"),
+        )
+        if outcome.plan is None:
+            writer(ev.RunFailed(reason=outcome.reason))
+            return False
+        return True
+
+    def _advance_step(
+        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer
+    ) -> bool:
+        """Take one step as far as it can go; False when the run stopped (ended or waits)."""
+        current = state.step(step.id) or StepState(step_id=step.id, tool=step.tool)
+        if current.result is not None or current.decision in ("rejected", "denied"):
+            return True
+        resolved = tools.resolve_input(step, _prior_results(state))
+        if current.executed:  # an intent without its outcome: the writer died mid-tool
+            return self._after_interruption(state, step, current, resolved, runner, writer)
+        if current.decision in ("approved", "granted") or (current.interrupted and current.decision is None):
+            return self._execute(state, step, resolved, runner, writer)
+        if state.cost_usd > state.budget_usd:
+            writer(
+                ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
+                ev.RunFailed(reason=(
+                    f"budget exceeded: spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} before {step.id}; "
+                    "raise the budget or lower max steps"
+                )),
+            )  # fmt: skip
+            return False
+        decision = self._decide(state, step, resolved, policy)
+        if decision.outcome == "reject":
+            writer(ev.ToolRejected(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason))
+            return True
+        if decision.outcome == "hold":
+            writer(ev.ApprovalRequested(step_id=step.id, tool=step.tool, input=resolved, rule=decision.rule,
+                                        reason=decision.reason))  # fmt: skip
+            return False
+        approved = ev.ToolApproved(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason)
+        return self._execute(state, step, resolved, runner, writer, decided=approved)
+
+    def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
+        context = PolicyContext(
+            workspace=self.workspace,
+            database_path=self.database_path,
+            tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
+            spent_usd=state.cost_usd,
+            budget_usd=state.budget_usd,
+        )
+        return policy.evaluate(step.model_copy(update={"input": resolved}), context)
+
+    def _after_interruption(
+        self, state: RunState, step: PlanStep, current: StepState, resolved: dict[str, Any], runner: ToolRunner,
+        writer: _Writer,
+    ) -> bool:  # fmt: skip
+        if tools.is_read_only(step.tool):
+            writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (read-only tool)"))
+            return self._execute(state, step, resolved, runner, writer)
+        if runner.target_sha256(step.tool, resolved) == current.target_sha256:
+            writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (target unchanged)"))
+            return self._execute(state, step, resolved, runner, writer)
+        writer(
+            ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="hold (target changed since the intent)"),
+            ev.ApprovalRequested(
+                step_id=step.id, tool=step.tool, input=resolved, rule="resume_target_changed",
+                reason="the write target changed after the interrupted attempt; approve to write it again",
+            ),
+        )  # fmt: skip
+        return False
+
+    def _execute(
+        self, state: RunState, step: PlanStep, resolved: dict[str, Any], runner: ToolRunner, writer: _Writer,
+        decided: ev.DomainEvent | None = None,
+    ) -> bool:  # fmt: skip
+        intent = ev.ToolExecuted(
+            step_id=step.id, tool=step.tool, input=resolved, target_sha256=runner.target_sha256(step.tool, resolved)
+        )
+        writer(*([decided] if decided else []), intent)
+        started = time.perf_counter()
+        try:
+            result = runner.run(step.tool, resolved, _prior_results(state))
+        except Exception as error:  # a tool must never take the run down: record it as a failed observation
+            result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        observed: list[ev.DomainEvent] = [
+            ev.ObservationCaptured(step_id=step.id, tool=step.tool, result=result, duration_ms=duration_ms)
+        ]
+        usage = result.get("usage")
+        if isinstance(usage, dict) and (usage.get("input_tokens") or usage.get("output_tokens")):
+            model = str(result.get("model", ""))
+            usage_model = ev.Usage(**{k: int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens")})
+            usd, priced = self._prices.price(model, usage_model)
+            total = round(state.cost_usd + usd, 6)
+            observed.append(ev.CostRecorded(
+                source=step.tool, model=model, input_tokens=usage_model.input_tokens,
+                output_tokens=usage_model.output_tokens, usd=usd, total_usd=total, priced=priced,
+            ))  # fmt: skip
+        writer(*observed)
+        return True
+
+    # --- humans ----------------------------------------------------------------------------
+
+    def approve(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
+        """Grant a held step (the run does not move until ``advance``)."""
+        return self._decide_held(run_id, step_id, ev.ApprovalGranted(step_id=step_id, by=by, comment=comment))
+
+    def deny(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
+        return self._decide_held(run_id, step_id, ev.ApprovalDenied(step_id=step_id, by=by, comment=comment))
+
+    def _decide_held(self, run_id: str, step_id: str, decision: ev.DomainEvent) -> RunState:
+        state = load_state(self.store, run_id)
+        step = state.step(step_id)
+        if step is None:
+            raise RunStateError(f"run {run_id!r} has no step {step_id!r}")
+        if step.decision in ("granted", "denied"):
+            raise RunStateError(f"step {step_id!r} of run {run_id!r} was already {step.decision} by {step.decided_by}")
+        if step.decision != "held" or state.is_terminal:
+            raise RunStateError(
+                f"step {step_id!r} of run {run_id!r} is not waiting for approval (run is {state.status})"
+            )
+        try:
+            self.store.append(run_id, [decision], state.last_seq)
+        except ConcurrencyError as error:
+            raise RunStateError(f"run {run_id!r} changed while deciding {step_id!r}; reload and try again") from error
+        return load_state(self.store, run_id)
+
+    def cancel(self, run_id: str, *, by: str = "human", reason: str = "") -> RunState:
+        """End a run that has not ended; a process advancing it stops at its next append."""
+        state = load_state(self.store, run_id)
+        if state.is_terminal:
+            raise RunStateError(f"run {run_id!r} already ended ({state.status}); nothing to cancel")
+        self.store.append(run_id, [ev.RunCancelled(by=by, reason=reason or f"cancelled by {by}")], state.last_seq)
+        return load_state(self.store, run_id)
+
+
+def workspace_files(workspace: Path, limit: int = 200) -> list[str]:
+    """The workspace's visible files, relative and sorted: what the planner may know of it."""
+    if not workspace.is_dir():
+        return []
+    found = sorted(
+        p.relative_to(workspace).as_posix()
+        for p in workspace.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(workspace).parts)
+    )
+    return found[:limit]
+
+
+def _prior_results(state: RunState) -> dict[str, dict[str, Any]]:
+    return {s.step_id: s.result for s in state.steps if s.result is not None}
+
+
+def _final_summary(state: RunState) -> str:
+    counts = ", ".join(
+        f"{n} {label}" for label in ("succeeded", "failed", "rejected", "denied") if (n := state.count(label))
+    )
+    outputs: Sequence[str] = [
+        str(s.result.get("output", "")) for s in state.steps if s.result and s.result.get("success")
+    ]
+    last = next((o for o in reversed(outputs) if o.strip()), "")
+    head = f"{len(state.steps)} planned steps: {counts or 'none run'}."
+    return f"{head}\n\n{last[:FINAL_SUMMARY_CHARS]}".strip()
