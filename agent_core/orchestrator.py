@@ -30,6 +30,7 @@ from agent_core.projections import RunState, StepState, load_state
 from agent_core.providers import Planner, make_planner
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
+from agent_core.workspace import list_workspace, seed_workspace
 
 GOAL_MAX_CHARS = 4000
 MAX_STEPS_RANGE = (1, 10)
@@ -155,6 +156,7 @@ class Orchestrator:
         self.store = store
         self.settings = settings
         self.workspace = settings.agent_workspace.resolve()
+        seed_workspace(self.workspace)  # a first start gets the sample documents; an existing folder is left alone
         self.database_path = sqlite_path(settings.database_url)
         check_workspace(self.workspace, settings.database_url)
         self._ids = ids or RandomIds()
@@ -270,7 +272,7 @@ class Orchestrator:
             planner,
             state.goal,
             limits,
-            workspace_files=workspace_files(self.workspace),
+            workspace_files=list_workspace(self.workspace),
             emit=writer,
             prices=self._prices,
             spent_usd=state.cost_usd,
@@ -405,18 +407,6 @@ class Orchestrator:
             raise RunStateError(f"run {run_id!r} already ended ({state.status}); nothing to cancel")
         self.store.append(run_id, [ev.RunCancelled(by=by, reason=reason or f"cancelled by {by}")], state.last_seq)
         return load_state(self.store, run_id)
-
-
-def workspace_files(workspace: Path, limit: int = 200) -> list[str]:
-    """The workspace's visible files, relative and sorted: what the planner may know of it."""
-    if not workspace.is_dir():
-        return []
-    found = sorted(
-        p.relative_to(workspace).as_posix()
-        for p in workspace.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(workspace).parts)
-    )
-    return found[:limit]
 
 
 def _prior_results(state: RunState) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,32 @@
+"""Normalise event streams for comparison: drop what legitimately differs between two executions.
+
+Ids, times, positions and hashes live in the envelope and are dropped; inside payloads only
+measured durations differ. The same normaliser is the verify-replay oracle and the tests' way
+to assert whole streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agent_core import events as ev
+
+VOLATILE_PAYLOAD_FIELDS = frozenset({"duration_ms", "latency_ms"})
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE_PAYLOAD_FIELDS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def normalize_event(recorded: ev.RecordedEvent) -> dict[str, Any]:
+    """``{"type", "actor", "payload"}`` without volatile fields."""
+    return {"type": recorded.type, "actor": recorded.actor, "payload": _strip(recorded.event.to_payload())}
+
+
+def normalize(events: Iterable[ev.RecordedEvent]) -> list[dict[str, Any]]:
+    return [normalize_event(e) for e in events]
