@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from agent_core.plan import PlanStep
 from agent_core.planning import SYSTEM_PROMPT, PlanLimits, prompt_sha, request_plan
 from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
 from agent_core.pricing import PriceTable, default_prices
-from agent_core.projections import RunState, StepState, load_state
+from agent_core.projections import RunState, StepState, fold, load_events, load_state
 from agent_core.providers import Planner, make_planner
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
@@ -125,11 +125,9 @@ class _Writer:
     run_id: str
     seq: int
     on_append: OnAppend | None = None
-    written: list[ev.DomainEvent] = field(default_factory=list)
 
     def __call__(self, *events: ev.DomainEvent) -> None:
         self.seq = self.store.append(self.run_id, events, self.seq)
-        self.written.extend(events)
         if self.on_append:
             self.on_append(self.run_id, self.seq)
 
@@ -230,28 +228,27 @@ class Orchestrator:
                 f"the policy file {state.policy_path!r} changed since the run started (sha {state.policy_sha[:12]} "
                 f"-> {policy.sha[:12]}); start a new run or a what-if replay with the new policy"
             )))  # fmt: skip
-            return load_state(self.store, run_id)
+            return self._catch_up(state)
         planner = planner or self._planner_for(state)
         tool_runner = tool_runner or self._live_tools(planner)
 
-        if state.plan is None:
-            if not self._plan(state, planner, writer):
-                return load_state(self.store, run_id)
-            state = load_state(self.store, run_id)
-
+        if state.plan is None and not self._plan(state, planner, writer):
+            return self._catch_up(state)
+        state = self._catch_up(state)
         for step in state.plan.steps if state.plan else ():
-            state = load_state(self.store, run_id) if writer.written else state
-            writer.written.clear()
             if not self._advance_step(state, step, policy, tool_runner, writer):
-                return load_state(self.store, run_id)
+                return self._catch_up(state)
+            state = self._catch_up(state)
 
-        state = load_state(self.store, run_id)
-        writer.seq = state.last_seq
         writer(
             ev.ResponseFinalized(summary=_final_summary(state), step_count=len(state.steps)),
             ev.RunCompleted(),
         )
-        return load_state(self.store, run_id)
+        return self._catch_up(state)
+
+    def _catch_up(self, state: RunState) -> RunState:
+        """Fold only the events appended since ``state`` (the log stays the source of truth)."""
+        return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
 
     resume = advance
 

@@ -1,0 +1,415 @@
+"""The policy guard: rules are data (policies/*.yaml), their implementations a fixed set in code.
+
+A policy file lists rules in order; each names a ``kind`` from ``RULE_KINDS``, the tools it
+``applies_to``, a description and its ``params``. ``Policy.evaluate`` runs them in file order:
+the first rejection wins, else the first hold ("a person must approve"), else the step is
+approved. Every decision names the rule that made it, and an error inside a rule rejects the
+step (fail closed) with rule ``guard_error``. The file's sha256 goes into ``RunStarted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_core import sandbox
+from agent_core.errors import ConfigError, PolicyError
+from agent_core.plan import TOOL_NAMES, PlanStep
+from agent_core.tools import TOOLS
+
+Outcome = Literal["approve", "reject", "hold"]
+ALLOWED_RULE = "allowed"
+GUARD_ERROR_RULE = "guard_error"
+MAX_ENV_SCAN_ENTRIES = 20_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The guard's verdict on one step; ``rule`` is the rule that made it (``allowed`` when none objected)."""
+
+    outcome: Outcome
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What the guard knows about the run besides the step: built by the orchestrator from the projection."""
+
+    workspace: Path
+    database_path: Path | None
+    tool_calls_so_far: int
+    spent_usd: float
+    budget_usd: float
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """One rule as the dashboard's "rules in force" table shows it."""
+
+    name: str
+    applies_to: str
+    effect: str
+    description: str
+
+
+# --- rule implementations: (params, step, ctx) -> violation reason or None ---------------------
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoParams(_Params):
+    pass
+
+
+class ToolAllowlistParams(_Params):
+    tools: list[str] = Field(default_factory=lambda: list(TOOL_NAMES))
+
+
+class RequiredFieldsParams(_Params):
+    fields: dict[str, list[str]]
+
+
+class PathFieldParams(_Params):
+    field: str = "path"
+
+
+class SecretNamesParams(_Params):
+    field: str = "path"
+    patterns: list[str] = Field(default_factory=lambda: list(sandbox.DEFAULT_SECRET_PATTERNS))
+
+
+class SizeCapParams(_Params):
+    field: str = "content"
+    max_bytes: int = Field(gt=0)
+
+
+class MaxToolCallsParams(_Params):
+    limit: int = Field(ge=1)
+
+
+class RequireApprovalParams(_Params):
+    reason: str = "this policy requires a person to approve this tool"
+
+
+def _path_of(step: PlanStep, field: str) -> PurePosixPath:
+    return sandbox.check_relative(step.input.get(field))
+
+
+def _tool_allowlist(p: ToolAllowlistParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    if step.tool in p.tools:
+        return None
+    return f"tool {step.tool!r} is not allowed; allowed tools: {', '.join(p.tools)}"
+
+
+def _input_schema(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    spec = TOOLS.get(step.tool)
+    if spec is None:
+        return f"tool {step.tool!r} has no input schema; known tools: {', '.join(sorted(TOOLS))}"
+    try:
+        spec.input_model.model_validate(step.input)
+    except ValidationError as e:
+        details = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'input'}: {x['msg']}" for x in e.errors())
+        return f"invalid input for {step.tool!r}: {details}"
+    return None
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict | tuple) and not value
+
+
+def _required_fields(p: RequiredFieldsParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    missing = [f for f in p.fields.get(step.tool, []) if _blank(step.input.get(f))]
+    if not missing:
+        return None
+    reason = f"{step.tool} needs non-empty {', '.join(repr(f) for f in missing)} in its input"
+    sources = step.input.get("from_steps") or step.input.get("from_step")
+    if sources:
+        reason += f" (the earlier steps it draws on, {sources!r}, produced no output)"
+    return reason
+
+
+def _workspace_paths(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    try:
+        sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+    except sandbox.SandboxError as e:
+        return str(e)
+    return None
+
+
+def _lexical_path(step: PlanStep, field: str) -> PurePosixPath | None:
+    """The path if it is well-formed; a malformed one is the ``workspace_paths`` rule's to name."""
+    try:
+        return _path_of(step, field)
+    except sandbox.SandboxError:
+        return None
+
+
+def _secret_names(p: SecretNamesParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    rel = _lexical_path(step, p.field)
+    try:
+        if rel is not None:
+            sandbox.check_name(rel, p.patterns)
+    except sandbox.SandboxError as e:
+        return str(e)
+    return None
+
+
+def _event_database(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    rel = _lexical_path(step, p.field)
+    if rel is None:
+        return None
+    candidate = Path(os.path.realpath(ctx.workspace)) / rel
+    if sandbox.is_database_path(candidate, ctx.database_path):
+        return f"{str(rel)!r} is the event database; no tool may touch it"
+    return None
+
+
+def _write_size_cap(p: SizeCapParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    size = len(str(step.input.get(p.field) or "").encode("utf-8"))
+    if size <= p.max_bytes:
+        return None
+    return f"{p.field!r} is {size} bytes; this policy's limit is {p.max_bytes} bytes per write"
+
+
+def _no_overwrite(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    try:
+        target = sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+    except sandbox.SandboxError as e:
+        return str(e)
+    if not target.exists:
+        return None
+    return f"{str(target.rel)!r} exists ({target.size} bytes); overwriting it needs a person's approval"
+
+
+def _max_tool_calls(p: MaxToolCallsParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    if ctx.tool_calls_so_far < p.limit:
+        return None
+    return f"the run already made {ctx.tool_calls_so_far} tool calls; this policy allows {p.limit} per run"
+
+
+def _budget(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    if ctx.spent_usd < ctx.budget_usd:
+        return None
+    return (
+        f"the run has spent ${ctx.spent_usd:.4f} of its ${ctx.budget_usd:.2f} budget; start it with a larger --budget"
+    )
+
+
+def _require_approval(p: RequireApprovalParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    return p.reason
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    params: type[_Params]
+    check: Callable[[Any, PlanStep, PolicyContext], str | None]
+    effect: Literal["reject", "hold"]
+
+
+RULE_KINDS: dict[str, RuleKind] = {
+    "tool_allowlist": RuleKind(ToolAllowlistParams, _tool_allowlist, "reject"),
+    "input_schema": RuleKind(NoParams, _input_schema, "reject"),
+    "required_fields": RuleKind(RequiredFieldsParams, _required_fields, "reject"),
+    "event_database": RuleKind(PathFieldParams, _event_database, "reject"),
+    "secret_names": RuleKind(SecretNamesParams, _secret_names, "reject"),
+    "workspace_paths": RuleKind(PathFieldParams, _workspace_paths, "reject"),
+    "write_size_cap": RuleKind(SizeCapParams, _write_size_cap, "reject"),
+    "no_overwrite": RuleKind(PathFieldParams, _no_overwrite, "hold"),
+    "max_tool_calls": RuleKind(MaxToolCallsParams, _max_tool_calls, "reject"),
+    "budget": RuleKind(NoParams, _budget, "reject"),
+    "require_approval": RuleKind(RequireApprovalParams, _require_approval, "hold"),
+}
+
+
+# --- the policy file -------------------------------------------------------------------------
+
+
+class _RuleSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: str
+    applies_to: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    description: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class _PolicySpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "policy"
+    description: str = ""
+    rules: list[_RuleSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    applies_to: tuple[str, ...]
+    kind: RuleKind
+    params: _Params
+
+    def applies(self, tool: str) -> bool:
+        return "*" in self.applies_to or tool in self.applies_to
+
+
+_LOADED: dict[tuple[str, bytes], Policy] = {}
+
+
+class Policy:
+    """A loaded policy file: its text and sha (recorded with the run) and its ordered rules."""
+
+    def __init__(self, path: Path, text: str, sha: str, spec: _PolicySpec) -> None:
+        self.path = path
+        self.text = text
+        self.sha = sha
+        self.name = spec.name
+        self.description = spec.description
+        self._rules = [_build_rule(r, path) for r in spec.rules]
+        self.rules = [
+            RuleInfo(
+                r.name,
+                "all tools" if "*" in r.applies_to else ", ".join(r.applies_to),
+                RULE_KINDS[r.kind].effect,
+                r.description,
+            )
+            for r in spec.rules
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> Policy:
+        """Read and validate a policy file; ``PolicyError`` says which line or rule to fix."""
+        try:
+            raw = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise PolicyError(f"policy file {str(path)!r} not found; set AGENT_POLICY to an existing file") from None
+        except OSError as e:
+            raise PolicyError(f"cannot read policy file {str(path)!r}: {e.strerror or e}") from e
+        # Parsing YAML costs more than a whole tool step; a policy is immutable, so reuse it while the bytes match.
+        key = (str(path), hashlib.sha256(raw).digest())
+        cached = _LOADED.get(key)
+        if cached is None:
+            if len(_LOADED) >= 64:
+                _LOADED.clear()
+            cached = _LOADED[key] = cls.from_bytes(raw, Path(path))
+        return cached
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: Path) -> Policy:
+        try:
+            text = raw.decode("utf-8")
+            data = yaml.safe_load(text)
+        except UnicodeDecodeError:
+            raise PolicyError(f"policy file {str(path)!r} is not UTF-8 text") from None
+        except yaml.YAMLError as e:
+            raise PolicyError(f"policy file {str(path)!r} is not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise PolicyError(f"policy file {str(path)!r} must be a mapping with a 'rules' list")
+        try:
+            spec = _PolicySpec.model_validate(data)
+        except ValidationError as e:
+            raise PolicyError(f"policy file {str(path)!r}: {_errors(e)}") from None
+        names = [r.name for r in spec.rules]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise PolicyError(f"policy file {str(path)!r}: rule name {duplicate!r} is used twice; names must be unique")
+        reserved = {ALLOWED_RULE, GUARD_ERROR_RULE} & set(names)
+        if reserved:
+            raise PolicyError(f"policy file {str(path)!r}: rule name {reserved.pop()!r} is reserved; rename the rule")
+        return cls(path, text, hashlib.sha256(raw).hexdigest(), spec)
+
+    def evaluate(self, step: PlanStep, ctx: PolicyContext) -> Decision:
+        """Run the rules in file order on the step's *resolved* input; first reject wins, else first hold."""
+        hold: Decision | None = None
+        checked = 0
+        for rule in self._rules:
+            if not rule.applies(step.tool):
+                continue
+            try:
+                reason = rule.kind.check(rule.params, step, ctx)
+            except Exception as e:  # fail closed: a broken rule must not let a step through
+                return Decision(
+                    "reject", GUARD_ERROR_RULE, f"rule {rule.name!r} failed ({type(e).__name__}: {e}); step rejected"
+                )
+            checked += 1
+            if reason is None:
+                continue
+            if rule.kind.effect == "reject":
+                return Decision("reject", rule.name, reason)
+            hold = hold or Decision("hold", rule.name, reason)
+        return hold or Decision("approve", ALLOWED_RULE, f"{checked} rules checked, none objected")
+
+
+def _errors(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, x['loc'])) or 'file'}: {x['msg']}" for x in error.errors())
+
+
+def _build_rule(spec: _RuleSpec, path: Path) -> _Rule:
+    kind = RULE_KINDS.get(spec.kind)
+    if kind is None:
+        raise PolicyError(
+            f"policy file {str(path)!r}: rule {spec.name!r} has unknown kind {spec.kind!r}; "
+            f"known kinds: {', '.join(RULE_KINDS)}"
+        )
+    unknown = [t for t in spec.applies_to if t != "*" and t not in TOOLS]
+    if unknown:
+        raise PolicyError(
+            f"policy file {str(path)!r}: rule {spec.name!r} applies to unknown tool {unknown[0]!r}; "
+            f"use '*' or one of {', '.join(TOOLS)}"
+        )
+    try:
+        params = kind.params.model_validate(spec.params)
+    except ValidationError as e:
+        raise PolicyError(f"policy file {str(path)!r}: rule {spec.name!r} params: {_errors(e)}") from None
+    return _Rule(spec.name, tuple(spec.applies_to), kind, params)
+
+
+# --- start-up check --------------------------------------------------------------------------
+
+
+def check_workspace(workspace: Path, database_url: str) -> None:
+    """Refuse a workspace that holds the event database or a ``.env``, or is a file (``ConfigError``)."""
+    root = Path(os.path.realpath(workspace))
+    if not root.exists():
+        return  # nothing inside it yet; the file tools report a missing workspace when they run
+    if not root.is_dir():
+        raise ConfigError(f"workspace {str(workspace)!r} is not a folder; set AGENT_WORKSPACE to a folder")
+    db = sandbox.database_path_from_url(database_url)
+    if db is not None and sandbox.is_inside(root, Path(os.path.realpath(db))):
+        raise ConfigError(
+            f"the event database {str(db)!r} is inside the workspace {str(workspace)!r}, where file tools could "
+            "read or overwrite it; move DATABASE_URL outside the workspace or choose another AGENT_WORKSPACE"
+        )
+    found = _find_env_file(root)
+    if found is not None:
+        raise ConfigError(
+            f"the workspace {str(workspace)!r} contains {found!r}, a secrets file; move it out of the workspace "
+            "or choose another AGENT_WORKSPACE"
+        )
+
+
+def _find_env_file(root: Path) -> str | None:
+    seen = 0
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in sorted(filenames + dirnames):
+            seen += 1
+            if name == ".env" or name.startswith(".env."):
+                return Path(folder, name).relative_to(root).as_posix()
+        if seen > MAX_ENV_SCAN_ENTRIES:
+            return None
+        dirnames.sort()
+    return None
