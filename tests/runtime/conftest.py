@@ -10,6 +10,7 @@ import pytest
 from agent_core.config import Settings
 from agent_core.workbench import Workbench
 from agent_core.workspace import seed_workspace
+from tests.fake_llm import fake_llm  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = ROOT / "policies" / "default.yaml"
@@ -26,10 +27,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, workspace: Path, **extra: str) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_POLICY=str(DEFAULT_POLICY),
-        AGENT_PLANNER="offline", **extra,
-    )  # fmt: skip
+    values = {"DATABASE_URL": database_url, "AGENT_WORKSPACE": str(workspace), "AGENT_POLICY": str(DEFAULT_POLICY),
+              "AGENT_PLANNER": "offline", **extra}  # fmt: skip
+    return Settings(**values)
 
 
 @pytest.fixture
