@@ -1,0 +1,32 @@
+"""The sample workspace: short documents shipped with the project so a first offline run means something.
+
+``seed_workspace`` copies ``sample_workspace/`` into the configured workspace folder once, when
+that folder does not exist yet; it never touches a workspace a person already has.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_workspace"
+
+
+def seed_workspace(target: Path, source: Path = SAMPLE_WORKSPACE) -> bool:
+    """Copy the sample documents into ``target`` if it does not exist; True when it copied."""
+    if target.exists() or not source.is_dir():
+        return False
+    shutil.copytree(source, target)
+    return True
+
+
+def list_workspace(root: Path, limit: int = 200) -> list[str]:
+    """Relative paths of the files under ``root`` (sorted, hidden ones skipped): what the planner is shown."""
+    if not root.is_dir():
+        return []
+    names = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    )
+    return names[:limit]

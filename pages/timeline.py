@@ -1,0 +1,217 @@
+"""Timeline: one run (``?run_id=``) — its header, a chart of events by actor over time, and tabs
+with the events (payload on selection), the plan, the observations and an export. A run still in
+progress refreshes itself every second, reading only the new events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from agent_core.projections import RunState
+from agent_core.workbench import Workbench
+from ui import charts, core, nav, tables
+from ui.format import (
+    badge_colour,
+    exact_time,
+    human_duration,
+    md_escape,
+    money,
+    plural,
+    relative_time,
+    short_id,
+    status_label,
+)
+from ui.runview import RunView, follow
+
+LIVE_EVERY_S = 1.0
+PICKER_SIZE = 50
+
+
+def pick_run(workbench: Workbench) -> str:
+    """The run named in the address bar, or one chosen here (which then goes into the address bar)."""
+    run_id = st.query_params.get("run_id", "").strip()
+    if run_id:
+        return run_id
+    recent = workbench.list_runs(limit=PICKER_SIZE)
+    if not recent:
+        st.info("No runs in this store yet. Launch one, then come back to watch its timeline.")
+        st.stop()
+    labels = {r.run_id: f"{short_id(r.run_id)} · {status_label(r.status)} · {r.goal[:80]}" for r in recent}
+    chosen = st.selectbox(
+        "Run", list(labels), format_func=labels.__getitem__, index=None, placeholder="Choose one of the latest runs"
+    )
+    if chosen is None:
+        st.caption("Or open one from the Runs page, which can search every run.")
+        st.stop()
+    st.query_params["run_id"] = chosen
+    return chosen
+
+
+def header(workbench: Workbench, state: RunState) -> None:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.subheader(f"Run {md_escape(short_id(state.run_id))}", width="content")
+        st.badge(state.status.replace("_", " "), color=badge_colour(state.status))
+    st.code(state.run_id, language=None)
+    st.caption("Goal")
+    st.code(state.goal, language=None, wrap_lines=True)
+
+    duration, steps, tokens, cost = st.columns(4)
+    duration.metric("Duration", human_duration(state.duration_s), border=True)
+    steps.metric(
+        "Steps ok / rejected / failed",
+        f"{state.count('succeeded')} / {state.count('rejected') + state.count('denied')} / {state.count('failed')}",
+        help=f"{plural(len(state.steps), 'step')} planned, at most {state.max_steps}",
+        border=True,
+    )
+    tokens.metric("Tokens in / out", f"{state.input_tokens:,} / {state.output_tokens:,}", border=True)
+    cost.metric(
+        f"Cost of ${state.budget_usd:.2f} budget",
+        money(state.cost_usd),
+        delta="budget exceeded" if state.budget_exceeded else None,
+        delta_color="inverse",
+        border=True,
+    )
+
+    planner = state.planner
+    about = [
+        f"started {relative_time(state.started_at)} ({exact_time(state.started_at)})",
+        f"planner {planner.provider}/{planner.model or 'default'} (prompt {planner.prompt_sha[:10]})"
+        if planner
+        else "planner unknown",
+        f"policy {state.policy_path or '?'} (sha {state.policy_sha[:10]})",
+        plural(state.event_count, "event"),
+    ]
+    st.text(" · ".join(about))
+    lineage(workbench, state)
+    notices(state)
+
+
+def lineage(workbench: Workbench, state: RunState) -> None:
+    """Replay of which run; replays of this one."""
+    if state.replay_of:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.text(f"{state.replay_mode or 'replay'} replay of {short_id(state.replay_of)}")
+            nav.link_to_run("timeline", state.replay_of, "Open the original", ":material/north_west:")
+    replays = workbench.list_runs(parent_id=state.run_id, limit=20)
+    if replays:
+        with st.expander(f"Replays of this run ({len(replays)})"):
+            for r in replays:
+                with st.container(horizontal=True, vertical_alignment="center"):
+                    st.text(
+                        f"{short_id(r.run_id)} · {r.replay_mode or 'replay'} · {status_label(r.status)} · "
+                        f"{relative_time(r.started_at)}"
+                    )
+                    nav.link_to_run("timeline", r.run_id, "Open", ":material/open_in_new:")
+
+
+def notices(state: RunState) -> None:
+    """Why the run stopped, what it waits for, and events this code could not read."""
+    if state.status in ("failed", "cancelled") and state.failure_reason:
+        st.error(f"Run {state.status}. Reason:", icon=":material/error:")
+        st.code(state.failure_reason, language=None, wrap_lines=True)
+    held = state.pending_approval
+    if held is not None:
+        st.warning("Waiting for a human to approve a held step:", icon=":material/front_hand:")
+        st.text(f"{held.step_id} {held.tool} — rule {held.rule}: {held.reason}")
+        if nav.registered("policy") is None:
+            st.code(f"python -m agent_core approve {state.run_id} {held.step_id}  # or --deny", language="bash")
+        else:
+            nav.link_to_run("policy", state.run_id, "Open the approval queue", ":material/policy:")
+    if state.problems:
+        st.warning(
+            f"{plural(len(state.problems), 'event')} could not be read by this version; "
+            "they are kept in the log and shown as unreadable below.",
+            icon=":material/warning:",
+        )
+        st.code("\n".join(state.problems), language=None, wrap_lines=True)
+    if state.final_summary:
+        st.caption("Final response")
+        st.code(state.final_summary, language=None, wrap_lines=True)
+
+
+def events_tab(view: RunView) -> None:
+    selection = st.dataframe(
+        tables.events_frame(view.events),
+        key="timeline_events",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        column_config={"summary": st.column_config.TextColumn("summary", width="large")},
+    )
+    rows = selection.selection.rows if selection else []
+    if not rows or rows[0] >= len(view.events):
+        st.caption("Select an event to see its payload.")
+        return
+    chosen = view.events[rows[0]]
+    st.text(f"#{chosen.seq} {chosen.type} by {chosen.actor} at {exact_time(chosen.at)}")
+    st.json(tables.payload_of(chosen))
+
+
+def plan_tab(state: RunState) -> None:
+    for error in state.plan_errors:
+        st.warning("A plan was rejected:", icon=":material/block:")
+        st.code(error, language=None, wrap_lines=True)
+    if state.plan is None:
+        st.info("No plan yet." if not state.is_terminal else "This run never got a valid plan.")
+        return
+    frame = tables.plan_frame(state)
+    st.dataframe(tables.coloured(frame, "outcome", [s.outcome for s in state.steps]), hide_index=True)
+    if state.plan.stop_conditions:
+        st.caption("Stop conditions")
+        st.text("\n".join(f"• {c}" for c in state.plan.stop_conditions))
+
+
+def observations_tab(state: RunState) -> None:
+    observed = [s for s in state.steps if s.result is not None]
+    if not observed:
+        st.info("No tool has returned a result yet.")
+        return
+    for step in observed:
+        st.text(f"{step.step_id} · {step.tool} · {step.outcome} · {human_duration(step.duration_ms / 1000)}")
+        st.json(step.result, expanded=len(observed) <= 3)
+
+
+def export_tab(view: RunView) -> None:
+    st.download_button(
+        "Download the run as JSON lines",
+        data=tables.export_lines(view.events),
+        file_name=f"run-{short_id(view.run_id, 12)}.jsonl",
+        mime="application/x-ndjson",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    st.caption("One event per line, with its envelope (seq, type, actor, time, hash) and payload.")
+
+
+def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
+    """Everything about the run; re-run alone every second while the run is live."""
+    with core.errors_as_messages():
+        view = follow(workbench, run_id)
+        if was_live and view.state.is_terminal:
+            st.rerun()  # the run ended: redraw once without polling
+        header(workbench, view.state)
+        if was_live:
+            st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
+        st.plotly_chart(charts.timeline_figure(view.events, live=was_live), config={"displaylogo": False})
+        events, plan, observations, export = st.tabs(["Events", "Plan", "Observations", "Export"])
+        with events:
+            events_tab(view)
+        with plan:
+            plan_tab(view.state)
+        with observations:
+            observations_tab(view.state)
+        with export:
+            export_tab(view)
+
+
+def main() -> None:
+    with core.errors_as_messages():
+        workbench = core.workbench()
+        run_id = pick_run(workbench)
+        live = not follow(workbench, run_id).state.is_terminal
+    st.fragment(run_every=LIVE_EVERY_S if live else None)(body)(workbench, run_id, live)
+
+
+main()

@@ -1,0 +1,52 @@
+"""ui helpers without Streamlit: formatting, event summaries, tool spans and the chart's hover text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent_core.projections import load_events, open_store
+from tests.dashboard.seed import HOSTILE_GOAL, seed
+from ui import charts, tables
+from ui.format import human_duration, md_escape, relative_time, short_id, status_label
+
+
+def test_formats_read_like_the_ux_sketch() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert [human_duration(s) for s in (0.04, 1.44, 12.2, 180, 200, 7500)] == [
+        "0.0 s",
+        "1.4 s",
+        "12 s",
+        "3 min",
+        "3 min 20 s",
+        "2 h 5 min",
+    ]
+    assert relative_time(now - timedelta(seconds=12), now) == "12 s ago"
+    assert relative_time(now - timedelta(days=3), now) == "3 d ago"
+    assert short_id("3f2a91c0deadbeef") == "3f2a91c0"
+    assert status_label("waiting_approval") == "● waiting approval"
+    assert md_escape("**a** [b](c)") == r"\*\*a\*\* \[b\]\(c\)"
+
+
+def test_events_are_summarized_and_spans_pair_intent_with_outcome(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    ids = seed(url)
+    store = open_store(url)
+    failed, cancelled, running = (load_events(store, i) for i in (ids.failed, ids.cancelled, ids.running))
+    store.close()
+
+    summaries = [tables.summarize(e) for e in failed]
+    assert "step_2 summarize — rule no_untrusted_input: input from <b>the web</b>" in summaries
+    assert [(s.step_id, s.outcome) for s in charts.tool_spans(failed, live=False)] == [
+        ("step_1", "ok"),
+        ("step_3", "failed"),
+    ]
+    assert [s.outcome for s in charts.tool_spans(cancelled, live=False)] == ["interrupted"]
+    assert [s.outcome for s in charts.tool_spans(running, live=True)] == ["running"]
+    assert [s.outcome for s in charts.tool_spans(running, live=False)] == ["interrupted"]
+
+    figure = charts.timeline_figure(failed)
+    hovers = [h for trace in figure.data if trace.hovertext for h in trace.hovertext]
+    assert any("input from &lt;b&gt;the web&lt;/b&gt;" in h for h in hovers)  # plotly would render raw tags
+    assert not any("<b>" in h or HOSTILE_GOAL in h for h in hovers)
+    assert {trace.name for trace in figure.data if trace.showlegend is not False} >= {"ok / approved", "failed"}

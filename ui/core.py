@@ -1,0 +1,82 @@
+"""The one Workbench per process (``st.cache_resource``) and the error guard every page uses.
+
+Pages call ``workbench()`` and render inside ``errors_as_messages()``: any deliberate
+agent_core error becomes an ``st.error`` that says what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+from pydantic import ValidationError
+
+from agent_core.config import Settings, describe_database
+from agent_core.errors import AgentError, ConfigError, RunNotFound, StoreError
+from agent_core.workbench import Workbench
+
+STORE_HINT = (
+    "Check DATABASE_URL (environment or .env): a SQLite URL like sqlite:///data/agent.db, or "
+    "postgresql+psycopg://USER@HOST:5432/DB with the server running. Then reload this page."
+)
+
+
+def settings() -> Settings:
+    """Read fresh on every script run: cheap, and a changed .env is picked up on reload."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"the settings in the environment or .env are invalid: {problems}") from error
+
+
+def store_label(current: Settings) -> str:
+    """Where the data lives, without opening the store (so it shows even when unreachable)."""
+    return describe_database(current.database_url)
+
+
+def _release(workbench: Workbench) -> None:
+    workbench.close()
+
+
+@st.cache_resource(show_spinner="Opening the event store…", on_release=_release)
+def _open(key: str, _settings: Settings) -> Workbench:
+    # ``key`` (settings without secret values) decides reuse; ``_settings`` is not hashed.
+    return Workbench(_settings)
+
+
+def workbench() -> Workbench:
+    """The process-wide Workbench for the current settings; raises ``StoreError`` if unreachable."""
+    current = settings()
+    return _open(current.model_dump_json(), current)
+
+
+def message_for(error: AgentError) -> tuple[str, str]:
+    """(what happened, what to do) for an error, as the pages show it."""
+    if isinstance(error, StoreError):
+        return str(error), STORE_HINT
+    if isinstance(error, RunNotFound):
+        return str(error), "Pick a run on the Runs page, or check the run id in the address bar."
+    if isinstance(error, ConfigError):
+        return str(error), "Fix the setting named above in the environment or .env, then reload."
+    return str(error), "Reload the page; if it persists, run the same action with the CLI to see details."
+
+
+def show_error(error: AgentError) -> None:
+    what, todo = message_for(error)
+    # Error text may quote untrusted values (run ids, goals): render it as text, not Markdown.
+    with st.container(border=True):
+        st.error(f"**{type(error).__name__}**", icon=":material/error:")
+        st.text(what)
+        st.caption(todo)
+
+
+@contextmanager
+def errors_as_messages() -> Iterator[None]:
+    """Render the block; an ``AgentError`` inside becomes a message and the script stops there."""
+    try:
+        yield
+    except AgentError as error:
+        show_error(error)
+        st.stop()
