@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 PlannerChoice = Literal["auto", "offline", "anthropic", "openai"]
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
+SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
 
 
 class Settings(BaseSettings):
@@ -28,7 +29,7 @@ class Settings(BaseSettings):
     agent_planner: PlannerChoice = Field(default="auto", validation_alias="AGENT_PLANNER")
     agent_model: str | None = Field(default=None, validation_alias="AGENT_MODEL")
     agent_workspace: Path = Field(default=Path("workspace"), validation_alias="AGENT_WORKSPACE")
-    agent_policy: Path = Field(default=Path("policies/default.yaml"), validation_alias="AGENT_POLICY")
+    agent_policy: Path = Field(default=SHIPPED_POLICY, validation_alias="AGENT_POLICY")  # works from any folder
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +34,12 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.config import masked_url
@@ -85,6 +84,7 @@ runs_table = Table(
 
 GENESIS_HASH = "0" * 64
 SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
 PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
 
 SQLITE_TRIGGERS = (
@@ -222,10 +222,14 @@ class EventStore:
         try:
             parsed = make_url(url)
             self.dialect = parsed.get_backend_name()
+            self._sql = _Sql.for_dialect(self.dialect)
+            self._bind_time: Callable[[datetime], Any] = _sqlite_time if self.dialect == "sqlite" else _utc
             if self.dialect == "sqlite":
                 self._write, self._read = self._sqlite_engines(url, parsed.database, sqlite_synchronous)
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                # Sessions in UTC: timestamps come back with datetime.UTC, so reads need no conversion.
+                utc = {"options": "-c timezone=UTC"} if self.dialect == "postgresql" else {}
+                engine = create_engine(url, pool_pre_ping=True, connect_args=utc)
                 self._write = self._read = engine
             self._create_schema()
         except (ArgumentError, NoSuchModuleError, DBAPIError, OSError) as error:
@@ -248,6 +252,8 @@ class EventStore:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA synchronous={synchronous}")
                 cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+                # The 2 MB default cannot hold one long run's pages (spread over the log): re-reads hit disk.
+                cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
                 cursor.close()
 
             @event.listens_for(engine, "begin")
@@ -290,108 +296,140 @@ class EventStore:
         """
         if not events:
             return expected_seq
+        # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
+        # statement building and result wrapping cost more than the durable commit itself.
+        dbapi = self._write.dialect.loaded_dbapi
         try:
-            with self._write.begin() as conn:
-                if self.dialect == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
-                current = conn.execute(
-                    select(
-                        runs_table.c.last_seq,
-                        runs_table.c.last_hash,
-                        runs_table.c.status,
-                        runs_table.c.title,
-                        runs_table.c.parent_id,
-                        runs_table.c.summary,
-                    ).where(runs_table.c.run_id == run_id)
-                ).first()
-                actual = current.last_seq if current else 0
-                if actual != expected_seq:
-                    raise ConcurrencyError(run_id, expected_seq, actual)
-                prev_hash = current.last_hash if current else GENESIS_HASH
-                rows, stored = [], []
-                for offset, new in enumerate(events):
-                    seq = expected_seq + offset + 1
-                    at = _utc(times[offset]) if times else self._clock.now()
-                    payload = self._redactor.value(new.to_payload())
-                    payload_text = _dumps(payload)
-                    digest = chain_hash(
-                        prev_hash, run_id, seq, new.type, new.schema_version, new.actor, at, payload_text
-                    )
-                    rows.append(
-                        {
-                            "run_id": run_id,
-                            "seq": seq,
-                            "type": new.type,
-                            "version": new.schema_version,
-                            "actor": new.actor,
-                            "at": at,
-                            "payload": payload_text,
-                            "hash": digest,
-                        }
-                    )
-                    stored.append(
-                        StoredEvent(0, run_id, seq, new.type, new.schema_version, new.actor, at, digest, payload)
-                    )
-                    prev_hash = digest
-                conn.execute(insert(events_table), rows)
-                previous = (
-                    RunIndex(current.status, current.title, current.parent_id, json.loads(current.summary))
-                    if current
-                    else None
-                )
-                index = self._indexer(previous, stored)
-                values = {
-                    "status": index.status,
-                    "title": index.title,
-                    "parent_id": index.parent_id,
-                    "updated_at": stored[-1].at,
-                    "last_seq": stored[-1].seq,
-                    "last_hash": prev_hash,
-                    "summary": _dumps(index.summary),
-                }
-                if current:
-                    conn.execute(update(runs_table).where(runs_table.c.run_id == run_id).values(**values))
-                else:
-                    conn.execute(insert(runs_table).values(run_id=run_id, started_at=stored[0].at, **values))
-                return stored[-1].seq
-        except IntegrityError as error:
-            raise ConcurrencyError(run_id, expected_seq) from error
+            raw = self._write.raw_connection()
         except DBAPIError as error:
+            raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
+        try:
+            try:
+                if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
+                    last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times)
+                else:
+                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times)
+                raw.commit()
+                return last_seq
+            except BaseException:
+                with suppress(dbapi.Error):
+                    raw.rollback()
+                raise
+        except dbapi.IntegrityError as error:
+            raise ConcurrencyError(run_id, expected_seq) from error
+        except dbapi.Error as error:
             raise StoreError(
                 f"could not append to run {run_id!r} in {masked_url(self.url)}: {_first_line(error)}"
             ) from error
+        finally:
+            raw.close()
+
+    def _append_plain(
+        self, cursor: Any, run_id: str, events: Sequence[NewEvent], expected_seq: int, times: Sequence[datetime] | None
+    ) -> int:
+        if self.dialect == "sqlite":
+            # A deferred transaction that later writes fails at once with "database is locked";
+            # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
+        cursor.execute(self._sql.select_run, (run_id,))
+        rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times)
+        self._write_rows(cursor, rows, run_sql, run_values)
+        return last_seq
+
+    def _append_pipelined(
+        self, conn: Any, run_id: str, events: Sequence[NewEvent], expected_seq: int, times: Sequence[datetime] | None
+    ) -> int:
+        # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
+        # granted, with its own snapshot), then the writes and the commit in a second one.
+        with conn.pipeline():
+            lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
+            lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
+            read.execute(self._sql.select_run, (run_id,))
+            rows, run_sql, run_values, last_seq = self._prepare(read.fetchone(), run_id, events, expected_seq, times)
+            self._write_rows(write, rows, run_sql, run_values)
+            conn.commit()
+        return last_seq
+
+    def _prepare(
+        self,
+        current: tuple[Any, ...] | None,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        times: Sequence[datetime] | None,
+    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int]:
+        """Check the expected seq against the runs row, then build the event rows and the runs row."""
+        actual = current[0] if current else 0
+        if actual != expected_seq:
+            raise ConcurrencyError(run_id, expected_seq, actual)
+        prev_hash = current[1] if current else GENESIS_HASH
+        rows, stored = [], []
+        for offset, new in enumerate(events):
+            seq = expected_seq + offset + 1
+            at = _utc(times[offset]) if times else self._clock.now()
+            payload = self._redactor.value(new.to_payload())
+            payload_text = _dumps(payload)
+            digest = chain_hash(prev_hash, run_id, seq, new.type, new.schema_version, new.actor, at, payload_text)
+            rows.append(
+                (run_id, seq, new.type, new.schema_version, new.actor, self._bind_time(at), payload_text, digest)
+            )
+            stored.append(StoredEvent(0, run_id, seq, new.type, new.schema_version, new.actor, at, digest, payload))
+            prev_hash = digest
+        previous = RunIndex(current[2], current[3], current[4], json.loads(current[5])) if current else None
+        index = self._indexer(previous, stored)
+        last = stored[-1]
+        values = (
+            index.status,
+            index.title,
+            index.parent_id,
+            self._bind_time(last.at),
+            last.seq,
+            prev_hash,
+            _dumps(index.summary),
+            run_id,
+        )
+        if current:
+            return rows, self._sql.update_run, values, last.seq
+        return rows, self._sql.insert_run, (*values, self._bind_time(stored[0].at)), last.seq
+
+    def _write_rows(self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]) -> None:
+        if len(rows) == 1:
+            cursor.execute(self._sql.insert_event, rows[0])
+        else:
+            cursor.executemany(self._sql.insert_event, rows)
+        cursor.execute(run_sql, run_values)
 
     # --- reading -------------------------------------------------------------------------
 
     def read_run(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """The run's events after ``after_seq``, in seq order (empty if the run does not exist)."""
-        query = (
-            select(events_table)
-            .where(events_table.c.run_id == run_id, events_table.c.seq > after_seq)
-            .order_by(events_table.c.seq)
-        )
-        return self._fetch(query)
+        return self._fetch(self._sql.read_run, (run_id, after_seq))
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events of every run after a global position, in position order: the live feed."""
-        query = (
-            select(events_table)
-            .where(events_table.c.position > after_position)
-            .order_by(events_table.c.position)
-            .limit(limit)
-        )
-        return self._fetch(query)
+        return self._fetch(self._sql.read_all, (after_position, limit))
 
     def last_position(self) -> int:
         with self._read.connect() as conn:
             return conn.execute(select(func.max(events_table.c.position))).scalar() or 0
 
-    def _fetch(self, query: Any) -> list[StoredEvent]:
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[StoredEvent]:
+        # Plain DBAPI tuples: reading a 1,000-event run through Core rows cost twice as much.
+        dbapi = self._read.dialect.loaded_dbapi
         try:
-            with self._read.connect() as conn:
-                return [_decode_row(row) for row in conn.execute(query)]
-        except DBAPIError as error:
+            raw = self._read.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            finally:
+                raw.close()
+        except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
+        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
+        return [_decode_row(row, to_utc) for row in rows]
 
     def get_run(self, run_id: str) -> RunRow | None:
         rows = self._runs(select(runs_table).where(runs_table.c.run_id == run_id))
@@ -431,6 +469,13 @@ class EventStore:
         )
         with self._read.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+    def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """Run ids that start with ``prefix`` (ids are shown shortened; the primary key serves the range)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = select(runs_table.c.run_id).where(runs_table.c.run_id.like(f"{escaped}%", escape="\\")).limit(limit)
+        with self._read.connect() as conn:
+            return [row.run_id for row in conn.execute(query)]
 
     def _runs(self, query: Any) -> list[RunRow]:
         try:
@@ -497,18 +542,79 @@ def _filter_runs(query, status, text_in_title, parent_id, originals_only, replay
     return query
 
 
-def _decode_row(row: Any) -> StoredEvent:
+def _decode_row(row: tuple[Any, ...], to_utc: Callable[[Any], datetime]) -> StoredEvent:
+    position, run_id, seq, event_type, version, actor, at, payload_text, digest = row
     try:
-        payload = json.loads(row.payload)
+        payload = _loads(payload_text)
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
         problem = ""
     except ValueError as error:
-        payload, problem = {}, f"event at position {row.position} has an undecodable payload: {error}"
-        log.warning("%s (run %r, seq %d)", problem, row.run_id, row.seq)
-    return StoredEvent(
-        row.position, row.run_id, row.seq, row.type, row.version, row.actor, _utc(row.at), row.hash, payload, problem
-    )
+        payload, problem = {}, f"event at position {position} has an undecodable payload: {error}"
+        log.warning("%s (run %r, seq %d)", problem, run_id, seq)
+    return StoredEvent(position, run_id, seq, event_type, version, actor, to_utc(at), digest, payload, problem)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` for the compact text the store writes, minus its whitespace handling (reads
+    are dominated by payload decoding); anything else takes the standard path and its errors."""
+    try:
+        value, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return value
+    except ValueError:
+        pass
+    return json.loads(text)
+
+
+def _parse_sqlite_time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value + "+00:00")  # a third of the cost of parse-then-replace
+    except ValueError:
+        return _utc(datetime.fromisoformat(value))
+
+
+def _pg_time(value: datetime) -> datetime:
+    return value if value.tzinfo is UTC else _utc(value)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite ``DateTime`` writes (UTC, microseconds), so both paths agree."""
+    return _utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    """The hot-path statements, written once per dialect in its DBAPI's parameter style."""
+
+    lock: str
+    select_run: str
+    insert_event: str
+    update_run: str
+    insert_run: str
+    read_run: str
+    read_all: str
+
+    @classmethod
+    def for_dialect(cls, dialect: str) -> _Sql:
+        mark = "?" if dialect == "sqlite" else "%s"
+        columns = "position, run_id, seq, type, version, actor, at, payload, hash"
+        statements = cls(
+            lock="SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))",
+            select_run="SELECT last_seq, last_hash, status, title, parent_id, summary FROM runs WHERE run_id = ?",
+            insert_event="INSERT INTO events (run_id, seq, type, version, actor, at, payload, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
+            "last_hash = ?, summary = ? WHERE run_id = ?",
+            insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
+            "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+            read_all=f"SELECT {columns} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        )
+        return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 
 
 def _first_line(error: BaseException) -> str:

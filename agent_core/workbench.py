@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from agent_core import events as ev
+from agent_core import replay
 from agent_core.config import Settings, describe_database
+from agent_core.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.policy import Policy
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
+from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.store import EventStore
 
 EventCallback = Callable[[ev.RecordedEvent], None]
@@ -34,6 +39,34 @@ class PendingApproval:
     rule: str
     reason: str
     requested_at: datetime | None
+
+
+DECISION_OUTCOMES = ("approved", "rejected", "held", "granted", "denied")
+_DECISION_TYPES = {
+    "ToolApproved": "approved",
+    "ToolRejected": "rejected",
+    "ApprovalRequested": "held",
+    "ApprovalGranted": "granted",
+    "ApprovalDenied": "denied",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """One recorded decision on a step: by the guard (approved/rejected/held) or a person (granted/denied).
+
+    A person's decision carries the tool and rule of the hold it answers; ``reason`` is their comment.
+    """
+
+    run_id: str
+    seq: int
+    at: datetime
+    step_id: str
+    tool: str
+    outcome: str
+    rule: str
+    reason: str
+    by: str
 
 
 class Workbench:
@@ -80,7 +113,14 @@ class Workbench:
         return self.orchestrator.run(request, on_append=self._follow(on_event))
 
     def advance(self, run_id: str, on_event: EventCallback | None = None) -> RunState:
-        """Continue a run (after an approval, or after a crash: resume)."""
+        """Continue a run (after an approval, or after a crash: resume).
+
+        A what-if replay continues through ``replay.continue_replay`` so it keeps its recorded
+        tools or scratch workspace: a replay must never write the real workspace.
+        """
+        state = self.run_state(run_id)
+        if state.replay_mode == "whatif" and not state.is_terminal:
+            return replay.continue_replay(self.store, self.settings, run_id, on_append=self._follow(on_event)).state
         return self.orchestrator.advance(run_id, on_append=self._follow(on_event))
 
     def approve(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
@@ -118,9 +158,9 @@ class Workbench:
         """The full id for an id or a unique prefix of one (as the CLI and UI show them shortened)."""
         if self.store.get_run(run_id) is not None:
             return run_id
-        matches = self.store.list_runs(run_id_prefix=run_id, limit=2) if len(run_id) >= 4 else []
+        matches = self.store.run_ids_starting_with(run_id) if len(run_id) >= 4 else []
         if len(matches) == 1:
-            return matches[0].run_id
+            return matches[0]
         raise RunNotFound(run_id)
 
     def run_state(self, run_id: str) -> RunState:
@@ -159,3 +199,94 @@ class Workbench:
                 )
             )
         return sorted(pending, key=lambda p: p.requested_at or datetime.max)
+
+    # --- replay (the dashboard's Replay page) -----------------------------------------------
+
+    def verify(self, run_id: str, overrides: Overrides | None = None, *, save: bool = False) -> VerifyResult:
+        """Re-execute a run from its recording with the current code; identical or the first divergence."""
+        return replay.verify(self.store, self.settings, run_id, overrides, save=save)
+
+    def whatif(self, run_id: str, overrides: Overrides, on_event: EventCallback | None = None) -> WhatIfResult:
+        """A new replay run of ``run_id`` with ``overrides``, its verdict recorded (``ReplayDiffed``)."""
+        return replay.whatif(self.store, self.settings, run_id, overrides, on_append=self._follow(on_event))
+
+    def diff(self, original_id: str, replay_id: str, *, cost_share: float | None = None) -> RunDiff:
+        """Step-aligned diff and verdict of two runs (any two, usually an original and its replay)."""
+        share = DEFAULT_COST_SHARE if cost_share is None else cost_share
+        return diff_runs(self.run_events(original_id), self.run_events(replay_id), cost_share=share)
+
+    def replays_of(self, run_id: str, limit: int = 100) -> list[RunSummary]:
+        """The replays of a run, newest first; each summary carries its ``verdict``."""
+        return self.list_runs(parent_id=run_id, limit=limit)
+
+    def policy_counterfactual(self, policy_path: str | Path, last_n: int = 20) -> CounterfactualReport:
+        """The decisions another policy file would change on the recorded plans of the last ``last_n`` runs."""
+        return replay.policy_counterfactual(self.store, self.settings, Path(policy_path), last_n)
+
+    def replay_all(
+        self, mode: str = "verify", overrides: Overrides | None = None, on_result: Callable[[str], None] | None = None
+    ) -> ReplayAllReport:
+        return replay.replay_all(self.store, self.settings, mode, overrides, on_result=on_result)  # type: ignore[arg-type]
+
+    # --- policy ----------------------------------------------------------------------------
+
+    def policy(self) -> Policy:
+        """The policy in force (``AGENT_POLICY``); ``PolicyError`` says what to fix in the file."""
+        return Policy.load(self.settings.agent_policy)
+
+    def decisions(
+        self,
+        *,
+        rule: str | None = None,
+        tool: str | None = None,
+        outcome: str | None = None,
+        runs: int = 200,
+        limit: int = 2000,
+    ) -> list[PolicyDecision]:
+        """Recorded policy decisions of the newest ``runs`` runs, newest first, at most ``limit``.
+
+        Read from the runs' events (no separate index): the Policy page's table and chart.
+        """
+        found: list[PolicyDecision] = []
+        for summary in self.list_runs(limit=runs):
+            found.extend(_decisions_of(summary.run_id, self.run_events(summary.run_id)))
+        wanted = [
+            d
+            for d in found
+            if (rule is None or d.rule == rule)
+            and (tool is None or d.tool == tool)
+            and (outcome is None or d.outcome == outcome)
+        ]
+        return sorted(wanted, key=lambda d: (d.at, d.seq), reverse=True)[:limit]
+
+
+def _decisions_of(run_id: str, events: list[ev.RecordedEvent]) -> list[PolicyDecision]:
+    held: dict[str, ev.ApprovalRequested] = {}
+    out: list[PolicyDecision] = []
+    for recorded in events:
+        outcome = _DECISION_TYPES.get(recorded.type)
+        e = recorded.event
+        if outcome is None or recorded.problem:
+            continue
+        if isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested):
+            if isinstance(e, ev.ApprovalRequested):
+                held[e.step_id] = e
+            out.append(
+                PolicyDecision(run_id, recorded.seq, recorded.at, e.step_id, e.tool, outcome, e.rule, e.reason, "guard")
+            )
+        elif isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied):
+            hold = held.get(e.step_id)
+            out.append(
+                PolicyDecision(
+                    run_id,
+                    recorded.seq,
+                    recorded.at,
+                    e.step_id,
+                    hold.tool if hold else "",
+                    outcome,
+                    hold.rule if hold else "",
+                    e.comment,
+                    e.by,
+                )
+            )
+    return out

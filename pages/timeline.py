@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core.projections import RunState
+from agent_core import RunState
 from agent_core.workbench import Workbench
 from ui import charts, core, nav, tables
 from ui.format import (
