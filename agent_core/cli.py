@@ -17,13 +17,16 @@ from typing import Any, TextIO
 from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.describe import summarize_event
+from agent_core.diff import DEFAULT_COST_SHARE
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.projections import RunState
+from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 
 OK, FAILED, USAGE = 0, 1, 2
+DEMO_GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
 
 
 class UsageError(Exception):
@@ -79,6 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_id")
     imp = command("import", "read a run exported as JSON lines (refuses an existing run id)")
     imp.add_argument("file")
+
+    rep = command("replay", "verify a run against the current code, or replay it with overrides (what-if)")
+    rep.add_argument("run_id", nargs="?")
+    rep.add_argument("--all", action="store_true", help="every original run (for CI: exit 1 on any regression)")
+    rep.add_argument("--mode", choices=["verify", "whatif"], help="default: whatif with overrides, else verify")
+    rep.add_argument("--planner", choices=["offline", "anthropic", "openai"])
+    rep.add_argument("--model")
+    rep.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
+    rep.add_argument("--policy", metavar="FILE")
+    rep.add_argument("--tools", choices=["recorded", "live"], default="recorded")
+    rep.add_argument("--max-cost-rise", type=float, default=DEFAULT_COST_SHARE, metavar="SHARE",
+                     help="a cost rise above this share of the original's is a regression (default 0.2)")  # fmt: skip
+    rep.add_argument("--save", action="store_true", help="verify: keep the re-execution as a run")
+    rep.add_argument("--list", action="store_true", help="list RUN_ID's replays with their verdicts")
+    rep.add_argument("--counterfactual", type=int, metavar="N",
+                     help="with --policy: the decisions it would change on the last N runs (nothing runs)")  # fmt: skip
+    rep.add_argument("--json", action="store_true")
+
+    demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
+    demo.add_argument("--goal", default=DEMO_GOAL)
     return parser
 
 
@@ -99,7 +122,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return USAGE
     try:
         return COMMANDS[args.command](bench, args, out, err)
-    except (RunNotFound, RunRequestError, TransferError, RunStateError) as error:
+    except (RunNotFound, RunRequestError, TransferError, RunStateError, ReplayError, UsageError) as error:
         print(f"error: {error}", file=err)
         return USAGE
     except ConcurrencyError as error:
@@ -152,7 +175,7 @@ def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
     if not runs:
         print('no runs yet: start one with python -m agent_core run "GOAL"', file=out)
     for r in runs:
-        lineage = f"  replay of {r.replay_of[:8]}" if r.replay_of else ""
+        lineage = f"  replay of {r.replay_of[:8]}" + (f" ({r.verdict})" if r.verdict else "") if r.replay_of else ""
         print(f"{r.run_id[:12]:<12}  {r.status:<16} {r.started_at:%Y-%m-%d %H:%M:%S}  ${r.cost_usd:.4f}  "
               f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}", file=out)  # fmt: skip
     return OK
@@ -215,6 +238,102 @@ def cmd_import(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     return OK
 
 
+def _overrides(args: argparse.Namespace) -> Overrides:
+    prompt = None
+    if args.system_prompt:
+        path = Path(args.system_prompt)
+        if not path.is_file():
+            raise UsageError(f"no system prompt file {args.system_prompt!r}")
+        prompt = path.read_text(encoding="utf-8")
+    if args.policy and not Path(args.policy).is_file():
+        raise UsageError(f"no policy file {args.policy!r}")
+    return Overrides(args.planner, args.model, prompt, Path(args.policy) if args.policy else None, args.tools)
+
+
+def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    overrides = _overrides(args)
+    if args.counterfactual is not None:
+        if not args.policy:
+            raise UsageError("--counterfactual needs --policy FILE")
+        report = bench.policy_counterfactual(args.policy, args.counterfactual)
+        if args.json:
+            print(json.dumps(_plain(report), indent=2, default=str), file=out)
+        else:
+            print(f"{args.policy}: {len(report.changes)} of {report.decisions} recorded decisions in the last "
+                  f"{report.runs} runs would change", file=out)  # fmt: skip
+            for change in report.changes:
+                print(f"  {change.line()}", file=out)
+        return OK
+    if args.all == bool(args.run_id):
+        raise UsageError("name one RUN_ID or --all")
+    mode = args.mode or ("verify" if overrides.empty else "whatif")
+    if args.all:
+        show = None if args.json else (lambda line: print(line, file=out, flush=True))
+        report = bench.replay_all(mode, overrides, on_result=show)
+        if args.json:
+            print(json.dumps({"mode": mode, "failed": report.failed, "counts": dict(report.counts),
+                              "lines": list(report.lines)}, indent=2), file=out)  # fmt: skip
+        else:
+            print(report.summary(), file=out)
+        return FAILED if report.failed else OK
+    run_id = bench.resolve_run_id(args.run_id)
+    if args.list:
+        replays = bench.replays_of(run_id)
+        if args.json:
+            print(json.dumps([_plain(r) for r in replays], indent=2, default=str), file=out)
+        for r in [] if args.json else replays:
+            print(f"{r.run_id[:12]}  {r.replay_mode or '':<7} {r.status:<16} {r.verdict or '-'}", file=out)
+        if not replays and not args.json:
+            print(f"run {run_id} has no replays yet", file=out)
+        return OK
+    if mode == "verify":
+        result = bench.verify(run_id, overrides, save=args.save)
+        _print_verify(result, args, out)
+        return OK if result.identical else FAILED
+    outcome = bench.whatif(run_id, overrides, on_event=None if args.json else _progress(out))
+    diff = bench.diff(run_id, outcome.replay_id, cost_share=args.max_cost_rise)
+    if args.json:
+        print(json.dumps({**diff.to_document(), "replay_status": outcome.state.status}, indent=2, default=str),
+              file=out)  # fmt: skip
+    else:
+        print(f"what-if replay {outcome.replay_id} of {run_id}: {outcome.state.status}", file=out)
+        print("\n".join(diff.summary_lines()), file=out)
+    return FAILED if diff.verdict == "regression" else OK
+
+
+def _print_verify(result: VerifyResult, args: argparse.Namespace, out: TextIO) -> None:
+    if args.json:
+        print(json.dumps(result.to_document(), indent=2, default=str), file=out)
+        return
+    print(f"verify {result.line()}", file=out)
+    if result.index is not None:
+        print(f"  expected: {json.dumps(result.expected, default=str)[:400]}", file=out)
+        print(f"  got:      {json.dumps(result.got, default=str)[:400]}", file=out)
+    for note in result.notes:
+        print(f"  note: {note}", file=out)
+
+
+def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run, show the log, verify, what-if under the strict policy, verdict: the tour of the product."""
+    print(f"== 1. running the demo goal with the {bench.planner_label()}\n   goal: {args.goal}", file=out)
+    state = bench.run(RunRequest(args.goal), on_event=_progress(out))
+    print(f"run {state.run_id}: {state.status}", file=out)
+    print(f"\n== 2. the run's event log (python -m agent_core events {state.run_id[:8]})", file=out)
+    show = _progress(out)
+    for recorded in bench.run_events(state.run_id):
+        show(recorded)
+    print("\n== 3. verify: re-execute it with the current code from its recording alone", file=out)
+    _print_verify(bench.verify(state.run_id), argparse.Namespace(json=False), out)
+    strict = Path(__file__).resolve().parent.parent / "policies" / "strict.yaml"
+    print(f"\n== 4. what-if: replay it with recorded tools under {strict.name}", file=out)
+    outcome = bench.whatif(state.run_id, Overrides(policy_path=strict, tools="recorded"))
+    print(f"replay {outcome.replay_id}: {outcome.state.status}", file=out)
+    print("\n".join(outcome.diff.summary_lines()), file=out)
+    print(f"\nnext: python -m agent_core replay {state.run_id[:8]} --list   |   "
+          "python -m agent_core replay --all   (exit 1 on any regression: gate CI with it)", file=out)  # fmt: skip
+    return OK
+
+
 COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], int]] = {
     "run": cmd_run,
     "runs": cmd_runs,
@@ -225,6 +344,8 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "verify-log": cmd_verify_log,
     "export": cmd_export,
     "import": cmd_import,
+    "replay": cmd_replay,
+    "demo": cmd_demo,
 }
 
 

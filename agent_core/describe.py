@@ -48,6 +48,10 @@ def summarize_event(event: ev.DomainEvent, limit: int = 160) -> str:
             text = event.reason
         case ev.RunCancelled():
             text = f"by {event.by}" + (f": {event.reason}" if event.reason else "")
+        case ev.ReplayDiffed():
+            text = f"{event.verdict} against {event.original_run_id[:8]}" + (
+                f": {'; '.join(event.reasons)}" if event.reasons else ""
+            )
         case ev.UnknownEvent():
             text = event.problem
         case _:

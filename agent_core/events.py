@@ -219,6 +219,19 @@ class RunCancelled(DomainEvent):
     reason: str = ""
 
 
+class ReplayDiffed(DomainEvent):
+    """A what-if replay's verdict against its original, appended to the replay when it stops.
+
+    An annotation, not a step of the run: verify-replay ignores it, and a later one (after the
+    replay was continued) supersedes an earlier one.
+    """
+
+    type: Literal["ReplayDiffed"] = "ReplayDiffed"
+    original_run_id: str
+    verdict: Literal["regression", "improvement", "unchanged"]
+    reasons: list[str] = Field(default_factory=list)
+
+
 class UnknownEvent(DomainEvent):
     """An event this code cannot read as its catalogue type: kept whole, never a crash."""
 
@@ -245,7 +258,8 @@ AnyEvent = Annotated[
     | ResponseFinalized
     | RunCompleted
     | RunFailed
-    | RunCancelled,
+    | RunCancelled
+    | ReplayDiffed,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
@@ -270,6 +284,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         RunCompleted,
         RunFailed,
         RunCancelled,
+        ReplayDiffed,
     )
 }
 TERMINAL_TYPES = frozenset({"RunCompleted", "RunFailed", "RunCancelled"})

@@ -84,6 +84,8 @@ class RunState:
     final_summary: str = ""
     budget_exceeded: bool = False
     problems: tuple[str, ...] = ()
+    verdict: str | None = None  # a what-if replay's latest ReplayDiffed verdict
+    verdict_reasons: tuple[str, ...] = ()
 
     @property
     def is_terminal(self) -> bool:
@@ -220,6 +222,10 @@ def _cancelled(state: RunState, e: ev.RunCancelled) -> RunState:
     return replace(state, status=CANCELLED, failure_reason=e.reason or f"cancelled by {e.by}")
 
 
+def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
+    return replace(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
+
+
 HANDLERS: dict[str, Callable[[RunState, Any], RunState]] = {
     "RunStarted": _run_started,
     "PlanRequested": _plan_requested,
@@ -239,6 +245,7 @@ HANDLERS: dict[str, Callable[[RunState, Any], RunState]] = {
     "RunCompleted": _completed,
     "RunFailed": _failed,
     "RunCancelled": _cancelled,
+    "ReplayDiffed": _replay_diffed,
 }
 
 
@@ -327,6 +334,7 @@ class RunSummary:
     pending_step: str | None = None
     reason: str = ""
     ended_at: datetime | None = None
+    verdict: str | None = None
 
     @classmethod
     def from_row(cls, row: RunRow) -> RunSummary:
@@ -353,6 +361,7 @@ class RunSummary:
             pending_step=s.get("pending_step"),
             reason=s.get("reason", ""),
             ended_at=datetime.fromisoformat(ended) if ended else None,
+            verdict=s.get("verdict"),
         )
 
     @property
@@ -393,6 +402,8 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
                 status, s["reason"] = FAILED, e.reason
             case ev.RunCancelled():
                 status, s["reason"] = CANCELLED, e.reason or f"cancelled by {e.by}"
+            case ev.ReplayDiffed():
+                s["verdict"] = e.verdict
         if isinstance(e, ev.ApprovalDenied):
             status, s["pending_step"] = RUNNING, None
         if row.type in ev.TERMINAL_TYPES:

@@ -228,7 +228,11 @@ class EventStore:
                 self._write, self._read = self._sqlite_engines(url, parsed.database, sqlite_synchronous)
             else:
                 # Sessions in UTC: timestamps come back with datetime.UTC, so reads need no conversion.
-                utc = {"options": "-c timezone=UTC"} if self.dialect == "postgresql" else {}
+                # Options already in the URL (e.g. a search_path) are kept, not replaced.
+                given = parsed.query.get("options", "")
+                given = given if isinstance(given, str) else " ".join(given)
+                options = f"{given} -c timezone=UTC".strip()
+                utc = {"options": options} if self.dialect == "postgresql" else {}
                 engine = create_engine(url, pool_pre_ping=True, connect_args=utc)
                 self._write = self._read = engine
             self._create_schema()

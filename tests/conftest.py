@@ -65,17 +65,32 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'events.db'}"
 
 
+@pytest.fixture
+def pg_schema_url(pg_database_url: str) -> Iterator[str]:
+    """A schema of its own for one test (cheaper than a database): tests never see each other's runs."""
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(pg_database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{pg_database_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs once on a SQLite file and once on PostgreSQL."""
+    """Each test using this runs once on a SQLite file and once on PostgreSQL (its own schema)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'events.db'}"
-    return request.getfixturevalue("pg_database_url")
+    return request.getfixturevalue("pg_schema_url")
 
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[EventStore]:
-    """An indexed store on each backend; PostgreSQL tests share a database, so use fresh run ids."""
+    """An indexed store on each backend, empty at the start of the test."""
     s = open_store(database_url)
     yield s
     s.close()

@@ -7,7 +7,7 @@ each endpoint answers (a body, a status code, headers, a delay), point the SDK a
     with FakeLLMServer() as server:
         server.script(ANTHROPIC_PATH, anthropic_tool_reply({"steps": [...]}))
         ...
-        assert server.requests[0].body["model"] == "claude-sonnet-4-5"
+        assert server.requests[0].body["model"] == "claude-sonnet-4-6"
 
 Responses queue per path; when a path's queue is empty its ``default`` (if set) answers, else a
 500 says the test forgot to script it. Use the ``fake_llm`` fixture in tests (import it into a
@@ -190,7 +190,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
 def anthropic_tool_reply(
     tool_input: dict[str, Any],
     *,
-    model: str = "claude-sonnet-4-5",
+    model: str = "claude-sonnet-4-6",
     usage: tuple[int, int] = (120, 80),
     stop_reason: str = "tool_use",
     tool_name: str = "submit_plan",
@@ -208,7 +208,7 @@ def anthropic_tool_reply(
 
 
 def anthropic_text_reply(
-    text: str, *, model: str = "claude-sonnet-4-5", usage: tuple[int, int] = (120, 80), stop_reason: str = "end_turn"
+    text: str, *, model: str = "claude-sonnet-4-6", usage: tuple[int, int] = (120, 80), stop_reason: str = "end_turn"
 ) -> dict[str, Any]:
     return {
         "id": "msg_fake",

@@ -41,7 +41,7 @@ def test_anthropic_run_costs_plan_and_summary_and_writes_the_llm_summary(
     )
     settings = make_settings(
         sqlite_url, workspace, AGENT_PLANNER="anthropic", ANTHROPIC_API_KEY="test-key-0123456789",
-        ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url, AGENT_MODEL="claude-sonnet-4-5",
+        ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url, AGENT_MODEL="claude-sonnet-4-6",
     )  # fmt: skip
     bench = Workbench.open(settings)
     state = bench.run(RunRequest("Summarize notes.txt with the LLM"))
@@ -52,11 +52,11 @@ def test_anthropic_run_costs_plan_and_summary_and_writes_the_llm_summary(
         ("planner", 1000, 500),
         ("summarize", 2000, 100),
     ]
-    # claude-sonnet-4-5 at $3 / $15 per million tokens
+    # claude-sonnet-4-6 at $3 / $15 per million tokens
     assert costs[0].usd == 0.0105 and costs[1].total_usd == round(0.0105 + 0.0075, 6)
     assert state.cost_usd == costs[1].total_usd and state.input_tokens == 3000
     plan_request = fake_llm.requests_to(ANTHROPIC_PATH)[0].body
-    assert plan_request["model"] == "claude-sonnet-4-5" and "notes.txt" in json.dumps(plan_request["messages"])
+    assert plan_request["model"] == "claude-sonnet-4-6" and "notes.txt" in json.dumps(plan_request["messages"])
     assert "test-key-0123456789" not in json.dumps([e.event.to_payload() for e in bench.run_events(state.run_id)])
     bench.close()
 

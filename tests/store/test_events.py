@@ -16,7 +16,7 @@ def test_every_catalogue_type_round_trips_through_the_union() -> None:
         "RunStarted", "PlanRequested", "PlanGenerated", "PlanRejected", "CostRecorded", "ToolApproved",
         "ToolRejected", "ApprovalRequested", "ApprovalGranted", "ApprovalDenied", "ToolExecuted",
         "ObservationCaptured", "StepInterrupted", "BudgetExceeded", "ResponseFinalized", "RunCompleted",
-        "RunFailed", "RunCancelled",
+        "RunFailed", "RunCancelled", "ReplayDiffed",
     }  # fmt: skip
     started = run_started()
     again = ev.decode_payload("RunStarted", started.schema_version, started.to_payload())

@@ -1,0 +1,147 @@
+"""Replay benchmark: verify throughput over recorded runs, beside re-running the same runs live.
+
+Both sides execute the same ``--runs`` recorded offline runs with the current orchestrator into a
+scratch SQLite store (synchronous=OFF, shared across runs, so neither pays for durability):
+  verify  ``replay.verify``: recorded planner text and tool results, shadow workspace, stream compare
+  live    ``Orchestrator.run`` of the same goals with the offline planner and the real tools, in a
+          copy of the workspace (plan, bm25 search, file reads, extractive summaries)
+Figures are runs/s, medians of ``--repeats`` passes. The recorded runs are created once and cached in
+bench/results/ (``--fresh`` rebuilds them).
+
+    python bench/replay_bench.py [--runs N] [--repeats N] [--quick] [--fresh] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from any folder
+
+from agent_core.config import Settings
+from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.projections import open_store
+from agent_core.replay import originals, scratch_space, scratch_store, verify
+from agent_core.workspace import SAMPLE_WORKSPACE
+from bench import _common as c
+
+GOALS = (
+    "Summarize notes.txt",
+    "Summarize event-sourcing.md",
+    "Read agent-evaluation.md and llm-cost-control.md and summarize them",
+    "Research tool safety for AI agents",
+    "Research the latest developments in AI agent frameworks",
+)
+"""Read-only goals: the workspace does not grow while the fixture is built, so every run sees the same files."""
+POLICY = c.ROOT / "policies" / "default.yaml"
+
+
+def settings_for(database_url: str, workspace: Path) -> Settings:
+    return Settings(DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_POLICY=str(POLICY),
+                    AGENT_PLANNER="offline")  # fmt: skip
+
+
+def build_fixture(runs: int, fresh: bool) -> tuple[str, Path]:
+    """The cached store of ``runs`` recorded offline runs and the workspace they ran in."""
+    c.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    db = c.RESULTS_DIR / f"replay-{runs}r.db"
+    workspace = c.RESULTS_DIR / f"replay-{runs}r-workspace"
+    url = f"sqlite:///{db}"
+    if fresh or not db.exists():
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(workspace, ignore_errors=True)
+        shutil.copytree(SAMPLE_WORKSPACE, workspace)
+        store = open_store(url, sqlite_synchronous="OFF")
+        orchestrator = Orchestrator(store, settings_for(url, workspace))
+        for i in range(runs):
+            if i % 200 == 0:
+                c.progress(f"recording run {i + 1}/{runs}")
+            state = orchestrator.run(RunRequest(GOALS[i % len(GOALS)]))
+            assert state.status == "completed", state.failure_reason
+        store.close()
+    return url, workspace
+
+
+def measure(url: str, workspace: Path, repeats: int) -> dict[str, object]:
+    store = open_store(url)
+    settings = settings_for(url, workspace)
+    ids = originals(store)
+    goals = [store.get_run(run_id).title for run_id in ids]  # type: ignore[union-attr]
+    c.progress(f"{len(ids)} recorded runs; {repeats} repeats of each side")
+    problems: list[str] = []
+
+    def verify_all(i: int) -> float:
+        with scratch_space() as scratch:
+            elapsed = 0.0
+            for run_id in ids:
+                elapsed += c.seconds(lambda run_id=run_id: _check(verify(store, settings, run_id, scratch=scratch)))
+        c.progress(f"verify pass {i}: {len(ids) / elapsed:,.0f} runs/s")
+        return elapsed
+
+    def _check(result: object) -> None:
+        if not getattr(result, "identical", False):
+            problems.append(result.line())
+
+    def live_all(i: int) -> float:
+        copy = Path(tempfile.mkdtemp(prefix="bench-live-")) / "workspace"
+        shutil.copytree(workspace, copy)
+        try:
+            with scratch_store() as scratch:
+                orchestrator = Orchestrator(scratch, settings_for(url, copy))
+                elapsed = sum(c.seconds(lambda g=g: orchestrator.run(RunRequest(g))) for g in goals)
+        finally:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+        c.progress(f"live pass {i}: {len(goals) / elapsed:,.0f} runs/s")
+        return elapsed
+
+    verify_s = c.repeat(verify_all, repeats, warmup=0)
+    live_s = c.repeat(live_all, repeats, warmup=0)
+    store.close()
+    verify_rate, live_rate = c.per_second(len(ids), verify_s.median), c.per_second(len(ids), live_s.median)
+    return {
+        "runs": len(ids),
+        "repeats": repeats,
+        "verify_runs_per_s": verify_rate,
+        "live_runs_per_s": live_rate,
+        "ratio": c.ratio(verify_rate, live_rate, higher_is_better=True),
+        "verify_faster": verify_rate > live_rate,
+        "not_identical": problems[:5],
+        "not_identical_count": len(problems),
+        "machine": c.machine_line(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20 runs, 1 repeat: a smoke run")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached recorded runs")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    runs, repeats = (20, 1) if args.quick else (args.runs, args.repeats)
+    url, workspace = build_fixture(runs, args.fresh)
+    figures = measure(url, workspace, repeats)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    table = c.Table(["measure", "runs", "verify", "live (offline planner)", "verify vs live", "target", "result"])
+    table.add(
+        "runs/s", figures["runs"], c.fmt_number(figures["verify_runs_per_s"]),  # type: ignore[arg-type]
+        c.fmt_number(figures["live_runs_per_s"]), c.fmt_ratio(figures["ratio"]),  # type: ignore[arg-type]
+        "verify faster than live", c.verdict(bool(figures["verify_faster"])),
+    )  # fmt: skip
+    print(table.render())
+    print(f"\nmedians of {repeats} passes; {c.machine_line()}")
+    if figures["not_identical_count"]:
+        print(f"{figures['not_identical_count']} runs did not verify identical, e.g.: {figures['not_identical']}")
+    return 0 if figures["verify_faster"] and not figures["not_identical_count"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""verify: a recorded run re-executes identically from its log; a changed code path names the first divergence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_core import events as ev
+from agent_core.orchestrator import RunRequest
+from agent_core.replay import Overrides, expected_stream, load_recording
+from agent_core.workbench import Workbench
+from tests.replay.conftest import STRICT_POLICY, run_goal
+
+
+def test_a_recorded_offline_run_verifies_identical_and_writes_nothing(bench: Workbench) -> None:
+    run_id = run_goal(bench)
+    runs_before, position_before = bench.count_runs(), bench.store.last_position()
+
+    result = bench.verify(run_id)
+
+    assert result.identical, result.why
+    assert result.compared == len(bench.run_events(run_id)) == 15
+    assert (bench.count_runs(), bench.store.last_position()) == (runs_before, position_before)
+
+
+def test_a_changed_policy_path_names_the_first_diverging_event(bench: Workbench) -> None:
+    run_id = run_goal(bench)
+
+    result = bench.verify(run_id, Overrides(policy_path=STRICT_POLICY))
+
+    assert result.status == "diverged"
+    assert result.index == 10  # RunStarted .. step_2's observation agree; step_3's decision does not
+    assert result.expected is not None and result.got is not None
+    assert (result.expected["type"], result.got["type"]) == ("ToolApproved", "ApprovalRequested")
+    assert "writes_need_approval" in result.why and "step_3" in result.why
+
+
+def test_a_system_prompt_change_diverges_at_the_plan_request(bench: Workbench) -> None:
+    run_id = run_goal(bench)
+
+    result = bench.verify(run_id, Overrides(system_prompt="Plan tersely."))
+
+    assert result.index == 1 and result.got is not None
+    assert result.got["type"] == "PlanRequested" and result.got["payload"]["system_prompt"] == "Plan tersely."
+    assert "system_prompt" in result.why
+
+
+def test_save_keeps_the_reexecution_as_a_verify_replay(bench: Workbench) -> None:
+    run_id = run_goal(bench)
+
+    result = bench.verify(run_id, save=True)
+
+    assert result.identical and result.replay_run_id
+    saved = bench.run_state(result.replay_run_id)
+    assert (saved.replay_of, saved.replay_mode, saved.status) == (run_id, "verify", "completed")
+
+
+def test_an_interrupted_and_resumed_run_is_compared_without_the_interrupted_attempt(bench: Workbench) -> None:
+    run_id = run_goal(bench, "Summarize notes.txt")
+    events = bench.run_events(run_id)
+    # Rebuild the log as a crash after step_1's intent would have left it, then resume.
+    copy_id = "interrupted-" + run_id[:8]
+    cut = next(i for i, e in enumerate(events) if e.type == "ToolExecuted")
+    bench.store.append(copy_id, [e.event for e in events[: cut + 1]], 0)
+    state = bench.advance(copy_id)
+    assert state.status == "completed" and state.step("step_1").interrupted == 1  # type: ignore[union-attr]
+
+    expected, _ = expected_stream(load_recording(bench.store, copy_id))
+    result = bench.verify(copy_id)
+
+    assert not any(e["type"] == "StepInterrupted" for e in expected)
+    assert result.identical, result.why
+    assert any("interrupted" in n for n in result.notes)
+
+
+def test_a_waiting_run_stays_waiting_and_a_decided_one_reuses_the_human_decision(bench: Workbench) -> None:
+    state = bench.run(RunRequest("Summarize notes.txt and save the summary to notes.txt"))  # overwrite: held
+    run_id = state.run_id
+    assert state.status == "waiting_approval"
+    assert bench.verify(run_id).identical
+
+    bench.approve(run_id, state.pending_approval.step_id, by="alice", comment="fine")  # type: ignore[union-attr]
+    bench.advance(run_id)
+    events = bench.run_events(run_id)
+    assert any(isinstance(e.event, ev.ApprovalGranted) for e in events)
+
+    result = bench.verify(run_id)
+    assert result.identical, result.why
+
+
+def test_a_missing_policy_file_is_an_error_result_not_a_crash(bench: Workbench, tmp_path: Path) -> None:
+    run_id = run_goal(bench)
+
+    result = bench.verify(run_id, Overrides(policy_path=tmp_path / "gone.yaml"))
+
+    assert result.status == "error" and "gone.yaml" in result.why
