@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from agent_core.config import Settings, describe_database
 from agent_core.errors import AgentError, ConfigError, RunNotFound, StoreError
+from agent_core.runner import BackgroundRunner
 from agent_core.workbench import Workbench
 
 STORE_HINT = (
@@ -50,6 +51,21 @@ def workbench() -> Workbench:
     """The process-wide Workbench for the current settings; raises ``StoreError`` if unreachable."""
     current = settings()
     return _open(current.model_dump_json(), current)
+
+
+def _stop(runner: BackgroundRunner) -> None:
+    runner.shutdown()
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop)
+def _runner(key: str, _workbench: Workbench) -> BackgroundRunner:
+    return BackgroundRunner(_workbench)
+
+
+def runner() -> BackgroundRunner:
+    """The process-wide background runner (its threads never call ``st``); pages then only read the store."""
+    current = settings()
+    return _runner(current.model_dump_json(), workbench())
 
 
 def message_for(error: AgentError) -> tuple[str, str]:

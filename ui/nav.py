@@ -23,10 +23,10 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    # PageSpec("pages/launch.py", "Launch", ":material/rocket_launch:", "launch"),
-    PageSpec("pages/runs.py", "Runs", ":material/list_alt:", "runs", default=True),
+    PageSpec("pages/launch.py", "Launch", ":material/rocket_launch:", "launch", default=True),
+    PageSpec("pages/runs.py", "Runs", ":material/list_alt:", "runs"),
     PageSpec("pages/timeline.py", "Timeline", ":material/timeline:", "timeline"),
-    # PageSpec("pages/policy.py", "Policy", ":material/policy:", "policy"),
+    PageSpec("pages/policy.py", "Policy", ":material/policy:", "policy"),
     # PageSpec("pages/replay.py", "Replay", ":material/compare:", "replay"),
 )
 _BY_PATH = {spec.url_path: spec for spec in PAGES}

@@ -1,0 +1,325 @@
+"""Policy: the approval queue (held steps, Approve / Deny with a comment), the decisions recorded
+across recent runs (filterable, and counted by rule), and the rules in force with their YAML.
+
+A decision is written through the Workbench, then the background runner continues the run; this
+page only reads the store afterwards, polling the decided runs until they settle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from agent_core.errors import AgentError
+from agent_core.workbench import DECISION_OUTCOMES, PendingApproval, PolicyDecision, Workbench
+from ui import core, nav, tables
+from ui.format import (
+    OUTCOME_COLOURS,
+    badge_colour,
+    exact_time,
+    md_escape,
+    outcome_of,
+    plural,
+    relative_time,
+    short_id,
+    status_label,
+)
+
+DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
+FLASH_KEY = "policy_flash"  # the last decision's confirmation, shown after the rerun
+FOLLOW_EVERY_S = 0.5
+RECENT_RUNS = 200
+SETTLED = ("completed", "failed", "cancelled", "waiting_approval")
+
+
+# --- the approval queue ----------------------------------------------------------------------
+
+
+def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
+    """Button callback: record the decision and continue the run in the background.
+
+    A callback, not a check after the form: it runs even when the step has meanwhile left the
+    queue (decided in another tab), so that click still gets its answer (a ``RunStateError``).
+    """
+    comment = str(st.session_state.get(comment_key) or "").strip()
+    try:
+        workbench = core.workbench()
+        if approve:
+            workbench.approve(held.run_id, held.step_id, comment=comment)
+        else:
+            workbench.deny(held.run_id, held.step_id, comment=comment)
+        core.runner().continue_run(held.run_id)
+    except AgentError as error:
+        st.session_state[FLASH_KEY] = error
+        return
+    verb = "Approved" if approve else "Denied"
+    st.session_state[FLASH_KEY] = f"{verb} {held.step_id} of run {short_id(held.run_id)}; the run continues."
+    earlier = {r: what for r, what in st.session_state.get(DECIDED_KEY, {}).items() if r != held.run_id}
+    st.session_state[DECIDED_KEY] = dict(list({held.run_id: f"{verb.lower()} {held.step_id}", **earlier}.items())[:5])
+
+
+def flash() -> None:
+    """The answer to the last click: a confirmation, or what went wrong and what to do."""
+    shown = st.session_state.get(FLASH_KEY)  # dropped at the end of main: survives a rerun halfway
+    if isinstance(shown, AgentError):
+        core.show_error(shown)
+    elif shown:
+        st.success(shown, icon=":material/check_circle:")
+        st.toast(shown, icon=":material/check_circle:")
+
+
+def held_step(held: PendingApproval) -> None:
+    """One held step: what the run wants to do and why it was held, and the two buttons."""
+    key = f"{held.run_id}_{held.step_id}"
+    with st.container(border=True):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**Run** `{short_id(held.run_id)}` · **{md_escape(held.step_id)}**", width="content")
+            st.badge(held.tool, color="gray", width="content")
+            if held.requested_at is not None:
+                st.caption(f"held {relative_time(held.requested_at)}", width="content")
+            nav.link_to_run("timeline", held.run_id, "Open timeline", ":material/timeline:")
+        st.caption("Goal")
+        st.text(held.goal)
+        st.caption("Objective")
+        st.text(held.objective)
+        st.caption("Input")
+        st.json(held.input, expanded=True)
+        st.caption(f"Held by rule {md_escape(held.rule)}")
+        st.text(held.reason)
+        with st.form(f"decide_{key}", border=False):
+            st.text_input("Comment", key=f"comment_{key}", max_chars=500, placeholder="why (optional)")
+            with st.container(horizontal=True):
+                for label, approve, icon in (
+                    ("Approve", True, ":material/check:"),
+                    ("Deny", False, ":material/block:"),
+                ):
+                    st.form_submit_button(
+                        label,
+                        type="primary" if approve else "secondary",
+                        icon=icon,
+                        on_click=decide,
+                        args=(held, approve, f"comment_{key}"),
+                    )
+
+
+def approval_queue(workbench: Workbench) -> None:
+    flash()
+    pending = workbench.pending_approvals()
+    focus = st.query_params.get("run_id", "")
+    pending.sort(key=lambda p: p.run_id != focus)  # the run a link pointed at first
+    if pending:
+        st.subheader(f"Approval queue ({len(pending)})")
+        for held in pending:
+            held_step(held)
+    else:
+        st.subheader("Approval queue")
+        st.caption(
+            "Nothing waits for approval. Steps held by a rule (for example writing over an existing "
+            "file) appear here with Approve and Deny."
+        )
+    decided: dict[str, str] = st.session_state.get(DECIDED_KEY, {})
+    if decided:
+        live = any(workbench.run_state(r).status not in SETTLED for r in decided)
+        st.fragment(run_every=FOLLOW_EVERY_S if live else None)(decided_runs)(workbench, decided, live)
+
+
+def decided_runs(workbench: Workbench, decided: dict[str, str], was_live: bool) -> None:
+    """Runs decided here, as they continue in the background; polls only while one still moves."""
+    with core.errors_as_messages():
+        states = [workbench.run_state(r) for r in decided]
+        if was_live and all(s.status in SETTLED for s in states):
+            st.rerun()  # all settled: redraw the page (queue, decisions) once, without polling
+        st.caption("Decided here")
+        for state in states:
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.markdown(f"`{short_id(state.run_id)}`", width="content", help=state.run_id)
+                st.text(decided[state.run_id], width="content")
+                st.badge(state.status.replace("_", " "), color=badge_colour(state.status), width="content")
+                st.text(f"{len(state.steps)} steps · {state.count('succeeded')} ok", width="content")
+                nav.link_to_run("timeline", state.run_id, "Open timeline", ":material/timeline:")
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def decisions_frame(decisions: Sequence[PolicyDecision]) -> pd.DataFrame:
+    rows = [
+        {
+            "when": relative_time(d.at),
+            "run": short_id(d.run_id),
+            "step": d.step_id,
+            "tool": d.tool,
+            "outcome": status_label(d.outcome),
+            "rule": d.rule,
+            "reason": d.reason,
+            "by": d.by,
+            "at": exact_time(d.at),
+        }
+        for d in decisions
+    ]
+    return pd.DataFrame(rows, columns=["when", "run", "step", "tool", "outcome", "rule", "reason", "by", "at"])
+
+
+def decisions_chart(decisions: Sequence[PolicyDecision]) -> go.Figure:
+    """Decisions per rule, stacked by outcome in the shared outcome colours."""
+    counts = pd.DataFrame([(d.rule, d.outcome) for d in decisions], columns=["rule", "outcome"])
+    table = counts.value_counts().unstack(fill_value=0)
+    figure = go.Figure()
+    for name in DECISION_OUTCOMES:
+        if name in table.columns:
+            figure.add_bar(
+                y=list(table.index),
+                x=list(table[name]),
+                name=name,
+                orientation="h",
+                marker_color=OUTCOME_COLOURS[outcome_of(name)],
+                hovertemplate="%{y}: %{x} " + name + "<extra></extra>",
+            )
+    figure.update_layout(
+        barmode="stack",
+        height=max(220, 60 + 28 * len(table.index)),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title={"text": "Decisions by rule", "font": {"size": 14}},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return figure
+
+
+def decisions(workbench: Workbench) -> None:
+    st.subheader("Decisions")
+    found = workbench.decisions(runs=RECENT_RUNS)
+    if not found:
+        st.caption("No decisions recorded yet: every tool step of a run gets one. Launch a run to see them here.")
+        return
+    rule_col, tool_col, outcome_col, run_col = st.columns(4)
+    rules = rule_col.multiselect("Rule", sorted({d.rule for d in found}), key="policy_rule", placeholder="any rule")
+    tools = tool_col.multiselect("Tool", sorted({d.tool for d in found}), key="policy_tool", placeholder="any tool")
+    outcomes = outcome_col.multiselect(
+        "Outcome", [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)], key="policy_outcome",
+        placeholder="any outcome",
+    )  # fmt: skip
+    run = run_col.text_input("Run id starts with", key="policy_run", max_chars=64).strip()
+    shown = [
+        d
+        for d in found
+        if (not rules or d.rule in rules)
+        and (not tools or d.tool in tools)
+        and (not outcomes or d.outcome in outcomes)
+        and (not run or d.run_id.startswith(run))
+    ]
+    st.caption(f"{plural(len(shown), 'decision')} of {len(found)} in the latest {RECENT_RUNS} runs, newest first")
+    if not shown:
+        st.info("No decision matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
+        return
+    table_col, chart_col = st.columns([3, 2])
+    with table_col:
+        st.dataframe(
+            tables.coloured(decisions_frame(shown), "outcome", [d.outcome for d in shown]),
+            hide_index=True,
+            key="policy_decisions",
+            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+        )
+    with chart_col:
+        st.plotly_chart(decisions_chart(shown), config={"displaylogo": False})
+
+
+# --- the rules in force ----------------------------------------------------------------------
+
+
+def rules(workbench: Workbench) -> None:
+    st.subheader("Rules in force")
+    try:
+        policy = workbench.policy()
+    except AgentError as error:  # a broken policy file must not hide the queue above
+        core.show_error(error)
+        return
+    st.caption(f"{md_escape(str(policy.path))} · sha {policy.sha[:12]} · rules run in this order")
+    frame = pd.DataFrame(
+        [(r.name, r.applies_to, r.effect, r.description) for r in policy.rules],
+        columns=["rule", "applies to", "effect", "description"],
+    )
+    st.dataframe(
+        tables.coloured(frame, "effect", ["rejected" if r.effect == "reject" else "held" for r in policy.rules]),
+        hide_index=True,
+        key="policy_rules",
+        column_config={"description": st.column_config.TextColumn("description", width="large")},
+    )
+    with st.expander(f"The policy file ({policy.path.name})"):
+        st.code(policy.text, language="yaml")
+        st.code(f"sha256 {policy.sha}", language=None)
+
+
+def what_if(workbench: Workbench) -> None:
+    """Another policy file against the recorded decisions of the last N runs: which would change.
+
+    Nothing runs: the replay engine re-evaluates each recorded step under the chosen policy.
+    """
+    st.subheader("What if this policy?")
+    try:
+        current = workbench.policy().path
+    except AgentError:
+        current = Path(workbench.settings.agent_policy)
+    candidates = sorted({str(p) for p in current.parent.glob("*.yaml")} | {str(current)})
+    with st.form("policy_whatif", border=False):
+        file_col, runs_col = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = file_col.selectbox(
+            "Policy file", candidates, index=None, placeholder="choose a policy file", key="policy_whatif_file"
+        )
+        last_n = runs_col.number_input("Last runs", min_value=1, max_value=RECENT_RUNS, value=20, step=10)
+        compare = st.form_submit_button("Compare decisions", icon=":material/difference:")
+    if not compare:
+        st.caption(
+            "Re-checks the recorded steps of recent runs under another policy; nothing runs, nothing is written."
+        )
+        return
+    if not chosen:
+        st.warning("Choose a policy file first.", icon=":material/warning:")
+        return
+    try:
+        with st.spinner("Re-checking recorded decisions…"):
+            report = workbench.policy_counterfactual(chosen, last_n=int(last_n))
+    except AgentError as error:
+        core.show_error(error)
+        return
+    st.text(
+        f"{plural(report.decisions, 'decision')} in {plural(report.runs, 'run')} re-checked under "
+        f"{report.policy_path}: {len(report.changes)} would change"
+    )
+    if report.changes:
+        frame = pd.DataFrame(
+            [
+                {
+                    "run": short_id(c.run_id),
+                    "step": c.step_id,
+                    "tool": c.tool,
+                    "recorded": f"{c.recorded} ({c.recorded_rule})",
+                    "would be": f"{c.would} ({c.would_rule})",
+                    "reason": c.reason,
+                }
+                for c in report.changes
+            ],
+            columns=["run", "step", "tool", "recorded", "would be", "reason"],
+        )
+        st.dataframe(frame, hide_index=True, key="policy_whatif_changes")
+
+
+def main() -> None:
+    st.title("Policy")
+    with core.errors_as_messages():
+        workbench = core.workbench()
+        approval_queue(workbench)
+        st.divider()
+        decisions(workbench)
+        st.divider()
+        rules(workbench)
+        st.divider()
+        what_if(workbench)
+    st.session_state.pop(FLASH_KEY, None)  # shown once, on a run that got this far
+
+
+main()
