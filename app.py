@@ -10,6 +10,7 @@ import streamlit as st
 
 from agent_core.errors import AgentError
 from ui import core, nav
+from ui.format import plural
 
 OFFLINE_HINT = (
     "Plans come from the offline planner. Set ANTHROPIC_API_KEY or OPENAI_API_KEY "
@@ -38,7 +39,7 @@ def sidebar() -> None:
             return
         policy = nav.registered("policy")
         if pending and policy is not None:
-            st.page_link(policy.file, label=f"{pending} pending approvals", icon=":material/front_hand:")
+            st.page_link(policy.file, label=plural(pending, "pending approval"), icon=":material/front_hand:")
         else:
             st.caption("Pending approvals")
             st.text(str(pending))

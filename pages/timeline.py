@@ -115,10 +115,8 @@ def notices(state: RunState) -> None:
     if held is not None:
         st.warning("Waiting for a human to approve a held step:", icon=":material/front_hand:")
         st.text(f"{held.step_id} {held.tool} — rule {held.rule}: {held.reason}")
-        if nav.registered("policy") is None:
-            st.code(f"python -m agent_core approve {state.run_id} {held.step_id}  # or --deny", language="bash")
-        else:
-            nav.link_to_run("policy", state.run_id, "Open the approval queue", ":material/policy:")
+        nav.link_to_run("policy", state.run_id, "Open the approval queue", ":material/policy:")
+        st.code(f"python -m agent_core approve {state.run_id} {held.step_id}  # or --deny", language="bash")
     if state.problems:
         st.warning(
             f"{plural(len(state.problems), 'event')} could not be read by this version; "

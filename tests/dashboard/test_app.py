@@ -23,7 +23,8 @@ def test_sidebar_names_the_store_the_planner_and_pending_approvals(seeded, open_
     assert url.removeprefix("sqlite:///") in sidebar
     assert "offline planner" in sidebar
     assert any("ANTHROPIC_API_KEY" in c.value for c in at.sidebar.caption)
-    assert "1" in [t.value for t in at.sidebar.text]  # the seeded run waiting for approval
+    links = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert "1 pending approval" in links  # the seeded run waiting for approval, linking to the queue
 
 
 @pytest.mark.parametrize("page", [None, "runs", "timeline"])

@@ -23,10 +23,9 @@ def open_app(page: Page, base: str, path: str = "") -> None:
     """Enter through app.py first: until it has run once in the server process, Streamlit serves a
     deep link like /runs straight from the pages/ folder, without app.py's navigation and sidebar."""
     page.goto(base)
-    expect(page.get_by_text("Runs in view")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Launch a run").first).to_be_visible(timeout=20_000)
     settle(page)
-    if path:
-        page.goto(f"{base}/{path}")
+    page.goto(f"{base}/{path or 'runs'}")
 
 
 def test_runs_page_leads_to_a_runs_timeline(dashboard, page: Page) -> None:

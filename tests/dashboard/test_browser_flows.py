@@ -149,7 +149,7 @@ def test_approve_a_held_step_on_the_policy_page_and_see_the_run_finish(server: S
     assert held.status == "waiting_approval"
 
     open_app(page, server.base)
-    expect(page.get_by_role("link", name="1 pending approvals")).to_be_visible()
+    expect(page.get_by_role("link", name="1 pending approval")).to_be_visible()
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Policy").click()
     expect(page.get_by_role("heading", name="Approval queue (1)")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("Held by rule no_overwrite")).to_be_visible()
