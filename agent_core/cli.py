@@ -140,9 +140,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
 def _progress(out: TextIO) -> Callable[[ev.RecordedEvent], None]:
     def show(recorded: ev.RecordedEvent) -> None:
-        print(
-            f"{recorded.seq:>4}  {recorded.actor:<13} {recorded.type:<20} {summarize_event(recorded.event)}", file=out
-        )
+        print(f"{recorded.seq:>4}  {recorded.actor:<13} {recorded.type:<20} {summarize_event(recorded)}", file=out)
         out.flush()
 
     return show

@@ -2,59 +2,76 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 from agent_core import events as ev
 
+SUMMARY_LIMIT = 160
 
-def summarize_event(event: ev.DomainEvent, limit: int = 160) -> str:
-    """What happened, in a few words a person can scan."""
-    match event:
-        case ev.RunStarted():
-            text = (
-                f"max {event.max_steps} steps, ${event.budget_usd:.2f}, {event.planner.provider}/{event.planner.model}"
-            )
-            if event.replay_of:
-                text += f", {event.replay_mode} replay of {event.replay_of[:8]}"
-        case ev.PlanRequested():
-            text = f"attempt {event.attempt} to {event.provider}/{event.model}"
-        case ev.PlanGenerated():
-            text = f"{len(event.plan.steps)} steps: {', '.join(event.plan.tools())}"
-        case ev.PlanRejected():
-            text = f"attempt {event.attempt}: {event.error}"
-        case ev.CostRecorded():
-            text = f"{event.source}: ${event.usd:.4f} (total ${event.total_usd:.4f})" + (
-                "" if event.priced else ", unpriced"
-            )
-        case ev.ToolApproved() | ev.ToolRejected():
-            text = f"{event.step_id} {event.tool} — rule {event.rule}: {event.reason}"
-        case ev.ApprovalRequested():
-            text = f"{event.step_id} {event.tool} held — rule {event.rule}: {event.reason}"
-        case ev.ApprovalGranted() | ev.ApprovalDenied():
-            text = f"{event.step_id} by {event.by}" + (f": {event.comment}" if event.comment else "")
-        case ev.ToolExecuted():
-            target = event.input.get("path") or event.input.get("query") or ""
-            text = f"{event.step_id} {event.tool} {target}".strip()
-        case ev.ObservationCaptured():
-            outcome = "ok" if event.success else f"failed: {event.result.get('error', '')}"
-            text = f"{event.step_id} {event.tool} {outcome} ({event.duration_ms:.0f} ms)"
-        case ev.StepInterrupted():
-            text = f"{event.step_id} {event.tool}: {event.next_action}"
-        case ev.BudgetExceeded():
-            text = f"spent ${event.spent_usd:.4f} of ${event.budget_usd:.2f}"
-        case ev.ResponseFinalized():
-            text = f"{event.step_count} steps — {event.summary.splitlines()[0] if event.summary else ''}"
-        case ev.RunCompleted():
-            text = event.status
-        case ev.RunFailed():
-            text = event.reason
-        case ev.RunCancelled():
-            text = f"by {event.by}" + (f": {event.reason}" if event.reason else "")
-        case ev.ReplayDiffed():
-            text = f"{event.verdict} against {event.original_run_id[:8]}" + (
-                f": {'; '.join(event.reasons)}" if event.reasons else ""
-            )
-        case ev.UnknownEvent():
-            text = event.problem
-        case _:
-            text = ""
+
+def _money(usd: float) -> str:
+    return f"${usd:.4f}"
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def _decision(e: Any) -> str:
+    return f"{e.step_id} {e.tool} — rule {e.rule}: {e.reason}"
+
+
+def _human(verb: str) -> Callable[[Any], str]:
+    return lambda e: f"{e.step_id} {verb} by {e.by}" + (f": {e.comment}" if e.comment else "")
+
+
+_SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
+    ev.RunStarted: lambda e: (
+        f"max {e.max_steps} steps, {_money(e.budget_usd)}, {e.planner.provider}"
+        + (f"/{e.planner.model}" if e.planner.model else "")
+        + (f" — {e.replay_mode} replay of {e.replay_of[:8]}" if e.replay_of else "")
+    ),
+    ev.PlanRequested: lambda e: f"{e.provider}/{e.model}, attempt {e.attempt}",
+    ev.PlanGenerated: lambda e: f"{len(e.plan.steps)} steps: {', '.join(e.plan.tools())}",
+    ev.PlanRejected: lambda e: f"attempt {e.attempt}: {e.error}",
+    ev.CostRecorded: lambda e: (
+        f"{e.source}: {e.input_tokens}+{e.output_tokens} tokens, {_money(e.usd)} (total {_money(e.total_usd)})"
+        + ("" if e.priced else ", model not in the price table")
+    ),
+    ev.ToolApproved: _decision,
+    ev.ToolRejected: _decision,
+    ev.ApprovalRequested: lambda e: f"{e.step_id} {e.tool} held — rule {e.rule}: {e.reason}",
+    ev.ApprovalGranted: _human("approved"),
+    ev.ApprovalDenied: _human("denied"),
+    ev.ToolExecuted: lambda e: f"{e.step_id} {e.tool} {_compact(e.input)}",
+    ev.ObservationCaptured: lambda e: (
+        f"{e.step_id} {e.tool} {'ok' if e.success else 'failed'} in {_duration(e.duration_ms)}"
+        + ("" if e.success else f": {e.result.get('error', '')}")
+    ),
+    ev.StepInterrupted: lambda e: f"{e.step_id} {e.tool} interrupted" + (f"; {e.next_action}" if e.next_action else ""),
+    ev.BudgetExceeded: lambda e: f"spent {_money(e.spent_usd)} of {_money(e.budget_usd)}",
+    ev.ResponseFinalized: lambda e: f"{e.step_count} steps: {e.summary}",
+    ev.RunCompleted: lambda e: e.status,
+    ev.RunFailed: lambda e: e.reason,
+    ev.RunCancelled: lambda e: f"by {e.by}" + (f": {e.reason}" if e.reason else ""),
+    ev.ReplayDiffed: lambda e: (
+        f"{e.verdict} against {e.original_run_id[:8]}" + (f": {'; '.join(e.reasons)}" if e.reasons else "")
+    ),
+}
+
+
+def summarize_event(recorded: ev.RecordedEvent, limit: int = SUMMARY_LIMIT) -> str:
+    """What happened, in one line a person can scan; an event this code cannot read says why."""
+    if recorded.problem:
+        text = f"unreadable: {recorded.problem}"
+    else:
+        describe = _SUMMARIES.get(type(recorded.event))
+        text = describe(recorded.event) if describe else recorded.type
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

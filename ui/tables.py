@@ -1,25 +1,21 @@
-"""Runs, events, plan steps and observations as pandas DataFrames (cells are text: safe for untrusted data).
-
-``summarize`` is the one-line description of an event used by the table and the chart's hover.
-"""
+"""Runs, events, plan steps and observations as pandas DataFrames (cells are text: safe for untrusted data)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from agent_core import events as ev
+from agent_core.describe import summarize_event
 from agent_core.projections import RunState, RunSummary
-from ui.format import colour, exact_time, human_duration, money, relative_time, short_id, status_label
-
-SUMMARY_LIMIT = 160
+from ui.format import colour, exact_time, human_duration, relative_time, short_id, status_label
 
 
-def _clip(text: str, limit: int = SUMMARY_LIMIT) -> str:
+def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -28,47 +24,9 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
-def _decision(e: Any) -> str:
-    return f"{e.step_id} {e.tool} — rule {e.rule}: {e.reason}"
-
-
-_SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
-    ev.RunStarted: lambda e: (
-        f"max {e.max_steps} steps, {money(e.budget_usd)}, {e.planner.provider}"
-        + (f"/{e.planner.model}" if e.planner.model else "")
-        + (f" — {e.replay_mode} replay of {short_id(e.replay_of)}" if e.replay_of else "")
-    ),
-    ev.PlanRequested: lambda e: f"{e.provider}/{e.model}, attempt {e.attempt}",
-    ev.PlanGenerated: lambda e: f"{len(e.plan.steps)} steps: {', '.join(e.plan.tools())}",
-    ev.PlanRejected: lambda e: f"attempt {e.attempt}: {e.error}",
-    ev.CostRecorded: lambda e: (
-        f"{e.source}: {e.input_tokens}+{e.output_tokens} tokens, {money(e.usd)} (total {money(e.total_usd)})"
-    ),
-    ev.ToolApproved: _decision,
-    ev.ToolRejected: _decision,
-    ev.ApprovalRequested: lambda e: f"{e.step_id} {e.tool} held — rule {e.rule}: {e.reason}",
-    ev.ApprovalGranted: lambda e: f"{e.step_id} approved by {e.by}" + (f": {e.comment}" if e.comment else ""),
-    ev.ApprovalDenied: lambda e: f"{e.step_id} denied by {e.by}" + (f": {e.comment}" if e.comment else ""),
-    ev.ToolExecuted: lambda e: f"{e.step_id} {e.tool} {_compact(e.input)}",
-    ev.ObservationCaptured: lambda e: (
-        f"{e.step_id} {e.tool} {'ok' if e.success else 'failed'} in {human_duration(e.duration_ms / 1000)}"
-        + ("" if e.success else f": {e.result.get('error', '')}")
-    ),
-    ev.StepInterrupted: lambda e: f"{e.step_id} {e.tool} interrupted" + (f"; {e.next_action}" if e.next_action else ""),
-    ev.BudgetExceeded: lambda e: f"spent {money(e.spent_usd)} of {money(e.budget_usd)}",
-    ev.ResponseFinalized: lambda e: f"{e.step_count} steps: {e.summary}",
-    ev.RunCompleted: lambda e: e.status,
-    ev.RunFailed: lambda e: e.reason,
-    ev.RunCancelled: lambda e: f"by {e.by}" + (f": {e.reason}" if e.reason else ""),
-}
-
-
 def summarize(recorded: ev.RecordedEvent) -> str:
-    """One line a person can scan; events this code cannot read say why."""
-    if recorded.problem:
-        return _clip(f"unreadable: {recorded.problem}")
-    describe = _SUMMARIES.get(type(recorded.event))
-    return _clip(describe(recorded.event)) if describe else recorded.type
+    """One line a person can scan (the CLI prints the same line)."""
+    return summarize_event(recorded)
 
 
 def payload_of(recorded: ev.RecordedEvent) -> dict[str, Any]:

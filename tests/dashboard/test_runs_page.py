@@ -54,14 +54,17 @@ def test_date_range_keeps_runs_started_in_it(seeded, open_page: OpenPage) -> Non
     assert "No run matches these filters" in texts(at)
 
 
-def test_choosing_a_row_offers_its_timeline(seeded, open_page: OpenPage) -> None:
+def test_choosing_a_row_offers_its_timeline_and_a_replay(seeded, open_page: OpenPage) -> None:
     _, ids = seeded
     at = open_page("runs")
     at.session_state["runs_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     no_exceptions(at)
     links = [link.proto for link in at.get("page_link")]
-    assert [(link.label, link.query_string) for link in links] == [("Open timeline", f"run_id={ids.replay}")]
+    assert [(link.label, link.query_string) for link in links] == [
+        ("Open timeline", f"run_id={ids.replay}"),
+        ("Replay", f"run_id={ids.replay}"),
+    ]
 
 
 def test_pages_through_many_runs(seeded, open_page: OpenPage) -> None:
