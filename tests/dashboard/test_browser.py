@@ -63,7 +63,8 @@ def test_a_live_timeline_shows_new_events_and_the_end_of_the_run(dashboard, page
 
     continue_running(url, ids.running, finish_run=True)
     expect(page.get_by_text("Live: refreshing")).to_have_count(0, timeout=15_000)
-    expect(page.get_by_test_id("stCode").filter(has_text="Done in 1 steps")).to_be_visible()
+    expect(page.get_by_test_id("stCode").filter(has_text="Done in 1 steps")).to_be_visible(timeout=15_000)
+    settle(page)
     page.get_by_role("tab", name="Observations").click()
-    expect(page.get_by_text("step_1 · web_search · succeeded · 0.9 s")).to_be_visible()
+    expect(page.get_by_text("step_1 · web_search · succeeded · 0.9 s")).to_be_visible(timeout=15_000)
     screenshot(page, "timeline-ended")
