@@ -22,6 +22,7 @@ from agent_core.policy import Policy
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.store import EventStore
+from agent_core.transfer import export_lines
 
 EventCallback = Callable[[ev.RecordedEvent], None]
 
@@ -154,6 +155,10 @@ class Workbench:
     def count_runs(self, **filters: Any) -> int:
         return self.store.count_runs(**filters)
 
+    def export(self, run_id: str) -> str:
+        """The run as JSON lines, payloads exactly as stored (so ``import`` can check the hash chain)."""
+        return "".join(line + "\n" for line in export_lines(self.store, run_id))
+
     def resolve_run_id(self, run_id: str) -> str:
         """The full id for an id or a unique prefix of one (as the CLI and UI show them shortened)."""
         if self.store.get_run(run_id) is not None:
@@ -233,6 +238,16 @@ class Workbench:
     def policy(self) -> Policy:
         """The policy in force (``AGENT_POLICY``); ``PolicyError`` says what to fix in the file."""
         return Policy.load(self.settings.agent_policy)
+
+    def policy_files(self) -> list[Path]:
+        """The policy in force first, then the other ``*.yaml`` files beside it, by name: the replay choices.
+
+        Read-only: it lists files and opens none (a broken file is reported when a replay loads it).
+        """
+        in_force = Path(self.settings.agent_policy)
+        folder = in_force.parent
+        others = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        return [in_force, *(p for p in others if p.resolve() != in_force.resolve())]
 
     def decisions(
         self,

@@ -27,6 +27,7 @@ from ui.runview import RunView, follow
 
 LIVE_EVERY_S = 1.0
 PICKER_SIZE = 50
+STALLED_AFTER_S = 30.0
 
 
 def pick_run(workbench: Workbench) -> str:
@@ -99,8 +100,9 @@ def lineage(workbench: Workbench, state: RunState) -> None:
         with st.expander(f"Replays of this run ({len(replays)})"):
             for r in replays:
                 with st.container(horizontal=True, vertical_alignment="center"):
+                    verdict = f" · verdict {r.verdict}" if r.verdict else ""
                     st.text(
-                        f"{short_id(r.run_id)} · {r.replay_mode or 'replay'} · {status_label(r.status)} · "
+                        f"{short_id(r.run_id)} · {r.replay_mode or 'replay'} · {status_label(r.status)}{verdict} · "
                         f"{relative_time(r.started_at)}"
                     )
                     nav.link_to_run("timeline", r.run_id, "Open", ":material/open_in_new:")
@@ -127,6 +129,23 @@ def notices(state: RunState) -> None:
     if state.final_summary:
         st.caption("Final response")
         st.code(state.final_summary, language=None, wrap_lines=True)
+
+
+def stalled(state: RunState) -> None:
+    """A run nobody drives (its process died mid-run): say so and offer to resume it safely."""
+    if state.status != "running" or state.updated_at is None or core.runner().active(state.run_id):
+        return
+    quiet_s = (datetime.now(UTC) - state.updated_at).total_seconds()
+    if quiet_s < STALLED_AFTER_S:
+        return
+    st.warning(
+        f"No new event for {human_duration(quiet_s)} and this dashboard is not driving the run. If the process "
+        "that ran it died, resume it: a step cut off mid-tool is recorded as interrupted and retried safely.",
+        icon=":material/pause_circle:",
+    )
+    if st.button("Resume run", key="resume_run", icon=":material/play_arrow:"):
+        core.runner().continue_run(state.run_id)
+        st.toast("Resuming in the background")
 
 
 def events_tab(view: RunView) -> None:
@@ -171,16 +190,19 @@ def observations_tab(state: RunState) -> None:
         st.json(step.result, expanded=len(observed) <= 3)
 
 
-def export_tab(view: RunView) -> None:
+def export_tab(workbench: Workbench, view: RunView) -> None:
     st.download_button(
         "Download the run as JSON lines",
-        data=tables.export_lines(view.events),
+        data=workbench.export(view.run_id),
         file_name=f"run-{short_id(view.run_id, 12)}.jsonl",
         mime="application/x-ndjson",
         on_click="ignore",
         icon=":material/download:",
     )
-    st.caption("One event per line, with its envelope (seq, type, actor, time, hash) and payload.")
+    st.caption(
+        "One event per line, with its envelope (seq, type, actor, time, hash) and payload as stored; "
+        "`python -m agent_core import FILE` reads it back into another store."
+    )
 
 
 def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
@@ -190,6 +212,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
         if was_live and view.state.is_terminal:
             st.rerun()  # the run ended: redraw once without polling
         header(workbench, view.state)
+        stalled(view.state)
         if was_live:
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
         st.plotly_chart(charts.timeline_figure(view.events, live=was_live), config={"displaylogo": False})
@@ -201,7 +224,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
         with observations:
             observations_tab(view.state)
         with export:
-            export_tab(view)
+            export_tab(workbench, view)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/runs.py", "Runs", ":material/list_alt:", "runs"),
     PageSpec("pages/timeline.py", "Timeline", ":material/timeline:", "timeline"),
     PageSpec("pages/policy.py", "Policy", ":material/policy:", "policy"),
-    # PageSpec("pages/replay.py", "Replay", ":material/compare:", "replay"),
+    PageSpec("pages/replay.py", "Replay", ":material/compare:", "replay"),
 )
 _BY_PATH = {spec.url_path: spec for spec in PAGES}
 

@@ -98,25 +98,3 @@ def runs_frame(summaries: Sequence[RunSummary], now: datetime) -> pd.DataFrame:
         rows,
         columns=["run", "status", "goal", "started", "duration", "steps", "cost", "planner", "replay of", "started at"],
     )
-
-
-def export_lines(events: Sequence[ev.RecordedEvent]) -> str:
-    """The run as JSON lines: one envelope with its payload per event, in seq order."""
-    return "".join(
-        json.dumps(
-            {
-                "position": e.position,
-                "run_id": e.run_id,
-                "seq": e.seq,
-                "type": e.type,
-                "version": e.version,
-                "actor": e.actor,
-                "at": e.at.isoformat(),
-                "hash": e.hash,
-                "payload": payload_of(e),
-            },
-            ensure_ascii=False,
-        )
-        + "\n"
-        for e in events
-    )

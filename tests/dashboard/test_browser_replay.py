@@ -1,0 +1,116 @@
+"""The Replay page in headless Chromium against a real ``streamlit run app.py``: replay a completed run
+what-if under the strict policy and read the REGRESSION verdict, the highlighted step table and the
+step's text diff. The server gets its own store and workspace; the original run is made beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from agent_core import RunRequest, Settings, Workbench
+from tests.dashboard.conftest import CHROMIUM, ROOT, _free_port, _wait_healthy, screenshot
+
+pytestmark = pytest.mark.browser
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    database_url: str
+    workspace: Path
+
+    def settings(self) -> Settings:
+        return Settings(DATABASE_URL=self.database_url, AGENT_WORKSPACE=self.workspace, AGENT_PLANNER="offline")  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (.ci/run installs it; apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("replay")
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{folder / 'events.db'}",
+        "AGENT_WORKSPACE": str(folder / "workspace"),
+        "AGENT_PLANNER": "offline",
+    }
+    env.pop("AGENT_POLICY", None)
+    port = _free_port()
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        yield Server(base, env["DATABASE_URL"], folder / "workspace")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def settle(page: Page) -> None:
+    page.wait_for_selector(IDLE, timeout=20_000)
+
+
+def test_a_whatif_replay_under_the_strict_policy_shows_its_regression_and_diff(server: Server, page: Page) -> None:
+    workbench = Workbench(server.settings())
+    try:
+        original = workbench.run(RunRequest(GOAL))
+    finally:
+        workbench.close()
+    assert original.status == "completed"
+
+    page.goto(server.base)  # enter through app.py first, so navigation and sidebar exist
+    expect(page.get_by_role("heading", name="Launch a run")).to_be_visible(timeout=20_000)
+    settle(page)
+    page.goto(f"{server.base}/replay?run_id={original.run_id}")
+    expect(page.get_by_role("heading", name="Replay", exact=True)).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("stCode").filter(has_text=GOAL)).to_be_visible()
+    settle(page)
+
+    page.get_by_test_id("stRadio").filter(has_text="Mode").get_by_text("what-if", exact=True).click()
+    settle(page)
+    expect(page.get_by_label("System prompt")).to_have_value(re.compile("^You are the planner"))
+    page.get_by_test_id("stSelectbox").filter(has_text="Policy").click()
+    page.get_by_role("option", name="policies/strict.yaml").click()
+    settle(page)
+    screenshot(page, "replay")
+
+    page.get_by_role("button", name="Run replay").click()
+    settle(page)
+    expect(page.get_by_text("REGRESSION", exact=True)).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(rf"run_id={original.run_id}&replay_id=[0-9a-f]{{32}}"))
+    expect(
+        page.get_by_text("step_3 (write_file) is newly held for approval by policy rule 'writes_need_approval'")
+    ).to_be_visible()
+    expect(page.get_by_text("3 rows changed (highlighted).")).to_be_visible()
+    expect(page.get_by_role("link", name="Open the approval queue")).to_be_visible()
+    expect(page.locator("span.stMarkdownBadge").filter(has_text=re.compile("^regression$"))).to_be_visible()
+
+    page.locator("summary").filter(has_text="step_3 · write_file").click()  # the changed step's expander
+    diff = page.get_by_test_id("stCode").filter(has_text='"success": true').filter(has_text="+++ replay")
+    expect(diff).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").locator("canvas").first).to_be_visible()
+    # the main area scrolls inside the page: bring the result's heading to the top for the screenshot
+    page.get_by_role("heading", name=re.compile("^what-if replay")).evaluate("e => e.scrollIntoView()")
+    settle(page)
+    screenshot(page, "replay-diff")
