@@ -274,6 +274,7 @@ class Orchestrator:
             prices=self._prices,
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt"),
+            redactor=self._redactor,
         )
         if outcome.plan is None:
             writer(ev.RunFailed(reason=outcome.reason))
