@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,51 +129,55 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1440, "height": 1800}}
 
 
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def settle(page: Any) -> None:
+    """Wait until the script run triggered by the last interaction has finished."""
+    page.wait_for_selector(IDLE, timeout=20_000)
+
+
+@contextmanager
+def streamlit_server(folder: Path, **env_overrides: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port with these settings; yields its base URL.
+
+    The developer's keys, provider URLs and planner choice never leak in: only ``env_overrides`` set them.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (.ci/run installs it; apt-get install chromium)")
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    for name in ("AGENT_PLANNER", "AGENT_POLICY", "AGENT_WORKSPACE", "DATABASE_URL"):
+        env.pop(name, None)
+    env |= env_overrides
+    port = _free_port()
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture(scope="session")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, SeededRuns]]:
     """(base URL, database URL, seeded ids) of ``streamlit run app.py`` on a seeded store."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'events.db'}"
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{folder / 'events.db'}"
     ids = seed(url)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL")) and k != "AGENT_PLANNER"}
-    env["DATABASE_URL"] = url
-    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, server, log)
+    with streamlit_server(folder, DATABASE_URL=url, AGENT_WORKSPACE=str(folder / "workspace")) as base:
         yield base, url, ids
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 30) -> None:

@@ -7,16 +7,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.conftest import screenshot
+from tests.dashboard.conftest import screenshot, settle
 from tests.dashboard.seed import continue_running
 
 pytestmark = pytest.mark.browser
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ROW_PX = 35  # glide-data-grid's default row height (the grid is a canvas: rows are clicked by position)
-
-
-def settle(page: Page) -> None:
-    page.wait_for_selector(IDLE, timeout=20_000)
 
 
 def open_app(page: Page, base: str, path: str = "") -> None:

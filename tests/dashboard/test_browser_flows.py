@@ -8,10 +8,7 @@ The server gets its own store and workspace, and an OpenAI-compatible planner pl
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +17,10 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from agent_core import RunRequest, Settings, Workbench
-from tests.dashboard.conftest import CHROMIUM, ROOT, _free_port, _wait_healthy, screenshot
+from tests.dashboard.conftest import screenshot, settle, streamlit_server
 from tests.fake_llm import OPENAI_PATH, FakeLLMServer, Scripted, openai_reply
 
 pytestmark = pytest.mark.browser
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PLAN_DELAY_S = 3.0  # long enough to see the run live before its plan arrives
 SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 PLAN = {
@@ -55,42 +51,21 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (.ci/run installs it; apt-get install chromium)")
     folder = tmp_path_factory.mktemp("flows")
     llm = FakeLLMServer().start()
     llm.default(OPENAI_PATH, Scripted(openai_reply(json.dumps(PLAN)), delay_s=PLAN_DELAY_S))
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL")) and k != "AGENT_PLANNER"}
-    env |= {
-        "DATABASE_URL": f"sqlite:///{folder / 'events.db'}",
-        "AGENT_WORKSPACE": str(folder / "workspace"),
-        "AGENT_PLANNER": "offline",  # the form's "openai" choice reaches the fake; "auto" stays offline
-        "OPENAI_BASE_URL": llm.openai_base_url,
-    }
-    port = _free_port()
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{folder / 'events.db'}"
     try:
-        _wait_healthy(base, process, log)
-        yield Server(base, env["DATABASE_URL"], folder / "workspace", llm)
+        with streamlit_server(
+            folder,
+            DATABASE_URL=database_url,
+            AGENT_WORKSPACE=str(folder / "workspace"),
+            AGENT_PLANNER="offline",  # the form's "openai" choice reaches the fake; "auto" stays offline
+            OPENAI_BASE_URL=llm.openai_base_url,
+        ) as base:
+            yield Server(base, database_url, folder / "workspace", llm)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
         llm.stop()
-
-
-def settle(page: Page) -> None:
-    page.wait_for_selector(IDLE, timeout=20_000)
 
 
 def badge(page: Page, status: str) -> Locator:

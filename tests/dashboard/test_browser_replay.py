@@ -5,10 +5,7 @@ step's text diff. The server gets its own store and workspace; the original run 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from agent_core import RunRequest, Settings, Workbench
-from tests.dashboard.conftest import CHROMIUM, ROOT, _free_port, _wait_healthy, screenshot
+from tests.dashboard.conftest import screenshot, settle, streamlit_server
 
 pytestmark = pytest.mark.browser
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
 
 
@@ -36,39 +32,13 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (.ci/run installs it; apt-get install chromium)")
     folder = tmp_path_factory.mktemp("replay")
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    env |= {
-        "DATABASE_URL": f"sqlite:///{folder / 'events.db'}",
-        "AGENT_WORKSPACE": str(folder / "workspace"),
-        "AGENT_PLANNER": "offline",
-    }
-    env.pop("AGENT_POLICY", None)
-    port = _free_port()
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process, log)
-        yield Server(base, env["DATABASE_URL"], folder / "workspace")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def settle(page: Page) -> None:
-    page.wait_for_selector(IDLE, timeout=20_000)
+    database_url = f"sqlite:///{folder / 'events.db'}"
+    workspace = folder / "workspace"
+    with streamlit_server(
+        folder, DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_PLANNER="offline"
+    ) as base:
+        yield Server(base, database_url, workspace)
 
 
 def test_a_whatif_replay_under_the_strict_policy_shows_its_regression_and_diff(server: Server, page: Page) -> None:
