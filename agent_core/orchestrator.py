@@ -10,7 +10,7 @@ process that wrote it died, so it becomes ``StepInterrupted`` and the step is re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -412,12 +412,13 @@ def _prior_results(state: RunState) -> dict[str, dict[str, Any]]:
 
 
 def _final_summary(state: RunState) -> str:
+    """The answer a person reads first: the counts, the files written, then the last summary (or output)."""
     counts = ", ".join(
         f"{n} {label}" for label in ("succeeded", "failed", "rejected", "denied") if (n := state.count(label))
     )
-    outputs: Sequence[str] = [
-        str(s.result.get("output", "")) for s in state.steps if s.result and s.result.get("success")
-    ]
-    last = next((o for o in reversed(outputs) if o.strip()), "")
-    head = f"{len(state.steps)} planned steps: {counts or 'none run'}."
+    done = [(s.tool, str(s.result.get("output", ""))) for s in state.steps if s.result and s.result.get("success")]
+    written = [output for tool, output in done if tool == "write_file"]
+    texts = [output for tool, output in done if tool != "write_file"]
+    last = next((t for t in reversed(texts) if t.strip()), "")
+    head = "\n".join([f"{len(state.steps)} planned steps: {counts or 'none run'}.", *written])
     return f"{head}\n\n{last[:FINAL_SUMMARY_CHARS]}".strip()
