@@ -57,7 +57,7 @@ def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
         st.session_state[FLASH_KEY] = error
         return
     verb = "Approved" if approve else "Denied"
-    st.session_state[FLASH_KEY] = f"{verb} {held.step_id} of run {short_id(held.run_id)}; the run continues."
+    st.session_state[FLASH_KEY] = f"{verb} {md_escape(held.step_id)} of run {short_id(held.run_id)}; the run continues."
     earlier = {r: what for r, what in st.session_state.get(DECIDED_KEY, {}).items() if r != held.run_id}
     st.session_state[DECIDED_KEY] = dict(list({held.run_id: f"{verb.lower()} {held.step_id}", **earlier}.items())[:5])
 

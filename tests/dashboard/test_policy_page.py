@@ -79,7 +79,7 @@ def test_approving_continues_the_run_in_the_background_until_it_finishes(empty_s
     run_id = held_run()
     at = decide(open_page("policy"), "Approve", "fine, overwrite it")
     no_exceptions(at)
-    assert [s.value for s in at.success] == [f"Approved step_3 of run {run_id[:8]}; the run continues."]
+    assert [s.value for s in at.success] == [f"Approved step\\_3 of run {run_id[:8]}; the run continues."]
     assert at.subheader[0].value == "Approval queue"
     assert "Nothing waits for approval" in texts(at)
 
@@ -119,7 +119,7 @@ def test_denying_skips_the_step_and_the_run_still_ends(empty_store, open_page: O
     run_id = held_run()
     at = decide(open_page("policy"), "Deny", "keep the old summary")
     no_exceptions(at)
-    assert [s.value for s in at.success] == [f"Denied step_3 of run {run_id[:8]}; the run continues."]
+    assert [s.value for s in at.success] == [f"Denied step\\_3 of run {run_id[:8]}; the run continues."]
     core.runner().wait(run_id, timeout=30)
     state = read_state(run_id)
     assert state.is_terminal
