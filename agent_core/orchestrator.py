@@ -361,14 +361,8 @@ class Orchestrator:
         ]
         usage = result.get("usage")
         if isinstance(usage, dict) and (usage.get("input_tokens") or usage.get("output_tokens")):
-            model = str(result.get("model", ""))
-            usage_model = ev.Usage(**{k: int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens")})
-            usd, priced = self._prices.price(model, usage_model)
-            total = round(state.cost_usd + usd, 6)
-            observed.append(ev.CostRecorded(
-                source=step.tool, model=model, input_tokens=usage_model.input_tokens,
-                output_tokens=usage_model.output_tokens, usd=usd, total_usd=total, priced=priced,
-            ))  # fmt: skip
+            spent = ev.Usage(**{k: int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens")})
+            observed.append(self._prices.cost_event(step.tool, str(result.get("model", "")), spent, state.cost_usd))
         writer(*observed)
         return True
 

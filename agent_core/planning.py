@@ -405,15 +405,5 @@ def _cost(prices: PriceTable, reply: Reply, total: float, *, always: bool) -> tu
     usage: Usage = reply.usage
     if not always and usage.input_tokens == 0 and usage.output_tokens == 0:
         return total, []
-    usd, priced = prices.price(reply.model, usage)
-    total += usd
-    event = CostRecorded(
-        source="planner",
-        model=reply.model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        usd=usd,
-        total_usd=total,
-        priced=priced,
-    )
-    return total, [event]
+    event = prices.cost_event("planner", reply.model, usage, total)
+    return event.total_usd, [event]

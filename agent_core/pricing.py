@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from agent_core.errors import ConfigError
-from agent_core.events import Usage
+from agent_core.events import CostRecorded, Usage
 
 DEFAULT_PRICES_PATH = Path(__file__).resolve().parent / "prices.yaml"
 _VERSION_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
@@ -62,6 +62,19 @@ class PriceTable:
         if model in self._prices:
             return self._prices[model]
         return self._prices.get(_VERSION_SUFFIX.sub("", model))
+
+    def cost_event(self, source: str, model: str, usage: Usage, spent_usd: float) -> CostRecorded:
+        """The ``CostRecorded`` for one answer, its running total carried on from ``spent_usd``."""
+        usd, priced = self.price(model, usage)
+        return CostRecorded(
+            source=source,
+            model=model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            usd=usd,
+            total_usd=round(spent_usd + usd, 6),
+            priced=priced,
+        )
 
     def price(self, model: str, usage: Usage) -> tuple[float, bool]:
         """(USD, priced): priced is False for a model the table does not know (its cost is then 0)."""
