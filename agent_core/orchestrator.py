@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.engine import make_url
-
 from agent_core import events as ev
 from agent_core import tools
 from agent_core.clock import IdSource, RandomIds
@@ -29,6 +27,7 @@ from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState, StepState, fold, load_events, load_state
 from agent_core.providers import Planner, make_planner
 from agent_core.redaction import Redactor
+from agent_core.sandbox import database_path_from_url
 from agent_core.store import EventStore
 from agent_core.workspace import list_workspace, seed_workspace
 
@@ -132,13 +131,6 @@ class _Writer:
             self.on_append(self.run_id, self.seq)
 
 
-def sqlite_path(database_url: str) -> Path | None:
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).resolve()
-
-
 class Orchestrator:
     """Composes planner, policy, tools and store into runs; see the module docstring."""
 
@@ -155,7 +147,7 @@ class Orchestrator:
         self.settings = settings
         self.workspace = settings.agent_workspace.resolve()
         seed_workspace(self.workspace)  # a first start gets the sample documents; an existing folder is left alone
-        self.database_path = sqlite_path(settings.database_url)
+        self.database_path = database_path_from_url(settings.database_url)
         check_workspace(self.workspace, settings.database_url)
         self._ids = ids or RandomIds()
         self._prices = prices or default_prices()

@@ -33,12 +33,13 @@ from agent_core.config import Settings
 from agent_core.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.errors import AgentError, RunNotFound
 from agent_core.normalize import normalize
-from agent_core.orchestrator import OnAppend, Orchestrator, RunRequest, sqlite_path
+from agent_core.orchestrator import OnAppend, Orchestrator, RunRequest
 from agent_core.planning import PlanLimits, parse_goal
 from agent_core.policy import Policy, PolicyContext
 from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RUNNING, RunState, apply, list_summaries, load_events, load_state, open_store
 from agent_core.providers import Planner, RecordedPlanner, Reply, make_planner
+from agent_core.sandbox import database_path_from_url
 from agent_core.store import EventStore
 
 ToolsMode = Literal["recorded", "live"]
@@ -842,7 +843,7 @@ def _counterfactual_run(recording: Recording, policy: Policy, settings: Settings
                     prior = {s.step_id: s.result for s in state.steps if s.result is not None}
                     resolved = tool_impl.resolve_input(step, prior)
                     context = PolicyContext(
-                        workspace=shadow, database_path=sqlite_path(settings.database_url),
+                        workspace=shadow, database_path=database_path_from_url(settings.database_url),
                         tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
                         spent_usd=state.cost_usd, budget_usd=state.budget_usd,
                     )  # fmt: skip
