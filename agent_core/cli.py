@@ -17,11 +17,11 @@ from typing import Any, TextIO
 from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.describe import summarize_event
-from agent_core.diff import DEFAULT_COST_SHARE
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.projections import RunState
 from agent_core.replay import Overrides, ReplayError, VerifyResult
+from agent_core.replay.diff import DEFAULT_COST_SHARE
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 

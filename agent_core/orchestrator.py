@@ -27,8 +27,8 @@ from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState, StepState, fold, load_events, load_state
 from agent_core.providers import Planner, make_planner
 from agent_core.redaction import Redactor
-from agent_core.sandbox import database_path_from_url
 from agent_core.store import EventStore
+from agent_core.tools.sandbox import database_path_from_url
 from agent_core.workspace import list_workspace, seed_workspace
 
 GOAL_MAX_CHARS = 4000

@@ -19,10 +19,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent_core import sandbox
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import TOOL_NAMES, PlanStep
-from agent_core.tools import TOOLS
+from agent_core.tools import TOOLS, sandbox
 
 Outcome = Literal["approve", "reject", "hold"]
 ALLOWED_RULE = "allowed"

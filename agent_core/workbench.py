@@ -15,12 +15,12 @@ from typing import Any
 from agent_core import events as ev
 from agent_core import replay
 from agent_core.config import Settings, describe_database
-from agent_core.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
 from agent_core.policy import Policy
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
+from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
 from agent_core.transfer import export_lines
 

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent_core.config import Settings
-from agent_core.diff import diff_runs
 from agent_core.orchestrator import RunRequest
 from agent_core.projections import RunState
 from agent_core.replay import Overrides
+from agent_core.replay.diff import diff_runs
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import ROOT, OpenPage, no_exceptions, texts
 from tests.dashboard.seed import HOSTILE_GOAL

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent_core import events as ev
-from agent_core.diff import diff_runs
 from agent_core.plan import Plan, PlanStep
+from agent_core.replay.diff import diff_runs
 from agent_core.workbench import Workbench
 from tests.replay.conftest import STRICT_POLICY, run_goal
 

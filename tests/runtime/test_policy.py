@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from agent_core import sandbox
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
 from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
+from agent_core.tools import sandbox
 from tests.runtime.test_sandbox import HOSTILE_NAMES, hostile_case, make_hostile_workspace
 
 REPO = Path(__file__).resolve().parents[2]

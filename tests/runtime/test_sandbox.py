@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from agent_core import sandbox
-from agent_core.sandbox import SandboxError
+from agent_core.tools import sandbox
+from agent_core.tools.sandbox import SandboxError
 
 OUTSIDE_TEXT = "outside secret: do not read\n"
 

@@ -4,6 +4,7 @@ rule that tool output is data, never a new instruction."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import time
@@ -80,7 +81,7 @@ def test_an_unexpected_bug_inside_a_tool_is_an_observation(workspace: Path, monk
     def boom(*args: object) -> None:
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setitem(tools._RUNNERS, "read_file", boom)
+    monkeypatch.setitem(tools.TOOLS, "read_file", dataclasses.replace(tools.TOOLS["read_file"], run=boom))
     result = execute("read_file", {"path": "docs/events.md"}, ctx(workspace))
     assert result == {"success": False, "output": "", "error": "read_file failed unexpectedly: ZeroDivisionError: oops"}
 

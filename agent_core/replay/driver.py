@@ -1,0 +1,103 @@
+"""What every re-execution shares: the error, the overrides, and the loop that drives the orchestrator."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from agent_core import events as ev
+from agent_core.config import Settings
+from agent_core.errors import AgentError
+from agent_core.orchestrator import OnAppend, Orchestrator
+from agent_core.pricing import PriceTable, default_prices
+from agent_core.projections import RunState
+from agent_core.providers import Planner
+from agent_core.store import EventStore
+
+ToolsMode = Literal["recorded", "live"]
+
+
+class ReplayError(AgentError):
+    """A replay cannot be set up (unknown run, no recording to serve, bad override)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What a what-if replay changes; ``None`` keeps the original's value."""
+
+    provider: str | None = None
+    model: str | None = None
+    system_prompt: str | None = None
+    policy_path: Path | None = None
+    tools: ToolsMode = "recorded"
+
+    @property
+    def asks_planner(self) -> bool:
+        """True when the plan must come from a provider rather than the recording."""
+        return bool(self.provider or self.model or self.system_prompt is not None)
+
+    @property
+    def empty(self) -> bool:
+        return not self.asks_planner and self.policy_path is None and self.tools == "recorded"
+
+    def recorded(self) -> dict[str, Any]:
+        """The overrides as ``RunStarted.overrides`` holds them (the system prompt is added by ``start``)."""
+        data: dict[str, Any] = {"tools": self.tools}
+        if self.provider:
+            data["provider"] = self.provider
+        if self.model:
+            data["model"] = self.model
+        if self.policy_path is not None:
+            data["policy_path"] = str(self.policy_path)
+        return data
+
+
+# --- the recording -------------------------------------------------------------------------------
+
+
+@cache
+def replay_prices() -> PriceTable:
+    return default_prices()
+
+
+class StopReplay(Exception):
+    """Raised from ``on_append`` to stop a re-execution where the recording stopped."""
+
+
+def drive(
+    orchestrator: Orchestrator,
+    run_id: str,
+    planner: Planner,
+    runner: Any,
+    decisions: Sequence[ev.ApprovalGranted | ev.ApprovalDenied],
+    *,
+    may_reuse: Callable[[str, str], bool] = lambda step_id, tool: True,
+    on_append: OnAppend | None = None,
+) -> RunState:
+    """Advance until the run ends or waits with no recorded human decision left for the held step."""
+    queues: dict[str, deque[ev.ApprovalGranted | ev.ApprovalDenied]] = {}
+    for decision in decisions:
+        queues.setdefault(decision.step_id, deque()).append(decision)
+    while True:
+        state = orchestrator.advance(run_id, planner=planner, tool_runner=runner, on_append=on_append)
+        held = state.pending_approval
+        queue = queues.get(held.step_id) if held else None
+        if held is None or state.is_terminal or not queue or not may_reuse(held.step_id, held.tool):
+            return state
+        decision = queue.popleft()
+        decide = orchestrator.approve if isinstance(decision, ev.ApprovalGranted) else orchestrator.deny
+        decide(run_id, held.step_id, by=decision.by, comment=decision.comment)
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+def replay_orchestrator(
+    store: EventStore, settings: Settings, workspace: Path, planner: Planner, policy_path: Path
+) -> Orchestrator:
+    scoped = settings.model_copy(update={"agent_workspace": workspace, "agent_policy": policy_path})
+    return Orchestrator(store, scoped, prices=replay_prices(), planner_factory=lambda *_a, **_k: planner)

@@ -1,0 +1,228 @@
+"""verify: re-execute a recorded run with the current code, fed only its recording, and compare.
+
+The normalised streams are compared: identical, or the first diverging event and why. Nothing
+is written to the real store unless ``save=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from agent_core import events as ev
+from agent_core.config import Settings
+from agent_core.errors import AgentError
+from agent_core.normalize import normalize
+from agent_core.orchestrator import RunRequest
+from agent_core.policy import Policy
+from agent_core.projections import load_events, load_state
+from agent_core.replay.counterfactual import _DECISION_TYPES
+from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
+from agent_core.replay.recording import RecordedTools, Recording, load_recording, recorded_planner
+from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
+from agent_core.store import EventStore
+
+_RUN_STARTED_CONFIG = ("policy_sha", "policy_path", "overrides", "replay_of", "replay_mode")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """``identical``, else the first diverging event (index into the normalised streams) and why."""
+
+    run_id: str
+    status: Literal["identical", "diverged", "error"]
+    why: str = ""
+    index: int | None = None
+    expected: dict[str, Any] | None = None
+    got: dict[str, Any] | None = None
+    compared: int = 0
+    notes: tuple[str, ...] = ()
+    replay_run_id: str | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.status == "identical"
+
+    def line(self) -> str:
+        if self.identical:
+            return f"{self.run_id}  identical ({self.compared} events)"
+        where = f" at event {self.index}" if self.index is not None else ""
+        return f"{self.run_id}  {self.status.upper()}{where}: {self.why}"
+
+    def to_document(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "why": self.why, "index": self.index,
+                "expected": self.expected, "got": self.got, "compared": self.compared, "notes": list(self.notes),
+                "replay_run_id": self.replay_run_id}  # fmt: skip
+
+
+def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[str]]:
+    """The recording normalised for comparison, minus what a clean re-execution cannot reproduce.
+
+    An interrupted attempt (an intent the crash left without its outcome, then ``StepInterrupted``)
+    is removed, with a resume's ``resume_target_changed`` hold and its decision; ``ReplayDiffed``
+    annotations are dropped.
+    """
+    kept: list[ev.RecordedEvent] = []
+    notes: list[str] = []
+    dropped_holds: set[str] = set()
+    for recorded in recording.events:
+        e = recorded.event
+        if isinstance(e, ev.ReplayDiffed):
+            continue
+        if isinstance(e, ev.StepInterrupted):
+            for i in range(len(kept) - 1, -1, -1):
+                prior = kept[i].event
+                if isinstance(prior, ev.ToolExecuted) and prior.step_id == e.step_id:
+                    del kept[i]
+                    break
+            notes.append(f"{e.step_id} was interrupted and resumed in the recording; compared without the "
+                         "interrupted attempt")  # fmt: skip
+            continue
+        if isinstance(e, ev.ApprovalRequested) and e.rule == "resume_target_changed":
+            dropped_holds.add(e.step_id)
+            continue
+        if isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied) and e.step_id in dropped_holds:
+            dropped_holds.discard(e.step_id)
+            continue
+        kept.append(recorded)
+    return normalize(kept), notes
+
+
+def _mask_config(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not stream or stream[0]["type"] != "RunStarted":
+        return stream
+    payload = {k: v for k, v in stream[0]["payload"].items() if k not in _RUN_STARTED_CONFIG}
+    planner = dict(payload.get("planner") or {})
+    planner.pop("prompt_sha", None)
+    payload["planner"] = planner
+    return [{**stream[0], "payload": payload}, *stream[1:]]
+
+
+def explain(expected: dict[str, Any] | None, got: dict[str, Any] | None, index: int) -> str:
+    """One sentence on why two normalised events differ."""
+    if got is None:
+        return f"the re-execution stopped after {index} events; the recording continues with {expected['type']}"  # type: ignore[index]
+    if expected is None:
+        return f"the re-execution wrote {got['type']} after the recording's last event"
+    if expected["type"] != got["type"]:
+        a, b = expected["type"], got["type"]
+        if a in _DECISION_TYPES and b in _DECISION_TYPES:
+            return (f"the policy decided {b} (rule {got['payload'].get('rule')!r}) where the recording has {a} "
+                    f"(rule {expected['payload'].get('rule')!r}) for {got['payload'].get('step_id')}")  # fmt: skip
+        return f"the re-execution wrote {b} where the recording has {a}"
+    keys = sorted(k for k in set(expected["payload"]) | set(got["payload"])
+                  if expected["payload"].get(k) != got["payload"].get(k))  # fmt: skip
+    shown = "; ".join(
+        f"{k}: expected {_short(expected['payload'].get(k))}, got {_short(got['payload'].get(k))}" for k in keys[:3]
+    )
+    return f"{expected['type']} differs in {', '.join(keys) or 'its envelope'} ({shown})"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _first_divergence(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> int | None:
+    for i in range(max(len(expected), len(got))):
+        a = expected[i] if i < len(expected) else None
+        b = got[i] if i < len(got) else None
+        if a != b:
+            return i
+    return None
+
+
+def verify(
+    store: EventStore,
+    settings: Settings,
+    run_id: str,
+    overrides: Overrides | None = None,
+    *,
+    save: bool = False,
+    scratch: Scratch | None = None,
+) -> VerifyResult:
+    """Re-execute ``run_id`` with the current code, fed only its recording; compare the event streams.
+
+    ``overrides`` (policy file, system prompt) simulate a change in the code path; the recorded
+    planner text and tool results are served either way, so a verify never calls a provider, a
+    tool, the network or the real workspace. ``save=True`` keeps the re-execution as a run in
+    ``store`` (``replay_mode="verify"``); otherwise it goes to ``scratch`` (or a temporary store).
+    Verifying many runs, share one ``scratch_space()``.
+    """
+    overrides = overrides or Overrides()
+    recording = load_recording(store, run_id)
+    started = recording.started
+    notes: list[str] = []
+    policy_path = overrides.policy_path or Path(started.policy_path or settings.agent_policy)
+    try:
+        policy = Policy.load(policy_path)
+    except AgentError as error:
+        return VerifyResult(run_id, "error", why=f"cannot load the run's policy: {error}")
+    mask = save or not overrides.empty
+    if overrides.policy_path is None and policy.sha != started.policy_sha:
+        mask = True
+        notes.append(f"the policy file {str(policy_path)!r} changed since the run was recorded (sha "
+                     f"{started.policy_sha[:12]} -> {policy.sha[:12]}); verified against the current file")  # fmt: skip
+    if not overrides.empty:
+        notes.append(
+            f"overrides applied: {overrides.recorded() | ({'system_prompt': '…'} if overrides.system_prompt else {})}"
+        )
+    expected, dropped = expected_stream(recording)
+    notes.extend(dropped)
+    final = recording.final
+    limit: int | None = None
+    if isinstance(final, ev.RunCancelled):
+        limit = len(expected) - 1
+        notes.append(f"the recording was cancelled by {final.by}; the re-execution stops at the same point")
+    elif final is not None and not isinstance(final, ev.RunCompleted | ev.RunFailed | ev.ApprovalRequested):
+        limit = len(expected)
+        notes.append("the recording never finished (no terminal event); compared up to where it stops")
+
+    def stopper(_run_id: str, seq: int) -> None:
+        if limit is not None and seq >= limit:
+            raise StopReplay
+
+    with verify_shadow(recording, scratch) as shadow, _target_store(store if save else scratch) as target:
+        planner = recorded_planner(recording)
+        orchestrator = replay_orchestrator(target, settings, shadow, planner, policy_path)
+        runner = RecordedTools(recording.calls, shadow)
+        system_prompt = overrides.system_prompt or started.overrides.get("system_prompt")
+        recorded_overrides = {k: v for k, v in started.overrides.items() if k != "system_prompt"}
+        request = RunRequest(started.goal, started.max_steps, started.budget_usd, started.planner.provider,
+                             started.planner.model)  # fmt: skip
+        try:
+            new_id = orchestrator.start(
+                request, policy_path=policy_path, system_prompt=system_prompt,
+                replay_of=run_id if save else started.replay_of, replay_mode="verify" if save else started.replay_mode,
+                overrides=recorded_overrides, on_append=stopper,
+            )  # fmt: skip
+            drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
+        except StopReplay:
+            pass
+        state = load_state(target, new_id)
+        if isinstance(final, ev.RunCancelled) and not state.is_terminal:
+            orchestrator.cancel(new_id, by=final.by, reason=final.reason)
+        got = normalize(e for e in load_events(target, new_id) if e.type != "ReplayDiffed")
+    if mask:
+        expected, got = _mask_config(expected), _mask_config(got)
+    index = _first_divergence(expected, got)
+    saved = new_id if save else None
+    if index is None:
+        return VerifyResult(run_id, "identical", compared=len(expected), notes=tuple(notes), replay_run_id=saved)
+    a = expected[index] if index < len(expected) else None
+    b = got[index] if index < len(got) else None
+    return VerifyResult(run_id, "diverged", explain(a, b, index), index, a, b, len(expected), tuple(notes), saved)
+
+
+@contextmanager
+def _target_store(target: EventStore | Scratch | None) -> Iterator[EventStore]:
+    if isinstance(target, Scratch):
+        yield target.store
+    elif target is not None:
+        yield target
+    else:
+        with scratch_store() as scratch:
+            yield scratch

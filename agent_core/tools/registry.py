@@ -1,0 +1,87 @@
+"""The tool registry: one declaration per tool, and the executor that runs a step through it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent_core.plan import PlanStep
+from agent_core.tools import sandbox
+from agent_core.tools.base import ToolContext, ToolSpec, failure
+from agent_core.tools.files import READ_FILE, WRITE_FILE
+from agent_core.tools.search import WEB_SEARCH
+from agent_core.tools.summarize import SUMMARIZE
+
+TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (WEB_SEARCH, READ_FILE, SUMMARIZE, WRITE_FILE)}
+"""Every tool, by name; registering a tool is one line here."""
+
+
+def is_read_only(tool: str) -> bool:
+    """True for tools without side effects (safe to re-run on resume); unknown tools are not read-only."""
+    spec = TOOLS.get(tool)
+    return spec is not None and spec.read_only
+
+
+# --- input resolution ------------------------------------------------------------------------
+
+
+def _output_of(prior_results: Mapping[str, dict[str, Any]], step_id: object) -> str | None:
+    result = prior_results.get(str(step_id))
+    if not isinstance(result, Mapping) or not result.get("success"):
+        return None
+    output = result.get("output")
+    return output if isinstance(output, str) else None
+
+
+def resolve_input(step: PlanStep, prior_results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The step's input with earlier output filled in: summarize ``from_steps`` -> ``text``, write ``from_step`` ->
+    ``content``. Missing or failed sources give empty text, which the guard's required-fields rule rejects."""
+    resolved = dict(step.input)
+    if step.tool == "summarize" and "text" not in resolved and isinstance(resolved.get("from_steps"), list):
+        outputs = [_output_of(prior_results, sid) for sid in resolved["from_steps"]]
+        resolved["text"] = "\n\n".join(o for o in outputs if o)
+    elif step.tool == "write_file" and "content" not in resolved and resolved.get("from_step") is not None:
+        resolved["content"] = _output_of(prior_results, resolved["from_step"]) or ""
+    return resolved
+
+
+def target_sha256(tool: str, resolved_input: dict[str, Any], workspace: Path) -> str | None:
+    """The write target's sha256 now (recorded with the intent, compared on resume); None if absent or not a write."""
+    if tool != "write_file":
+        return None
+    try:
+        rel = sandbox.check_relative(resolved_input.get("path"))
+        return sandbox.file_sha256(workspace, rel, None)
+    except (sandbox.SandboxError, OSError):
+        return None
+
+
+def execute(tool: str, resolved_input: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    """Run one tool; never raises. Result: ``success``, ``output`` (text later steps may use), tool fields, and
+    ``error`` when ``success`` is False."""
+    spec = TOOLS.get(tool)
+    if spec is None:
+        return failure(f"unknown tool {tool!r}; known tools: {', '.join(sorted(TOOLS))}")
+    try:
+        params = spec.input_model.model_validate(resolved_input)
+    except ValidationError as e:
+        return failure(f"invalid input for {tool!r}: {_validation_message(e)}")
+    try:
+        return spec.run(params, ctx)
+    except sandbox.SandboxError as e:
+        return failure(str(e))
+    except OSError as e:
+        return failure(f"{tool} could not use the file system: {e.strerror or e}")
+    except Exception as e:  # a tool bug must become an observation, not a crashed run
+        return failure(f"{tool} failed unexpectedly: {type(e).__name__}: {e}")
+
+
+def _validation_message(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(x) for x in item["loc"]) or "input"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
