@@ -21,7 +21,15 @@ from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
 from agent_core.errors import AgentError, ConcurrencyError, RunStateError
 from agent_core.plan import PlanStep
-from agent_core.planning import SYSTEM_PROMPT, PlanLimits, prompt_sha, request_plan
+from agent_core.planning import (
+    CURRENT_PROMPT,
+    LEGACY_PROMPT,
+    PROMPT_VERSIONS,
+    PlanLimits,
+    prompt_sha,
+    prompt_version_for,
+    request_plan,
+)
 from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
 from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState, StepState, fold, load_events, load_state
@@ -166,17 +174,25 @@ class Orchestrator:
         replay_mode: str | None = None,
         overrides: dict[str, Any] | None = None,
         on_append: OnAppend | None = None,
+        prompt_version: str | None = None,
     ) -> str:
-        """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet)."""
+        """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet).
+
+        ``prompt_version`` (default: the current one) decides the prompt and the tools offered;
+        verify passes the recording's, so an old run is planned again the way it was.
+        """
         request = request.validate()
         policy = Policy.load(policy_path or self.settings.agent_policy)
         provider = self.settings.resolved_planner() if request.planner == "auto" else request.planner
         planner = self._planner_factory(self.settings, provider=provider, model=request.model)
         run_id = self._ids.new_id()
-        prompt = system_prompt or SYSTEM_PROMPT
+        version = PROMPT_VERSIONS[prompt_version] if prompt_version else CURRENT_PROMPT
+        prompt = system_prompt or version.text
         recorded_overrides = dict(overrides or {})
         if system_prompt is not None:
             recorded_overrides["system_prompt"] = system_prompt
+            if version is not LEGACY_PROMPT:  # a custom prompt's sha names no version: record the tools' version
+                recorded_overrides["prompt_version"] = version.id
         started = ev.RunStarted(
             goal=self._redactor.text(request.goal.strip()),
             max_steps=request.max_steps,
@@ -256,7 +272,10 @@ class Orchestrator:
         return LiveTools(self.workspace, self.database_path, brave, llm)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
-        limits = PlanLimits(max_steps=state.max_steps)
+        version = prompt_version_for(
+            state.planner.prompt_sha if state.planner else None, state.overrides.get("prompt_version")
+        )
+        limits = PlanLimits(max_steps=state.max_steps, tools=version.offered)
         outcome = request_plan(
             planner,
             state.goal,
@@ -265,7 +284,7 @@ class Orchestrator:
             emit=writer,
             prices=self._prices,
             spent_usd=state.cost_usd,
-            system_prompt=state.overrides.get("system_prompt"),
+            system_prompt=state.overrides.get("system_prompt") or version.text,
             redactor=self._redactor,
         )
         if outcome.plan is None:

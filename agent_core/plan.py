@@ -1,4 +1,4 @@
-"""The plan an LLM must return: the data shape only (parsing and prompting live in planning.py).
+"""The plan an LLM must return: the data shape only (parsing and prompting live in ``planning``).
 
 Kept apart so that events, policy and tools can name a ``PlanStep`` without importing the
 planner machinery.
@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-TOOL_NAMES: tuple[str, ...] = ("web_search", "read_file", "write_file", "summarize")
-
 
 class PlanStep(BaseModel):
     """One tool call the agent intends to make, fixed before any tool output exists."""

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_core.errors import ConfigError, PolicyError
-from agent_core.plan import TOOL_NAMES, PlanStep
+from agent_core.plan import PlanStep
 from agent_core.tools import TOOLS, sandbox
 
 Outcome = Literal["approve", "reject", "hold"]
@@ -71,11 +71,13 @@ class NoParams(_Params):
 
 
 class ToolAllowlistParams(_Params):
-    tools: list[str] = Field(default_factory=lambda: list(TOOL_NAMES))
+    tools: list[str] = Field(default_factory=lambda: list(TOOLS))
+    """Default: every registered tool."""
 
 
 class RequiredFieldsParams(_Params):
-    fields: dict[str, list[str]]
+    fields: dict[str, list[str]] = Field(default_factory=lambda: {n: list(s.required) for n, s in TOOLS.items()})
+    """Default: each tool's declared ``ToolSpec.required``."""
 
 
 class PathFieldParams(_Params):
@@ -212,22 +214,37 @@ def _require_approval(p: RequireApprovalParams, step: PlanStep, ctx: PolicyConte
     return p.reason
 
 
+Scope = Literal["all", "paths", "writes"]
+
+
+def tools_in_scope(scope: Scope) -> tuple[str, ...]:
+    """The tools a rule applies to when its file names none: all, those taking a workspace path, or writers."""
+    if scope == "paths":
+        return tuple(n for n, s in TOOLS.items() if s.path_field)
+    if scope == "writes":
+        return tuple(n for n, s in TOOLS.items() if s.writes)
+    return ("*",)
+
+
 @dataclass(frozen=True)
 class RuleKind:
+    """A rule kind: its params model, its check and its effect; ``scope`` is its default ``applies_to``."""
+
     params: type[_Params]
     check: Callable[[Any, PlanStep, PolicyContext], str | None]
     effect: Literal["reject", "hold"]
+    scope: Scope = "all"
 
 
 RULE_KINDS: dict[str, RuleKind] = {
     "tool_allowlist": RuleKind(ToolAllowlistParams, _tool_allowlist, "reject"),
     "input_schema": RuleKind(NoParams, _input_schema, "reject"),
     "required_fields": RuleKind(RequiredFieldsParams, _required_fields, "reject"),
-    "event_database": RuleKind(PathFieldParams, _event_database, "reject"),
-    "secret_names": RuleKind(SecretNamesParams, _secret_names, "reject"),
-    "workspace_paths": RuleKind(PathFieldParams, _workspace_paths, "reject"),
-    "write_size_cap": RuleKind(SizeCapParams, _write_size_cap, "reject"),
-    "no_overwrite": RuleKind(PathFieldParams, _no_overwrite, "hold"),
+    "event_database": RuleKind(PathFieldParams, _event_database, "reject", "paths"),
+    "secret_names": RuleKind(SecretNamesParams, _secret_names, "reject", "paths"),
+    "workspace_paths": RuleKind(PathFieldParams, _workspace_paths, "reject", "paths"),
+    "write_size_cap": RuleKind(SizeCapParams, _write_size_cap, "reject", "writes"),
+    "no_overwrite": RuleKind(PathFieldParams, _no_overwrite, "hold", "writes"),
     "max_tool_calls": RuleKind(MaxToolCallsParams, _max_tool_calls, "reject"),
     "budget": RuleKind(NoParams, _budget, "reject"),
     "require_approval": RuleKind(RequireApprovalParams, _require_approval, "hold"),
@@ -242,7 +259,7 @@ class _RuleSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     kind: str
-    applies_to: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    applies_to: list[str] | None = Field(default=None, min_length=1)
     description: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -283,10 +300,10 @@ class Policy:
             RuleInfo(
                 r.name,
                 "all tools" if "*" in r.applies_to else ", ".join(r.applies_to),
-                RULE_KINDS[r.kind].effect,
-                r.description,
+                r.kind.effect,
+                d.description,
             )
-            for r in spec.rules
+            for r, d in zip(self._rules, spec.rules, strict=True)
         ]
 
     @classmethod
@@ -364,7 +381,8 @@ def _build_rule(spec: _RuleSpec, path: Path) -> _Rule:
             f"policy file {str(path)!r}: rule {spec.name!r} has unknown kind {spec.kind!r}; "
             f"known kinds: {', '.join(RULE_KINDS)}"
         )
-    unknown = [t for t in spec.applies_to if t != "*" and t not in TOOLS]
+    applies_to = tuple(spec.applies_to) if spec.applies_to is not None else tools_in_scope(kind.scope)
+    unknown = [t for t in applies_to if t != "*" and t not in TOOLS]
     if unknown:
         raise PolicyError(
             f"policy file {str(path)!r}: rule {spec.name!r} applies to unknown tool {unknown[0]!r}; "
@@ -374,7 +392,7 @@ def _build_rule(spec: _RuleSpec, path: Path) -> _Rule:
         params = kind.params.model_validate(spec.params)
     except ValidationError as e:
         raise PolicyError(f"policy file {str(path)!r}: rule {spec.name!r} params: {_errors(e)}") from None
-    return _Rule(spec.name, tuple(spec.applies_to), kind, params)
+    return _Rule(spec.name, applies_to, kind, params)
 
 
 # --- start-up check --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from agent_core.errors import ProviderError
 from agent_core.events import Usage
-from agent_core.planning import PLAN_JSON_SCHEMA, PlanLimits
+from agent_core.planning import PlanLimits, plan_json_schema
 from agent_core.providers.base import (
     MAX_OUTPUT_TOKENS,
     NO_KEY,
@@ -55,7 +55,7 @@ class AnthropicPlanner:
         tool = {
             "name": PLAN_TOOL_NAME,
             "description": f"Submit the plan: at most {limits.max_steps} steps using the listed tools.",
-            "input_schema": PLAN_JSON_SCHEMA,
+            "input_schema": plan_json_schema(limits.tools),
         }
         return self._call(
             system=system_prompt,

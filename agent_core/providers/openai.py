@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from agent_core.errors import ProviderError
 from agent_core.events import Usage
-from agent_core.planning import PLAN_JSON_SCHEMA, PlanLimits
+from agent_core.planning import PlanLimits, plan_json_schema
 from agent_core.providers.base import (
     MAX_OUTPUT_TOKENS,
     NO_KEY,
@@ -56,7 +56,7 @@ class OpenAIPlanner:
     def plan(self, system_prompt: str, user_message: str, limits: PlanLimits) -> Reply:
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_message}]
         if self.schema_supported:
-            schema = {"type": "json_schema", "json_schema": {"name": "plan", "schema": PLAN_JSON_SCHEMA}}
+            schema = {"type": "json_schema", "json_schema": {"name": "plan", "schema": plan_json_schema(limits.tools)}}
             try:
                 return self._call(messages, response_format=schema)
             except (self._sdk.BadRequestError, self._sdk.UnprocessableEntityError):

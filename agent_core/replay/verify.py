@@ -17,6 +17,7 @@ from agent_core.config import Settings
 from agent_core.errors import AgentError
 from agent_core.normalize import normalize
 from agent_core.orchestrator import RunRequest
+from agent_core.planning import prompt_version_for
 from agent_core.policy import Policy
 from agent_core.projections import load_events, load_state
 from agent_core.replay.counterfactual import _DECISION_TYPES
@@ -191,13 +192,14 @@ def verify(
         runner = RecordedTools(recording.calls, shadow)
         system_prompt = overrides.system_prompt or started.overrides.get("system_prompt")
         recorded_overrides = {k: v for k, v in started.overrides.items() if k != "system_prompt"}
+        recorded_version = prompt_version_for(started.planner.prompt_sha, started.overrides.get("prompt_version"))
         request = RunRequest(started.goal, started.max_steps, started.budget_usd, started.planner.provider,
                              started.planner.model)  # fmt: skip
         try:
             new_id = orchestrator.start(
                 request, policy_path=policy_path, system_prompt=system_prompt,
                 replay_of=run_id if save else started.replay_of, replay_mode="verify" if save else started.replay_mode,
-                overrides=recorded_overrides, on_append=stopper,
+                overrides=recorded_overrides, on_append=stopper, prompt_version=recorded_version.id,
             )  # fmt: skip
             drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
         except StopReplay:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+ToolResult = dict[str, Any]
+"""``success``, ``output`` (text later steps may use), tool fields, and ``error`` when ``success`` is False."""
 
 
 class Reply(Protocol):
@@ -43,19 +46,60 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-ToolResult = dict[str, Any]
-"""``success``, ``output`` (text later steps may use), tool fields, and ``error`` when ``success`` is False."""
+PlanCheck = Callable[[Mapping[str, Any], Sequence[str]], "str | None"]
+"""``check(input, earlier_step_ids)``: a plan-time problem with a step's input, or None."""
+
+Resolve = Callable[[dict[str, Any], Mapping[str, ToolResult]], dict[str, Any]]
+"""``resolve(input, prior_results)``: the input with earlier steps' output filled in."""
 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool, declared once: everything else (names, schema enum, prompt, checks) is derived from these."""
+    """One tool, declared once: names, the plan schema's enum, the prompt's tool section, the plan
+    validator, the guard's schema and required-field checks and the path rules are derived from it.
+    """
 
     name: str
     input_model: type[ToolInput]
     run: Callable[[Any, ToolContext], ToolResult]
-    read_only: bool
     description: str
+    prompt: str
+    """The tool's entry in the planner prompt, after ``- name: ``; continuation lines start with two spaces."""
+    writes: bool = False
+    """True when the tool changes the workspace: not re-run blindly on resume, write rules apply."""
+    path_field: str | None = None
+    """The input field naming a workspace file; the guard's path rules apply to it."""
+    plan_text_fields: tuple[str, ...] = ()
+    """Fields a plan must give as non-empty strings (checked before anything runs)."""
+    required: tuple[str, ...] = ()
+    """Fields that must be non-empty once earlier output is filled in (the guard's ``required_fields``)."""
+    check_plan: PlanCheck | None = None
+    """Plan-time checks beyond ``plan_text_fields``, e.g. that referenced steps come earlier."""
+    resolve: Resolve | None = None
+    """Fills in earlier steps' output (``from_steps`` -> ``text``); None when the input is used as given."""
+
+    @property
+    def read_only(self) -> bool:
+        """No side effects: safe to re-run on resume."""
+        return not self.writes
+
+    def plan_problem(self, data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
+        """The first problem a plan's input for this tool has, in words the model can act on."""
+        for key in self.plan_text_fields:
+            value = data.get(key)
+            if not isinstance(value, str) or not value.strip():
+                where = " (relative to the workspace)" if key == self.path_field else ""
+                return f"{self.name} needs a non-empty {key!r} string{where}"
+        return self.check_plan(data, earlier_ids) if self.check_plan else None
+
+
+def output_of(prior_results: Mapping[str, ToolResult], step_id: object) -> str | None:
+    """The text an earlier step produced, or None when it failed or gave none."""
+    result = prior_results.get(str(step_id))
+    if not isinstance(result, Mapping) or not result.get("success"):
+        return None
+    output = result.get("output")
+    return output if isinstance(output, str) else None
 
 
 def failure(error: str, **fields: Any) -> dict[str, Any]:

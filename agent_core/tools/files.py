@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from agent_core.tools import sandbox
-from agent_core.tools.base import ToolContext, ToolInput, ToolSpec, failure
+from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure, output_of
 
 
 class ReadFileInput(ToolInput):
@@ -66,9 +70,78 @@ def _run_write_file(params: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     }
 
 
+def workspace_files(
+    workspace: Path, database_path: Path | None = None, suffixes: tuple[str, ...] = ()
+) -> Iterator[tuple[PurePosixPath, int]]:
+    """(relative path, size) of the workspace's files in a fixed order, walked lazily.
+
+    Skips links, hidden folders, anything but regular files, secret-looking names and the event
+    database: what no tool may read is not listed either. ``suffixes`` keeps only those endings.
+    """
+    root = sandbox.workspace_root(workspace)
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(Path(folder, d)))
+        for name in sorted(filenames):
+            if suffixes and not name.lower().endswith(suffixes):
+                continue
+            path = Path(folder, name)
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or _is_database(path, name, database_path):
+                continue
+            rel = PurePosixPath(path.relative_to(root).as_posix())
+            try:
+                sandbox.check_name(rel)
+            except sandbox.SandboxError:
+                continue
+            yield rel, info.st_size
+
+
+def _is_database(path: Path, name: str, database_path: Path | None) -> bool:
+    return (
+        database_path is not None
+        and name.startswith(database_path.name)
+        and sandbox.is_database_path(path, database_path)
+    )
+
+
+def _check_write_plan(data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
+    if "from_step" in data:
+        if data["from_step"] not in earlier_ids:
+            return f"write_file 'from_step' names {data['from_step']!r}, which is not an earlier step"
+    elif not isinstance(data.get("content"), str):
+        return "write_file needs 'content' (a string) or 'from_step' (an earlier step id)"
+    return None
+
+
+def _resolve_write(data: dict[str, Any], prior_results: Mapping[str, ToolResult]) -> dict[str, Any]:
+    """``from_step`` -> ``content``; a missing or failed source gives empty content, which the guard rejects."""
+    if "content" not in data and data.get("from_step") is not None:
+        return {**data, "content": output_of(prior_results, data["from_step"]) or ""}
+    return data
+
+
 READ_FILE = ToolSpec(
-    "read_file", ReadFileInput, _run_read_file, True, "Read a text file inside the workspace (capped)."
+    "read_file",
+    ReadFileInput,
+    _run_read_file,
+    "Read a text file inside the workspace (capped).",
+    prompt='{"path": str}  (relative to the workspace)',
+    path_field="path",
+    plan_text_fields=("path",),
+    required=("path",),
 )
 WRITE_FILE = ToolSpec(
-    "write_file", WriteFileInput, _run_write_file, False, "Create a file inside the workspace (atomic, size-capped)."
+    "write_file",
+    WriteFileInput,
+    _run_write_file,
+    "Create a file inside the workspace (atomic, size-capped).",
+    prompt=(
+        '{"path": str, "from_step": "step_3"} to write an earlier step\'s result,\n  or {"path": str, "content": str}'
+    ),
+    writes=True,
+    path_field="path",
+    plan_text_fields=("path",),
+    required=("path", "content"),
+    check_plan=_check_write_plan,
+    resolve=_resolve_write,
 )

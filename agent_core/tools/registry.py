@@ -10,12 +10,13 @@ from pydantic import ValidationError
 
 from agent_core.plan import PlanStep
 from agent_core.tools import sandbox
-from agent_core.tools.base import ToolContext, ToolSpec, failure
+from agent_core.tools.base import ToolContext, ToolResult, ToolSpec, failure
 from agent_core.tools.files import READ_FILE, WRITE_FILE
+from agent_core.tools.list_files import LIST_FILES
 from agent_core.tools.search import WEB_SEARCH
 from agent_core.tools.summarize import SUMMARIZE
 
-TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (WEB_SEARCH, READ_FILE, SUMMARIZE, WRITE_FILE)}
+TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (WEB_SEARCH, READ_FILE, SUMMARIZE, WRITE_FILE, LIST_FILES)}
 """Every tool, by name; registering a tool is one line here."""
 
 
@@ -25,35 +26,22 @@ def is_read_only(tool: str) -> bool:
     return spec is not None and spec.read_only
 
 
-# --- input resolution ------------------------------------------------------------------------
-
-
-def _output_of(prior_results: Mapping[str, dict[str, Any]], step_id: object) -> str | None:
-    result = prior_results.get(str(step_id))
-    if not isinstance(result, Mapping) or not result.get("success"):
-        return None
-    output = result.get("output")
-    return output if isinstance(output, str) else None
-
-
-def resolve_input(step: PlanStep, prior_results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """The step's input with earlier output filled in: summarize ``from_steps`` -> ``text``, write ``from_step`` ->
-    ``content``. Missing or failed sources give empty text, which the guard's required-fields rule rejects."""
+def resolve_input(step: PlanStep, prior_results: Mapping[str, ToolResult]) -> dict[str, Any]:
+    """The step's input with earlier output filled in by the tool's own ``resolve`` (summarize ``from_steps`` ->
+    ``text``, write ``from_step`` -> ``content``). Missing or failed sources give empty text, which the guard's
+    required-fields rule rejects. Paths and the tool are never taken from earlier output."""
+    spec = TOOLS.get(step.tool)
     resolved = dict(step.input)
-    if step.tool == "summarize" and "text" not in resolved and isinstance(resolved.get("from_steps"), list):
-        outputs = [_output_of(prior_results, sid) for sid in resolved["from_steps"]]
-        resolved["text"] = "\n\n".join(o for o in outputs if o)
-    elif step.tool == "write_file" and "content" not in resolved and resolved.get("from_step") is not None:
-        resolved["content"] = _output_of(prior_results, resolved["from_step"]) or ""
-    return resolved
+    return spec.resolve(resolved, prior_results) if spec is not None and spec.resolve else resolved
 
 
 def target_sha256(tool: str, resolved_input: dict[str, Any], workspace: Path) -> str | None:
     """The write target's sha256 now (recorded with the intent, compared on resume); None if absent or not a write."""
-    if tool != "write_file":
+    spec = TOOLS.get(tool)
+    if spec is None or not spec.writes or spec.path_field is None:
         return None
     try:
-        rel = sandbox.check_relative(resolved_input.get("path"))
+        rel = sandbox.check_relative(resolved_input.get(spec.path_field))
         return sandbox.file_sha256(workspace, rel, None)
     except (sandbox.SandboxError, OSError):
         return None

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,6 +13,7 @@ from pydantic import Field
 
 from agent_core.tools import sandbox
 from agent_core.tools.base import ToolContext, ToolInput, ToolSpec, failure
+from agent_core.tools.files import workspace_files
 from agent_core.tools.text import tokens
 
 
@@ -41,25 +40,12 @@ def _search_output(results: list[dict[str, Any]], query: str) -> str:
     return "\n\n".join(f"{r['title']} ({r.get('path') or r.get('url')}): {r['snippet']}" for r in results)
 
 
-def _searchable_files(workspace: Path) -> Iterator[PurePosixPath]:
-    """Text files under the workspace in a fixed order; skips links, hidden and secret-looking names."""
-    root = sandbox.workspace_root(workspace)
-    count = 0
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(Path(folder, d)))
-        for name in sorted(filenames):
-            path = Path(folder, name)
-            if not name.lower().endswith(SEARCH_SUFFIXES) or not stat.S_ISREG(os.lstat(path).st_mode):
-                continue
-            rel = PurePosixPath(path.relative_to(root).as_posix())
-            try:
-                sandbox.check_name(rel)
-            except sandbox.SandboxError:
-                continue
-            count += 1
-            if count > MAX_SEARCH_FILES:
-                return
-            yield rel
+def _searchable_files(workspace: Path, database_path: Path | None) -> Iterator[PurePosixPath]:
+    """Text files under the workspace in a fixed order, at most ``MAX_SEARCH_FILES``."""
+    for count, (rel, _size) in enumerate(workspace_files(workspace, database_path, SEARCH_SUFFIXES), start=1):
+        if count > MAX_SEARCH_FILES:
+            return
+        yield rel
 
 
 def _file_title(rel: PurePosixPath, text: str) -> str:
@@ -92,7 +78,7 @@ def bm25_search(
 ) -> dict[str, Any]:
     """BM25 over the workspace's .md/.txt files, one document per paragraph; ties keep file order."""
     chunks: list[tuple[PurePosixPath, str, str]] = []
-    for rel in _searchable_files(workspace):
+    for rel in _searchable_files(workspace, database_path):
         try:
             text = sandbox.read_file(workspace, rel, database_path, max_bytes).data.decode("utf-8", errors="replace")
         except (sandbox.SandboxError, OSError):
@@ -163,6 +149,8 @@ WEB_SEARCH = ToolSpec(
     "web_search",
     WebSearchInput,
     _run_web_search,
-    True,
     "Search the web (Brave, when BRAVE_API_KEY is set) or the workspace's .md/.txt files (BM25).",
+    prompt='{"query": str, "max_results": int (optional, default 5)}',
+    plan_text_fields=("query",),
+    required=("query",),
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from agent_core.tools.base import ToolContext, ToolInput, ToolSpec, failure
+from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure, output_of
 from agent_core.tools.text import tokens
 
 
@@ -107,6 +107,37 @@ def extractive_summary(text: str, max_words: int) -> str:
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
+def _check_summarize_plan(data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
+    sources = data.get("from_steps")
+    if sources is not None:
+        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
+            return "summarize 'from_steps' must be a non-empty list of earlier step ids"
+        unknown = [s for s in sources if s not in earlier_ids]
+        if unknown:
+            return f"summarize 'from_steps' names {unknown[0]!r}, which is not an earlier step"
+    elif not (isinstance(data.get("text"), str) and data["text"].strip()):
+        return "summarize needs 'from_steps' (earlier step ids) or a non-empty 'text'"
+    return None
+
+
+def _resolve_summarize(data: dict[str, Any], prior_results: Mapping[str, ToolResult]) -> dict[str, Any]:
+    """``from_steps`` -> ``text``: the earlier outputs joined; failed sources contribute nothing."""
+    if "text" not in data and isinstance(data.get("from_steps"), list):
+        outputs = [output_of(prior_results, sid) for sid in data["from_steps"]]
+        return {**data, "text": "\n\n".join(o for o in outputs if o)}
+    return data
+
+
 SUMMARIZE = ToolSpec(
-    "summarize", SummarizeInput, _run_summarize, True, "Summarize text or earlier steps' output (LLM or extractive)."
+    "summarize",
+    SummarizeInput,
+    _run_summarize,
+    "Summarize text or earlier steps' output (LLM or extractive).",
+    prompt=(
+        '{"from_steps": ["step_1", ...]} to summarize earlier steps\' results, or {"text": str};\n'
+        '  optional "max_words": int'
+    ),
+    required=("text",),
+    check_plan=_check_summarize_plan,
+    resolve=_resolve_summarize,
 )

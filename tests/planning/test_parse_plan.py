@@ -97,7 +97,7 @@ def test_more_steps_than_max_steps_names_both_numbers() -> None:
 def test_an_unknown_tool_names_the_step_and_the_known_tools() -> None:
     error = rejected(plan_json(step(1), step(2, "browse")))
     assert error.startswith("step 2 ('step_2'), field 'tool': unknown tool 'browse'")
-    assert "web_search, read_file, write_file, summarize" in error
+    assert "expected one of web_search, read_file, summarize, write_file, list_files" in error
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def run_goal(workbench: Workbench, goal: str = DEMO_GOAL) -> str:
 def no_writes_policy(tmp_path: Path) -> Path:
     """The default policy with write_file taken off the allowlist: a write is rejected by rule known_tools."""
     text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
-        "tools: [web_search, read_file, summarize, write_file]", "tools: [web_search, read_file, summarize]"
+        "    kind: tool_allowlist\n", "    kind: tool_allowlist\n    params:\n      tools: [web_search, read_file, summarize]\n"
     )
     assert "summarize]" in text
     path = tmp_path / "no-writes.yaml"

@@ -151,7 +151,7 @@ def test_resolve_input_only_fills_text_and_content(workspace: Path) -> None:
 
 
 def test_read_only_flags() -> None:
-    assert [t for t in tools.TOOLS if tools.is_read_only(t)] == ["web_search", "read_file", "summarize"]
+    assert [t for t in tools.TOOLS if tools.is_read_only(t)] == ["web_search", "read_file", "summarize", "list_files"]
     assert not tools.is_read_only("write_file") and not tools.is_read_only("shell")
 
 
