@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
 class PlanStep(BaseModel):
     """One tool call the agent intends to make, fixed before any tool output exists."""
 

@@ -72,10 +72,15 @@ PROMPT_VERSIONS: dict[str, PromptVersion] = {
             offered=("web_search", "read_file", "write_file", "summarize"),
             listed=("web_search", "read_file", "summarize", "write_file"),
         ),
-        PromptVersion("plan-prompt-v2", offered=tuple(TOOLS), listed=tuple(TOOLS)),
+        PromptVersion(
+            "plan-prompt-v2",
+            offered=("web_search", "read_file", "summarize", "write_file", "list_files"),
+            listed=("web_search", "read_file", "summarize", "write_file", "list_files"),
+        ),
     )
 }
-"""Every prompt a run may have been recorded with; never edit one, add a version."""
+"""Every prompt a run may have been recorded with. Never edit one (a test pins their shas): a new tool, or a
+new wording of a tool's ``prompt``, is a new version here, made ``CURRENT_PROMPT``."""
 
 CURRENT_PROMPT = PROMPT_VERSIONS["plan-prompt-v2"]
 PROMPT_VERSION = CURRENT_PROMPT.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from agent_core.planning import PlanLimits, parse_goal
 from agent_core.providers.base import (
     Reply,
 )
+from agent_core.tools.files import READ_FILE
+from agent_core.tools.list_files import LIST_FILES
+from agent_core.tools.search import WEB_SEARCH
 from agent_core.workspace import list_workspace
 
 OFFLINE_MODEL = "offline-rules-v1"
@@ -35,6 +39,8 @@ _THEN_ACTION = re.compile(
     r"(?=(?:summari|write|save|report|store|create|make|produce|give|list)\w*)|[.;!?](?:\s|$)",
     re.I,
 )
+_LIST = re.compile(r"\b(?:list|which|what)\b(?:\s+(?:all|the|of|my|workspace))*\s+(?:\S+\s+)?files\b", re.I)
+_GLOB = re.compile(r"[\w./-]*\*[\w.*/-]*")
 _STOPWORDS = frozenset(
     {"a", "an", "the", "of", "in", "on", "and", "for", "to", "about", "with", "into", "from", "by", "at", "is", "are"}
 )
@@ -42,7 +48,7 @@ _STOPWORDS = frozenset(
 
 @dataclass
 class _Intent:
-    kind: str  # read | search | summarize | write
+    kind: str  # list | read | search | summarize | write
     value: str = ""  # path or query or text
     content: str | None = None
     refs: list[int] = field(default_factory=list)
@@ -72,7 +78,7 @@ class OfflinePlanner:
             files = list_workspace(self.workspace)
         document = {
             "planner": "offline rule-based planner: no LLM was called",
-            **offline_plan(goal, files, limits.max_steps),
+            **offline_plan(goal, files, limits.max_steps, limits.tools),
         }
         return Reply(json.dumps(document, indent=2, ensure_ascii=False), Usage(), self.model, 0.0, "end_turn")
 
@@ -80,19 +86,26 @@ class OfflinePlanner:
         return None
 
 
-def offline_plan(goal: str, workspace_files: list[str], max_steps: int) -> dict[str, Any]:
-    """The offline planner's plan for ``goal`` as a JSON-ready dict (same input, same plan)."""
-    intents = _intents(goal, workspace_files)
+def offline_plan(goal: str, workspace_files: list[str], max_steps: int, tools: Sequence[str] = ()) -> dict[str, Any]:
+    """The offline planner's plan for ``goal`` as a JSON-ready dict (same input, same plan).
+
+    ``tools`` are the tools the request offers; ``list_files`` is planned only when offered.
+    """
+    intents = _intents(goal, workspace_files, LIST_FILES.name in tools)
     chosen = _fit(intents, max(1, max_steps))
     return {"steps": _materialize(chosen, goal), "stop_conditions": _stop_conditions(chosen)}
 
 
-def _intents(goal: str, files: list[str]) -> list[_Intent]:
+def _intents(goal: str, files: list[str], may_list: bool = False) -> list[_Intent]:
     research = bool(_RESEARCH.search(goal))
     wants_summary = bool(_SUMMARY.search(goal))
     wants_write = bool(_WRITE.search(goal))
     target = _write_target(goal) if wants_write else None
-    intents = [_Intent("read", path) for path in _files_to_read(goal, files, target, research)]
+    if may_list and _LIST.search(goal):
+        glob = _GLOB.search(goal)
+        intents = [_Intent("list", glob.group(0) if glob else "*")]
+    else:
+        intents = [_Intent("read", path) for path in _files_to_read(goal, files, target, research)]
     if research or (not intents and not _inline_text(goal)):
         intents.append(_Intent("search", _search_query(goal)))
     direct_write = wants_write and _quoted(goal) is not None and not intents
@@ -171,7 +184,7 @@ def _fit(intents: list[_Intent], max_steps: int) -> list[_Intent]:
     """At most ``max_steps`` intents: keep a write last, then one source, the summary, more sources."""
     if len(intents) <= max_steps:
         return intents
-    sources = [i for i in intents if i.kind in ("read", "search")]
+    sources = [i for i in intents if i.kind in ("read", "search", "list")]
     summary = next((i for i in intents if i.kind == "summarize"), None)
     write = next((i for i in intents if i.kind == "write"), None)
     keep_write = write is not None and (max_steps >= 2 or not sources)
@@ -193,8 +206,15 @@ def _materialize(intents: list[_Intent], goal: str) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     for number, intent in enumerate(intents, start=1):
         earlier = [s["id"] for s in steps]
-        sources = [s["id"] for s in steps if s["tool"] in ("read_file", "web_search")]
-        if intent.kind == "read":
+        sources = [s["id"] for s in steps if s["tool"] in (READ_FILE.name, WEB_SEARCH.name, LIST_FILES.name)]
+        if intent.kind == "list":
+            step = (
+                f"List the workspace files matching {intent.value!r}",
+                LIST_FILES.name,
+                {"pattern": intent.value, "max_files": 100},
+                "The matching files are listed with their sizes",
+            )
+        elif intent.kind == "read":
             step = (
                 f"Read {intent.value} from the workspace",
                 "read_file",

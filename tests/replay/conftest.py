@@ -32,9 +32,9 @@ def run_goal(workbench: Workbench, goal: str = DEMO_GOAL) -> str:
 @pytest.fixture
 def no_writes_policy(tmp_path: Path) -> Path:
     """The default policy with write_file taken off the allowlist: a write is rejected by rule known_tools."""
-    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
-        "    kind: tool_allowlist\n", "    kind: tool_allowlist\n    params:\n      tools: [web_search, read_file, summarize]\n"
-    )
+    allowlist = "    kind: tool_allowlist\n"
+    narrowed = allowlist + "    params:\n      tools: [web_search, read_file, summarize]\n"
+    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(allowlist, narrowed)
     assert "summarize]" in text
     path = tmp_path / "no-writes.yaml"
     path.write_text(text, encoding="utf-8")
