@@ -299,7 +299,7 @@ class Orchestrator:
         current = state.step(step.id) or StepState(step_id=step.id, tool=step.tool)
         if current.result is not None or current.decision in ("rejected", "denied"):
             return True
-        resolved = tools.resolve_input(step, _prior_results(state))
+        resolved = tools.resolve_input(step, prior_results(state))
         if current.executed:  # an intent without its outcome: the writer died mid-tool
             return self._after_interruption(state, step, current, resolved, runner, writer)
         if current.decision in ("approved", "granted") or (current.interrupted and current.decision is None):
@@ -325,14 +325,7 @@ class Orchestrator:
         return self._execute(state, step, resolved, runner, writer, decided=approved)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
-        context = PolicyContext(
-            workspace=self.workspace,
-            database_path=self.database_path,
-            tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
-            spent_usd=state.cost_usd,
-            budget_usd=state.budget_usd,
-        )
-        return policy.evaluate(step.model_copy(update={"input": resolved}), context)
+        return decide(policy, state, step, resolved, self.workspace, self.database_path)
 
     def _after_interruption(
         self, state: RunState, step: PlanStep, current: StepState, resolved: dict[str, Any], runner: ToolRunner,
@@ -363,7 +356,7 @@ class Orchestrator:
         writer(*([decided] if decided else []), intent)
         started = time.perf_counter()
         try:
-            result = runner.run(step.tool, resolved, _prior_results(state))
+            result = runner.run(step.tool, resolved, prior_results(state))
         except Exception as error:  # a tool must never take the run down: record it as a failed observation
             result = {"success": False, "error": f"{type(error).__name__}: {error}"}
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -412,8 +405,31 @@ class Orchestrator:
         return load_state(self.store, run_id)
 
 
-def _prior_results(state: RunState) -> dict[str, dict[str, Any]]:
+def prior_results(state: RunState) -> dict[str, dict[str, Any]]:
+    """The results of the steps that have one: what ``resolve_input`` fills later steps' input from."""
     return {s.step_id: s.result for s in state.steps if s.result is not None}
+
+
+def decide(
+    policy: Policy,
+    state: RunState,
+    step: PlanStep,
+    resolved: dict[str, Any],
+    workspace: Path,
+    database_path: Path | None,
+) -> Decision:
+    """The guard's decision on ``step`` (with its resolved input) given the run so far.
+
+    The one place a policy context is built: the orchestrator and the policy counterfactual agree.
+    """
+    context = PolicyContext(
+        workspace=workspace,
+        database_path=database_path,
+        tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
+        spent_usd=state.cost_usd,
+        budget_usd=state.budget_usd,
+    )
+    return policy.evaluate(step.model_copy(update={"input": resolved}), context)
 
 
 def _final_summary(state: RunState) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 from agent_core import events as ev
 from agent_core import tools as tool_impl
 from agent_core.config import Settings
-from agent_core.policy import Policy, PolicyContext
+from agent_core.orchestrator import decide, prior_results
+from agent_core.policy import Policy
 from agent_core.projections import RunState, apply
 from agent_core.replay.recording import Recording, load_recording, mirror_write, shadow_workspace
 from agent_core.store import EventStore
@@ -66,6 +67,7 @@ def policy_counterfactual(
 def _counterfactual_run(recording: Recording, policy: Policy, settings: Settings) -> tuple[int, list[DecisionChange]]:
     changes: list[DecisionChange] = []
     found = 0
+    database_path = database_path_from_url(settings.database_url)
     with shadow_workspace(recording) as shadow:
         state: RunState | None = None
         for recorded in recording.events:
@@ -80,14 +82,8 @@ def _counterfactual_run(recording: Recording, policy: Policy, settings: Settings
                 step = next((s for s in state.plan.steps if s.id == e.step_id), None)  # type: ignore[attr-defined]
                 if step is not None:
                     found += 1
-                    prior = {s.step_id: s.result for s in state.steps if s.result is not None}
-                    resolved = tool_impl.resolve_input(step, prior)
-                    context = PolicyContext(
-                        workspace=shadow, database_path=database_path_from_url(settings.database_url),
-                        tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
-                        spent_usd=state.cost_usd, budget_usd=state.budget_usd,
-                    )  # fmt: skip
-                    decision = policy.evaluate(step.model_copy(update={"input": resolved}), context)
+                    resolved = tool_impl.resolve_input(step, prior_results(state))
+                    decision = decide(policy, state, step, resolved, shadow, database_path)
                     if decision.outcome != outcome or decision.rule != e.rule:  # type: ignore[attr-defined]
                         changes.append(DecisionChange(
                             recording.run_id, step.id, step.tool, outcome, e.rule, decision.outcome,  # type: ignore[attr-defined]
