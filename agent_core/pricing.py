@@ -59,6 +59,7 @@ class PriceTable:
         return cls(prices)
 
     def lookup(self, model: str) -> ModelPrice | None:
+        """The model's price: an exact match, else the name without a trailing date or ``-latest``."""
         if model in self._prices:
             return self._prices[model]
         return self._prices.get(_VERSION_SUFFIX.sub("", model))
@@ -87,6 +88,7 @@ class PriceTable:
         return round(usd, 8), True
 
     def models(self) -> list[str]:
+        """The priced model names, sorted."""
         return sorted(self._prices)
 
 
