@@ -17,7 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -459,17 +460,21 @@ class EventStore:
         )
         return self._runs(query.limit(limit).offset(offset))
 
-    def count_runs(self, **filters: Any) -> int:
+    def count_runs(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        text_in_title: str | None = None,
+        parent_id: str | None = None,
+        originals_only: bool = False,
+        replays_only: bool = False,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+    ) -> int:
+        """How many runs ``list_runs`` would page through with the same filters."""
         query = select(func.count()).select_from(runs_table)
         query = _filter_runs(
-            query,
-            filters.get("status"),
-            filters.get("text_in_title"),
-            filters.get("parent_id"),
-            filters.get("originals_only", False),
-            filters.get("replays_only", False),
-            filters.get("started_after"),
-            filters.get("started_before"),
+            query, status, text_in_title, parent_id, originals_only, replays_only, started_after, started_before
         )
         with self._read.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
@@ -528,7 +533,19 @@ def _chain_problems(rows: Any) -> Iterator[ChainProblem]:
         prev_hash, expected_seq = row.hash, expected_seq + 1
 
 
-def _filter_runs(query, status, text_in_title, parent_id, originals_only, replays_only, started_after, started_before):  # type: ignore[no-untyped-def]
+_Query = TypeVar("_Query", bound="Select[Any]")
+
+
+def _filter_runs(
+    query: _Query,
+    status: Sequence[str] | None,
+    text_in_title: str | None,
+    parent_id: str | None,
+    originals_only: bool,
+    replays_only: bool,
+    started_after: datetime | None,
+    started_before: datetime | None,
+) -> _Query:
     if status:
         query = query.where(runs_table.c.status.in_(list(status)))
     if text_in_title:
