@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -643,4 +643,4 @@ def _first_line(error: BaseException) -> str:
     return message.splitlines()[0] if message else type(error).__name__
 
 
-__all__ = ["ChainProblem", "EventStore", "NewEvent", "RunIndex", "RunRow", "StoredEvent", "chain_hash", "replace"]
+__all__ = ["ChainProblem", "EventStore", "NewEvent", "RunIndex", "RunRow", "StoredEvent", "chain_hash"]
