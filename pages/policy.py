@@ -14,8 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agent_core.errors import AgentError
-from agent_core.workbench import DECISION_OUTCOMES, PendingApproval, PolicyDecision, Workbench
+from agent_core import DECISION_OUTCOMES, AgentError, PendingApproval, PolicyDecision, Workbench
 from ui import core, nav, tables
 from ui.format import (
     OUTCOME_COLOURS,
