@@ -15,13 +15,17 @@ from typing import Protocol
 class Clock(Protocol):
     """Where the store takes an event's time from; must return an aware datetime."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
 
 
 class IdSource(Protocol):
     """Where the orchestrator takes new run ids from; each call returns an id not seen before."""
 
-    def new_id(self) -> str: ...
+    def new_id(self) -> str:
+        """A new id, at most 64 characters (the store's run id column)."""
+        ...
 
 
 class SystemClock:

@@ -110,15 +110,23 @@ class NewEvent(Protocol):
     """What ``append`` needs of an event: its type, schema version, actor and JSON payload."""
 
     @property
-    def type(self) -> str: ...
+    def type(self) -> str:
+        """The event type name, stored as is (at most 64 characters)."""
+        ...
 
     @property
-    def schema_version(self) -> int: ...
+    def schema_version(self) -> int:
+        """The version of the payload's schema, so readers can upcast old rows."""
+        ...
 
     @property
-    def actor(self) -> str: ...
+    def actor(self) -> str:
+        """Who caused the event (at most 32 characters)."""
+        ...
 
-    def to_payload(self) -> dict[str, Any]: ...
+    def to_payload(self) -> dict[str, Any]:
+        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,8 @@ class RunIndex:
 
 @dataclass(frozen=True, slots=True)
 class RunRow:
+    """One row of the runs index: what listing runs returns without reading any event."""
+
     run_id: str
     status: str
     title: str
@@ -280,6 +290,7 @@ class EventStore:
                 conn.execute(text(statement))
 
     def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones): call it when done with the store."""
         self._write.dispose()
         if self._read is not self._write:
             self._read.dispose()
@@ -417,6 +428,7 @@ class EventStore:
         return self._fetch(self._sql.read_all, (after_position, limit))
 
     def last_position(self) -> int:
+        """The highest global position written so far (0 for an empty store): where a live feed starts."""
         with self._read.connect() as conn:
             return conn.execute(select(func.max(events_table.c.position))).scalar() or 0
 
@@ -437,6 +449,7 @@ class EventStore:
         return [_decode_row(row, to_utc) for row in rows]
 
     def get_run(self, run_id: str) -> RunRow | None:
+        """The run's index row, or None when no event of that run exists."""
         rows = self._runs(select(runs_table).where(runs_table.c.run_id == run_id))
         return rows[0] if rows else None
 

@@ -26,6 +26,7 @@ class RawEvent:
     payload: dict[str, Any]
 
     def to_payload(self) -> dict[str, Any]:
+        """The payload exactly as exported, so the recomputed hash matches the file's."""
         return self.payload
 
 
