@@ -199,9 +199,11 @@ def decisions(workbench: Workbench) -> None:
     rules = rule_col.multiselect("Rule", sorted({d.rule for d in found}), key="policy_rule", placeholder="any rule")
     tools = tool_col.multiselect("Tool", sorted({d.tool for d in found}), key="policy_tool", placeholder="any tool")
     outcomes = outcome_col.multiselect(
-        "Outcome", [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)], key="policy_outcome",
+        "Outcome",
+        [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)],
+        key="policy_outcome",
         placeholder="any outcome",
-    )  # fmt: skip
+    )
     run = run_col.text_input("Run id starts with", key="policy_run", max_chars=64).strip()
     shown = [
         d
