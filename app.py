@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent_core.errors import AgentError
+from agent_core import AgentError
 from ui import core, nav
 from ui.format import plural
 

@@ -1,7 +1,12 @@
 """agent_core: the embedded engine of the agent workbench.
 
-The public API — what pages, the CLI and tests import — is listed in ``__all__``. Names are
-loaded on first use so that importing ``agent_core.events`` (say) does not pull in the LLM SDKs.
+This package is the public API: the dashboard (``app.py``, ``pages/``, ``ui/``) imports from
+``agent_core`` itself, never from a submodule (tests/test_architecture.py checks it), so the
+modules behind these names can move without touching a page. Names are loaded on first use so
+that importing one of them does not pull in the LLM SDKs.
+
+To export a name, add it to ``_EXPORTS`` (name -> module) and to the ``TYPE_CHECKING`` block
+(for type checkers); a test checks that the two agree and that every name resolves.
 """
 
 from __future__ import annotations
@@ -10,52 +15,104 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    # settings and errors
     "Settings": "agent_core.config",
+    "describe_database": "agent_core.config",
     "AgentError": "agent_core.errors",
     "ConcurrencyError": "agent_core.errors",
+    "ConfigError": "agent_core.errors",
+    "PolicyError": "agent_core.errors",
+    "ProviderError": "agent_core.errors",
     "RunNotFound": "agent_core.errors",
     "RunStateError": "agent_core.errors",
     "StoreError": "agent_core.errors",
-    "RunRequest": "agent_core.orchestrator",
-    "RunRequestError": "agent_core.orchestrator",
+    # the log and what it means
+    "RecordedEvent": "agent_core.events",
+    "ObservationCaptured": "agent_core.events",
+    "StepInterrupted": "agent_core.events",
+    "ToolExecuted": "agent_core.events",
+    "summarize_event": "agent_core.describe",
+    "COMPLETED": "agent_core.projections",
+    "TERMINAL_STATUSES": "agent_core.projections",
     "RunState": "agent_core.projections",
     "RunSummary": "agent_core.projections",
     "StepState": "agent_core.projections",
-    "TERMINAL_STATUSES": "agent_core.projections",
-    "COMPLETED": "agent_core.projections",
-    "Workbench": "agent_core.workbench",
+    "fold": "agent_core.projections",
+    # starting and driving runs
+    "BUDGET_RANGE": "agent_core.orchestrator",
+    "GOAL_MAX_CHARS": "agent_core.orchestrator",
+    "MAX_STEPS_RANGE": "agent_core.orchestrator",
+    "PLANNER_CHOICES": "agent_core.orchestrator",
+    "RunRequest": "agent_core.orchestrator",
+    "RunRequestError": "agent_core.orchestrator",
+    "PROVIDER_FAILURE_MARKER": "agent_core.planning",
+    "SYSTEM_PROMPT": "agent_core.planning",
+    "DECISION_OUTCOMES": "agent_core.workbench",
     "PendingApproval": "agent_core.workbench",
+    "PolicyDecision": "agent_core.workbench",
+    "Workbench": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
+    # replay, export and import
+    "DEFAULT_COST_SHARE": "agent_core.replay",
+    "Overrides": "agent_core.replay",
+    "ReplayError": "agent_core.replay",
+    "RunDiff": "agent_core.replay",
+    "StepDiff": "agent_core.replay",
+    "VerifyResult": "agent_core.replay",
+    "TransferError": "agent_core.transfer",
+    "export_lines": "agent_core.transfer",
+    "import_lines": "agent_core.transfer",
 }
-__all__ = [
-    "COMPLETED",
-    "TERMINAL_STATUSES",
-    "AgentError",
-    "BackgroundRunner",
-    "ConcurrencyError",
-    "PendingApproval",
-    "RunNotFound",
-    "RunRequest",
-    "RunRequestError",
-    "RunState",
-    "RunStateError",
-    "RunSummary",
-    "Settings",
-    "StepState",
-    "StoreError",
-    "Workbench",
-]
+__all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from agent_core.config import Settings
-    from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError, StoreError
-    from agent_core.orchestrator import RunRequest, RunRequestError
-    from agent_core.projections import COMPLETED, TERMINAL_STATUSES, RunState, RunSummary, StepState
-    from agent_core.runner import BackgroundRunner
-    from agent_core.workbench import PendingApproval, Workbench
+    from agent_core.config import Settings as Settings
+    from agent_core.config import describe_database as describe_database
+    from agent_core.describe import summarize_event as summarize_event
+    from agent_core.errors import AgentError as AgentError
+    from agent_core.errors import ConcurrencyError as ConcurrencyError
+    from agent_core.errors import ConfigError as ConfigError
+    from agent_core.errors import PolicyError as PolicyError
+    from agent_core.errors import ProviderError as ProviderError
+    from agent_core.errors import RunNotFound as RunNotFound
+    from agent_core.errors import RunStateError as RunStateError
+    from agent_core.errors import StoreError as StoreError
+    from agent_core.events import ObservationCaptured as ObservationCaptured
+    from agent_core.events import RecordedEvent as RecordedEvent
+    from agent_core.events import StepInterrupted as StepInterrupted
+    from agent_core.events import ToolExecuted as ToolExecuted
+    from agent_core.orchestrator import BUDGET_RANGE as BUDGET_RANGE
+    from agent_core.orchestrator import GOAL_MAX_CHARS as GOAL_MAX_CHARS
+    from agent_core.orchestrator import MAX_STEPS_RANGE as MAX_STEPS_RANGE
+    from agent_core.orchestrator import PLANNER_CHOICES as PLANNER_CHOICES
+    from agent_core.orchestrator import RunRequest as RunRequest
+    from agent_core.orchestrator import RunRequestError as RunRequestError
+    from agent_core.planning import PROVIDER_FAILURE_MARKER as PROVIDER_FAILURE_MARKER
+    from agent_core.planning import SYSTEM_PROMPT as SYSTEM_PROMPT
+    from agent_core.projections import COMPLETED as COMPLETED
+    from agent_core.projections import TERMINAL_STATUSES as TERMINAL_STATUSES
+    from agent_core.projections import RunState as RunState
+    from agent_core.projections import RunSummary as RunSummary
+    from agent_core.projections import StepState as StepState
+    from agent_core.projections import fold as fold
+    from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
+    from agent_core.replay import Overrides as Overrides
+    from agent_core.replay import ReplayError as ReplayError
+    from agent_core.replay import RunDiff as RunDiff
+    from agent_core.replay import StepDiff as StepDiff
+    from agent_core.replay import VerifyResult as VerifyResult
+    from agent_core.runner import BackgroundRunner as BackgroundRunner
+    from agent_core.transfer import TransferError as TransferError
+    from agent_core.transfer import export_lines as export_lines
+    from agent_core.transfer import import_lines as import_lines
+    from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
+    from agent_core.workbench import PendingApproval as PendingApproval
+    from agent_core.workbench import PolicyDecision as PolicyDecision
+    from agent_core.workbench import Workbench as Workbench
 
 
 def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first use (PEP 562), then hand out the name."""
     if name not in _EXPORTS:
         raise AttributeError(f"module 'agent_core' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -46,10 +46,6 @@ class ProviderError(AgentError):
     """An LLM provider could not answer (auth, rate limit, server error, timeout, network)."""
 
 
-class PlanError(AgentError):
-    """An LLM answer is not a valid plan."""
-
-
 class PolicyError(AgentError):
     """A policy file is malformed or a rule could not be evaluated."""
 

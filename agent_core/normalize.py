@@ -29,4 +29,5 @@ def normalize_event(recorded: ev.RecordedEvent) -> dict[str, Any]:
 
 
 def normalize(events: Iterable[ev.RecordedEvent]) -> list[dict[str, Any]]:
+    """A whole stream normalised event by event: equal lists mean the two executions behaved alike."""
     return [normalize_event(e) for e in events]

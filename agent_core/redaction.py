@@ -41,12 +41,14 @@ class Redactor:
         self._secrets = secrets_from_environment() if secrets is None else secrets
 
     def text(self, value: str) -> str:
+        """``value`` with every known secret and key-shaped substring replaced by ``[REDACTED]``."""
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return KEY_SHAPES.sub(REDACTED, value)
 
     def value(self, value: Any) -> Any:
+        """A JSON-like value redacted at any depth, dict keys included (tuples come back as lists)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):

@@ -43,18 +43,23 @@ class BackgroundRunner:
             self._futures[run_id] = self._pool.submit(self._advance, run_id)
 
     def active(self, run_id: str) -> bool:
+        """True while a worker of this process is advancing ``run_id`` (other processes are not seen)."""
         with self._lock:
             future = self._futures.get(run_id)
             return future is not None and not future.done()
 
     def wait(self, run_id: str, timeout: float | None = None) -> None:
-        """Block until the background work on ``run_id`` is done (tests and the CLI demo use it)."""
+        """Block until the background work on ``run_id`` is done (``TimeoutError`` after ``timeout`` seconds).
+
+        A failure inside the run is not raised here: it ends in the log as ``RunFailed``.
+        """
         with self._lock:
             future = self._futures.get(run_id)
         if future is not None:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
+        """Wait for the runs in progress to stop advancing, then release the worker threads."""
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     def _advance(self, run_id: str) -> None:

@@ -14,10 +14,10 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -109,15 +110,23 @@ class NewEvent(Protocol):
     """What ``append`` needs of an event: its type, schema version, actor and JSON payload."""
 
     @property
-    def type(self) -> str: ...
+    def type(self) -> str:
+        """The event type name, stored as is (at most 64 characters)."""
+        ...
 
     @property
-    def schema_version(self) -> int: ...
+    def schema_version(self) -> int:
+        """The version of the payload's schema, so readers can upcast old rows."""
+        ...
 
     @property
-    def actor(self) -> str: ...
+    def actor(self) -> str:
+        """Who caused the event (at most 32 characters)."""
+        ...
 
-    def to_payload(self) -> dict[str, Any]: ...
+    def to_payload(self) -> dict[str, Any]:
+        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,8 @@ class RunIndex:
 
 @dataclass(frozen=True, slots=True)
 class RunRow:
+    """One row of the runs index: what listing runs returns without reading any event."""
+
     run_id: str
     status: str
     title: str
@@ -279,6 +290,7 @@ class EventStore:
                 conn.execute(text(statement))
 
     def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones): call it when done with the store."""
         self._write.dispose()
         if self._read is not self._write:
             self._read.dispose()
@@ -416,6 +428,7 @@ class EventStore:
         return self._fetch(self._sql.read_all, (after_position, limit))
 
     def last_position(self) -> int:
+        """The highest global position written so far (0 for an empty store): where a live feed starts."""
         with self._read.connect() as conn:
             return conn.execute(select(func.max(events_table.c.position))).scalar() or 0
 
@@ -436,6 +449,7 @@ class EventStore:
         return [_decode_row(row, to_utc) for row in rows]
 
     def get_run(self, run_id: str) -> RunRow | None:
+        """The run's index row, or None when no event of that run exists."""
         rows = self._runs(select(runs_table).where(runs_table.c.run_id == run_id))
         return rows[0] if rows else None
 
@@ -459,17 +473,21 @@ class EventStore:
         )
         return self._runs(query.limit(limit).offset(offset))
 
-    def count_runs(self, **filters: Any) -> int:
+    def count_runs(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        text_in_title: str | None = None,
+        parent_id: str | None = None,
+        originals_only: bool = False,
+        replays_only: bool = False,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+    ) -> int:
+        """How many runs ``list_runs`` would page through with the same filters."""
         query = select(func.count()).select_from(runs_table)
         query = _filter_runs(
-            query,
-            filters.get("status"),
-            filters.get("text_in_title"),
-            filters.get("parent_id"),
-            filters.get("originals_only", False),
-            filters.get("replays_only", False),
-            filters.get("started_after"),
-            filters.get("started_before"),
+            query, status, text_in_title, parent_id, originals_only, replays_only, started_after, started_before
         )
         with self._read.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
@@ -528,7 +546,19 @@ def _chain_problems(rows: Any) -> Iterator[ChainProblem]:
         prev_hash, expected_seq = row.hash, expected_seq + 1
 
 
-def _filter_runs(query, status, text_in_title, parent_id, originals_only, replays_only, started_after, started_before):  # type: ignore[no-untyped-def]
+_Query = TypeVar("_Query", bound="Select[Any]")
+
+
+def _filter_runs(
+    query: _Query,
+    status: Sequence[str] | None,
+    text_in_title: str | None,
+    parent_id: str | None,
+    originals_only: bool,
+    replays_only: bool,
+    started_after: datetime | None,
+    started_before: datetime | None,
+) -> _Query:
     if status:
         query = query.where(runs_table.c.status.in_(list(status)))
     if text_in_title:
@@ -626,4 +656,4 @@ def _first_line(error: BaseException) -> str:
     return message.splitlines()[0] if message else type(error).__name__
 
 
-__all__ = ["ChainProblem", "EventStore", "NewEvent", "RunIndex", "RunRow", "StoredEvent", "chain_hash", "replace"]
+__all__ = ["ChainProblem", "EventStore", "NewEvent", "RunIndex", "RunRow", "StoredEvent", "chain_hash"]

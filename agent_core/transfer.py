@@ -26,17 +26,24 @@ class RawEvent:
     payload: dict[str, Any]
 
     def to_payload(self) -> dict[str, Any]:
+        """The payload exactly as exported, so the recomputed hash matches the file's."""
         return self.payload
 
 
 def export_lines(store: EventStore, run_id: str) -> Iterator[str]:
     """One JSON object per event, envelope and payload, in seq order."""
     for e in store.read_run(run_id):
-        yield json.dumps(
-            {"run_id": e.run_id, "seq": e.seq, "type": e.type, "version": e.version, "actor": e.actor,
-             "at": e.at.isoformat(), "hash": e.hash, "payload": e.payload},
-            ensure_ascii=False, sort_keys=True,
-        )  # fmt: skip
+        record = {
+            "run_id": e.run_id,
+            "seq": e.seq,
+            "type": e.type,
+            "version": e.version,
+            "actor": e.actor,
+            "at": e.at.isoformat(),
+            "hash": e.hash,
+            "payload": e.payload,
+        }
+        yield json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
 def import_lines(store: EventStore, lines: Iterable[str]) -> str:

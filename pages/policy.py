@@ -14,8 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agent_core.errors import AgentError
-from agent_core.workbench import DECISION_OUTCOMES, PendingApproval, PolicyDecision, Workbench
+from agent_core import DECISION_OUTCOMES, AgentError, PendingApproval, PolicyDecision, Workbench
 from ui import core, nav, tables
 from ui.format import (
     OUTCOME_COLOURS,
@@ -200,9 +199,11 @@ def decisions(workbench: Workbench) -> None:
     rules = rule_col.multiselect("Rule", sorted({d.rule for d in found}), key="policy_rule", placeholder="any rule")
     tools = tool_col.multiselect("Tool", sorted({d.tool for d in found}), key="policy_tool", placeholder="any tool")
     outcomes = outcome_col.multiselect(
-        "Outcome", [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)], key="policy_outcome",
+        "Outcome",
+        [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)],
+        key="policy_outcome",
         placeholder="any outcome",
-    )  # fmt: skip
+    )
     run = run_col.text_input("Run id starts with", key="policy_run", max_chars=64).strip()
     shown = [
         d

@@ -10,8 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent_core import COMPLETED, TERMINAL_STATUSES, RunSummary
-from agent_core.workbench import Workbench
+from agent_core import COMPLETED, TERMINAL_STATUSES, RunSummary, Workbench
 from ui import core, nav, tables
 from ui.format import md_escape, money, short_id, status_label
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState
-from agent_core.workbench import Workbench
+from agent_core import RunState, Workbench
 from ui import charts, core, nav, tables
 from ui.format import (
     badge_colour,

@@ -12,10 +12,16 @@ from contextlib import contextmanager
 import streamlit as st
 from pydantic import ValidationError
 
-from agent_core.config import Settings, describe_database
-from agent_core.errors import AgentError, ConfigError, RunNotFound, StoreError
-from agent_core.runner import BackgroundRunner
-from agent_core.workbench import Workbench
+from agent_core import (
+    AgentError,
+    BackgroundRunner,
+    ConfigError,
+    RunNotFound,
+    Settings,
+    StoreError,
+    Workbench,
+    describe_database,
+)
 
 STORE_HINT = (
     "Check DATABASE_URL (environment or .env): a SQLite URL like sqlite:///data/agent.db, or "

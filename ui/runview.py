@@ -8,16 +8,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from agent_core import events as ev
-from agent_core.errors import RunNotFound
-from agent_core.projections import RunState, fold
-from agent_core.workbench import Workbench
+from agent_core import RecordedEvent, RunNotFound, RunState, Workbench, fold
 
 
 @dataclass(frozen=True, slots=True)
 class RunView:
     run_id: str
-    events: tuple[ev.RecordedEvent, ...]
+    events: tuple[RecordedEvent, ...]
     state: RunState
 
 

@@ -9,9 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from agent_core import events as ev
-from agent_core.describe import summarize_event
-from agent_core.projections import RunState, RunSummary
+from agent_core import RecordedEvent, RunState, RunSummary, summarize_event
 from ui.format import colour, exact_time, human_duration, relative_time, short_id, status_label
 
 
@@ -24,17 +22,17 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
-def summarize(recorded: ev.RecordedEvent) -> str:
+def summarize(recorded: RecordedEvent) -> str:
     """One line a person can scan (the CLI prints the same line)."""
     return summarize_event(recorded)
 
 
-def payload_of(recorded: ev.RecordedEvent) -> dict[str, Any]:
+def payload_of(recorded: RecordedEvent) -> dict[str, Any]:
     """The event's payload as stored (for an unreadable event: what could be recovered, and why)."""
     return recorded.event.to_payload()
 
 
-def events_frame(events: Sequence[ev.RecordedEvent]) -> pd.DataFrame:
+def events_frame(events: Sequence[RecordedEvent]) -> pd.DataFrame:
     """seq, time since the run started, actor, event, summary: the Events tab and the live feed."""
     start = events[0].at if events else None
     rows = [

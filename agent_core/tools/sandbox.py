@@ -73,6 +73,8 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
+    """What ``read_file`` read: at most ``max_bytes`` of data, with the whole file's size and sha256."""
+
     data: bytes
     size: int
     sha256: str
