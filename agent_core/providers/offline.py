@@ -205,6 +205,7 @@ def _fit(intents: list[_Intent], max_steps: int) -> list[_Intent]:
 def _materialize(intents: list[_Intent], goal: str) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     for number, intent in enumerate(intents, start=1):
+        step: tuple[str, str, dict[str, Any], str]
         earlier = [s["id"] for s in steps]
         sources = [s["id"] for s in steps if s["tool"] in (READ_FILE.name, WEB_SEARCH.name, LIST_FILES.name)]
         if intent.kind == "list":

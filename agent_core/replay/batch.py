@@ -74,6 +74,7 @@ def replay_all(
     counts: dict[str, int] = {}
     with scratch_space() as scratch:
         for run_id in ids:
+            key: str
             try:
                 result: VerifyResult | WhatIfResult
                 if mode == "verify":

@@ -70,7 +70,7 @@ _MARKDOWN_LEAD = re.compile(r"^\s*(?:#+|[-*+]|\d+[.)])\s+")
 
 
 def _sentences(text: str) -> list[str]:
-    sentences = []
+    sentences: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*(?:#|[-*+]\s|\d+[.)]\s))", text):
         # headings label sentences; they are not sentences
         block = " ".join(line for line in block.splitlines() if not line.lstrip().startswith("#"))
