@@ -26,6 +26,7 @@ _EXPORTS = {
     "Workbench": "agent_core.workbench",
     "PendingApproval": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
+    "planner_choices": "agent_core.providers.registry",
 }
 __all__ = [
     "COMPLETED",
@@ -44,6 +45,7 @@ __all__ = [
     "StepState",
     "StoreError",
     "Workbench",
+    "planner_choices",
 ]
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError, StoreError
     from agent_core.orchestrator import RunRequest, RunRequestError
     from agent_core.projections import COMPLETED, TERMINAL_STATUSES, RunState, RunSummary, StepState
+    from agent_core.providers.registry import planner_choices
     from agent_core.runner import BackgroundRunner
     from agent_core.workbench import PendingApproval, Workbench
 

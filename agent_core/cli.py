@@ -20,6 +20,7 @@ from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.projections import RunState
+from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE
 from agent_core.transfer import TransferError, export_lines, import_lines
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("goal")
     run.add_argument("--max-steps", type=int, default=4)
     run.add_argument("--budget", type=float, default=0.50, help="USD")
-    run.add_argument("--planner", default="auto", choices=["auto", "offline", "anthropic", "openai"])
+    run.add_argument("--planner", default="auto", choices=planner_choices())
     run.add_argument("--model")
     run.add_argument("--json", action="store_true")
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_id", nargs="?")
     rep.add_argument("--all", action="store_true", help="every original run (for CI: exit 1 on any regression)")
     rep.add_argument("--mode", choices=["verify", "whatif"], help="default: whatif with overrides, else verify")
-    rep.add_argument("--planner", choices=["offline", "anthropic", "openai"])
+    rep.add_argument("--planner", choices=planner_choices(auto=False))
     rep.add_argument("--model")
     rep.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
     rep.add_argument("--policy", metavar="FILE")

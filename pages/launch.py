@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState
+from agent_core import RunState, planner_choices
 from agent_core.errors import AgentError
 from agent_core.orchestrator import (
     BUDGET_RANGE,
     GOAL_MAX_CHARS,
     MAX_STEPS_RANGE,
-    PLANNER_CHOICES,
     RunRequest,
     RunRequestError,
 )
@@ -75,7 +74,7 @@ def form() -> RunRequest | None:
         with planner_col:
             planner = st.selectbox(
                 "Planner",
-                PLANNER_CHOICES,
+                planner_choices(),
                 key="launch_planner",
                 help="auto: Anthropic if its key is set, else OpenAI, else the offline planner",
             )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from agent_core import RunState
+from agent_core import RunState, planner_choices
 from agent_core import events as ev
 from agent_core.errors import AgentError, ConfigError, PolicyError, ProviderError, RunNotFound
 from agent_core.planning import PROVIDER_FAILURE_MARKER, SYSTEM_PROMPT
@@ -26,7 +26,6 @@ PICKER_SIZE = 100
 HISTORY_SIZE = 20
 MODES = {"verify": "verify", "whatif": "what-if"}
 ORIGINAL = "original"
-PROVIDERS = (ORIGINAL, "offline", "anthropic", "openai")
 FIRST_RUN_HINT = (
     "No runs to replay yet. Launch one from the Launch page, or from a terminal:\n\n"
     '    python -m agent_core run "Research agent frameworks and write a short report"\n\n'
@@ -154,7 +153,7 @@ def form(workbench: Workbench, state: RunState) -> Request | None:
     provider_col, model_col, tools_col, policy_col = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     provider = provider_col.selectbox(
         "Provider",
-        PROVIDERS,
+        (ORIGINAL, *planner_choices(auto=False)),
         key="replay_provider",
         format_func=lambda p: "original (recorded plan)" if p == ORIGINAL else p,
         help="'original' serves the recorded plan unless you change the model or the prompt.",
