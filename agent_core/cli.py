@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent_core import events as ev
-from agent_core.config import Settings
+from agent_core.config import load_settings
 from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     try:
-        settings = Settings(**({"DATABASE_URL": args.db} if args.db else {}))
+        settings = load_settings(**({"DATABASE_URL": args.db} if args.db else {}))
         bench = Workbench.open(settings)
     except AgentError as error:
         print(f"error: {error}", file=err)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from agent_core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
@@ -111,6 +113,15 @@ def _lookup(source: PydanticBaseSettingsSource, name: str) -> Any:
     if isinstance(source, EnvSettingsSource):  # the environment, and .env (a subclass)
         return source.env_vars.get(name if source.case_sensitive else name.lower())
     return None
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)``; invalid settings become one ``ConfigError`` naming each bad variable and why."""
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"the settings in the environment or .env are invalid: {problems}") from error
 
 
 def masked_url(url: str) -> str:

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from pydantic import ValidationError
 
-from agent_core.config import Settings, describe_database
+from agent_core.config import Settings, describe_database, load_settings
 from agent_core.errors import AgentError, ConfigError, RunNotFound, StoreError
 from agent_core.runner import BackgroundRunner
 from agent_core.workbench import Workbench
@@ -25,11 +24,7 @@ STORE_HINT = (
 
 def settings() -> Settings:
     """Read fresh on every script run: cheap, and a changed .env is picked up on reload."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"the settings in the environment or .env are invalid: {problems}") from error
+    return load_settings()
 
 
 def store_label(current: Settings) -> str:

@@ -82,6 +82,16 @@ def test_an_unknown_agent_planner_is_refused_with_the_valid_choices() -> None:
         settings(AGENT_PLANNER="recorded")
 
 
+def test_an_unknown_agent_planner_is_a_one_line_usage_error_in_the_cli(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("AGENT_PLANNER", "magic")
+    err = io.StringIO()
+    assert main(["runs", "--db", sqlite_url], io.StringIO(), err) == 2
+    assert err.getvalue().count("\n") == 1
+    assert "AGENT_PLANNER: Value error, unknown planner 'magic'; choose one of auto, offline" in err.getvalue()
+
+
 def test_credentials_are_read_from_arguments_then_the_environment_then_dotenv(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
