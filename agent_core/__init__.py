@@ -18,6 +18,7 @@ _EXPORTS = {
     # settings and errors
     "Settings": "agent_core.config",
     "describe_database": "agent_core.config",
+    "load_settings": "agent_core.config",
     "AgentError": "agent_core.errors",
     "ConcurrencyError": "agent_core.errors",
     "ConfigError": "agent_core.errors",
@@ -42,7 +43,7 @@ _EXPORTS = {
     "BUDGET_RANGE": "agent_core.orchestrator",
     "GOAL_MAX_CHARS": "agent_core.orchestrator",
     "MAX_STEPS_RANGE": "agent_core.orchestrator",
-    "PLANNER_CHOICES": "agent_core.orchestrator",
+    "planner_choices": "agent_core.providers",
     "RunRequest": "agent_core.orchestrator",
     "RunRequestError": "agent_core.orchestrator",
     "PROVIDER_FAILURE_MARKER": "agent_core.planning",
@@ -68,6 +69,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from agent_core.config import Settings as Settings
     from agent_core.config import describe_database as describe_database
+    from agent_core.config import load_settings as load_settings
     from agent_core.describe import summarize_event as summarize_event
     from agent_core.errors import AgentError as AgentError
     from agent_core.errors import ConcurrencyError as ConcurrencyError
@@ -84,7 +86,6 @@ if TYPE_CHECKING:
     from agent_core.orchestrator import BUDGET_RANGE as BUDGET_RANGE
     from agent_core.orchestrator import GOAL_MAX_CHARS as GOAL_MAX_CHARS
     from agent_core.orchestrator import MAX_STEPS_RANGE as MAX_STEPS_RANGE
-    from agent_core.orchestrator import PLANNER_CHOICES as PLANNER_CHOICES
     from agent_core.orchestrator import RunRequest as RunRequest
     from agent_core.orchestrator import RunRequestError as RunRequestError
     from agent_core.planning import PROVIDER_FAILURE_MARKER as PROVIDER_FAILURE_MARKER
@@ -95,6 +96,7 @@ if TYPE_CHECKING:
     from agent_core.projections import RunSummary as RunSummary
     from agent_core.projections import StepState as StepState
     from agent_core.projections import fold as fold
+    from agent_core.providers import planner_choices as planner_choices
     from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
     from agent_core.replay import Overrides as Overrides
     from agent_core.replay import ReplayError as ReplayError

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent_core import events as ev
-from agent_core.config import Settings
+from agent_core.config import load_settings
 from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.projections import RunState
+from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE
 from agent_core.transfer import TransferError, export_lines, import_lines
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("goal")
     run.add_argument("--max-steps", type=int, default=4)
     run.add_argument("--budget", type=float, default=0.50, help="USD")
-    run.add_argument("--planner", default="auto", choices=["auto", "offline", "anthropic", "openai"])
+    run.add_argument("--planner", default="auto", choices=planner_choices())
     run.add_argument("--model")
     run.add_argument("--json", action="store_true")
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_id", nargs="?")
     rep.add_argument("--all", action="store_true", help="every original run (for CI: exit 1 on any regression)")
     rep.add_argument("--mode", choices=["verify", "whatif"], help="default: whatif with overrides, else verify")
-    rep.add_argument("--planner", choices=["offline", "anthropic", "openai"])
+    rep.add_argument("--planner", choices=planner_choices(auto=False))
     rep.add_argument("--model")
     rep.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
     rep.add_argument("--policy", metavar="FILE")
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     try:
-        settings = Settings(**({"DATABASE_URL": args.db} if args.db else {}))
+        settings = load_settings(**({"DATABASE_URL": args.db} if args.db else {}))
         bench = Workbench.open(settings)
     except AgentError as error:
         print(f"error: {error}", file=err)
@@ -253,13 +254,13 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     if args.counterfactual is not None:
         if not args.policy:
             raise UsageError("--counterfactual needs --policy FILE")
-        report = bench.policy_counterfactual(args.policy, args.counterfactual)
+        counterfactual = bench.policy_counterfactual(args.policy, args.counterfactual)
         if args.json:
-            print(json.dumps(_plain(report), indent=2, default=str), file=out)
+            print(json.dumps(_plain(counterfactual), indent=2, default=str), file=out)
         else:
-            print(f"{args.policy}: {len(report.changes)} of {report.decisions} recorded decisions in the last "
-                  f"{report.runs} runs would change", file=out)  # fmt: skip
-            for change in report.changes:
+            print(f"{args.policy}: {len(counterfactual.changes)} of {counterfactual.decisions} recorded decisions "
+                  f"in the last {counterfactual.runs} runs would change", file=out)  # fmt: skip
+            for change in counterfactual.changes:
                 print(f"  {change.line()}", file=out)
         return OK
     if args.all == bool(args.run_id):

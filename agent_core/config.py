@@ -7,14 +7,21 @@ every secret present); callers build a ``Settings`` once and hand it down.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-PlannerChoice = Literal["auto", "offline", "anthropic", "openai"]
+from agent_core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
@@ -26,26 +33,95 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
-    agent_planner: PlannerChoice = Field(default="auto", validation_alias="AGENT_PLANNER")
+    agent_planner: str = Field(default="auto", validation_alias="AGENT_PLANNER")
     agent_model: str | None = Field(default=None, validation_alias="AGENT_MODEL")
     agent_workspace: Path = Field(default=Path("workspace"), validation_alias="AGENT_WORKSPACE")
     agent_policy: Path = Field(default=SHIPPED_POLICY, validation_alias="AGENT_POLICY")  # works from any folder
-    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
-    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    provider_credentials: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
+    """``ANTHROPIC_API_KEY``, ``OPENAI_BASE_URL``...: the variables registered providers name (``credential``)."""
     brave_api_key: SecretStr | None = Field(default=None, validation_alias="BRAVE_API_KEY")
     llm_timeout_s: float = Field(default=60.0, validation_alias="AGENT_LLM_TIMEOUT")
 
-    def resolved_planner(self) -> Literal["offline", "anthropic", "openai"]:
-        """``auto`` -> Anthropic if its key is set, else OpenAI if its key or base URL is set, else offline."""
+    @field_validator("agent_planner")
+    @classmethod
+    def _a_registered_planner(cls, value: str) -> str:
+        from agent_core.providers.registry import planner_choices  # the registry imports this module
+
+        choices = planner_choices()
+        if value not in choices:
+            raise ValueError(f"unknown planner {value!r}; choose one of {', '.join(choices)}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        credentials = _ProviderCredentials(settings_cls, init_settings, env_settings, dotenv_settings)
+        return credentials, init_settings, env_settings, dotenv_settings, file_secret_settings
+
+    def credential(self, name: str) -> str | None:
+        """A provider's key or base URL by its variable's name (``OPENAI_BASE_URL``); None when unset."""
+        value = self.provider_credentials.get(name)
+        return value.get_secret_value() if value else None
+
+    def resolved_planner(self) -> str:
+        """The provider ``AGENT_PLANNER`` names; ``auto`` resolved by ``providers.registry.resolve_auto``.
+
+        As shipped, ``auto`` is Anthropic if its key is set, else OpenAI if its key or base URL is set,
+        else offline.
+        """
         if self.agent_planner != "auto":
             return self.agent_planner
-        if self.anthropic_api_key:
-            return "anthropic"
-        if self.openai_api_key or self.openai_base_url:
-            return "openai"
-        return "offline"
+        from agent_core.providers.registry import resolve_auto  # the registry imports this module
+
+        return resolve_auto(self)
+
+
+class _ProviderCredentials(PydanticBaseSettingsSource):
+    """The variables registered providers are reached with, read like a field: arguments, environment, ``.env``.
+
+    They have no fields of their own because providers are declared in ``providers.registry``, not
+    here: a new provider's ``{ENV}_API_KEY`` is read without a change to this module.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._sources = sources  # first wins, as for the fields
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ fills the one field this source serves
+
+    def __call__(self) -> dict[str, Any]:
+        from agent_core.providers.registry import credential_names  # the registry imports this module
+
+        found: dict[str, Any] = {}
+        for name in credential_names():
+            value = next((v for source in self._sources if (v := _lookup(source, name))), None)
+            if value:
+                found[name] = value
+        return {"provider_credentials": found}
+
+
+def _lookup(source: PydanticBaseSettingsSource, name: str) -> Any:
+    if isinstance(source, InitSettingsSource):
+        return source.init_kwargs.get(name)
+    if isinstance(source, EnvSettingsSource):  # the environment, and .env (a subclass)
+        return source.env_vars.get(name if source.case_sensitive else name.lower())
+    return None
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)``; invalid settings become one ``ConfigError`` naming each bad variable and why."""
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"the settings in the environment or .env are invalid: {problems}") from error
 
 
 def masked_url(url: str) -> str:

@@ -33,7 +33,7 @@ from agent_core.planning import (
 from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
 from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState, StepState, fold, load_events, load_state
-from agent_core.providers import Planner, make_planner
+from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
 from agent_core.tools.sandbox import database_path_from_url
@@ -42,7 +42,6 @@ from agent_core.workspace import list_workspace, seed_workspace
 GOAL_MAX_CHARS = 4000
 MAX_STEPS_RANGE = (1, 10)
 BUDGET_RANGE = (0.01, 5.00)
-PLANNER_CHOICES = ("auto", "offline", "anthropic", "openai")
 FINAL_SUMMARY_CHARS = 2000
 
 
@@ -80,8 +79,9 @@ class RunRequest:
             raise RunRequestError(
                 "budget_usd", f"the budget must be between ${low_b:.2f} and ${high_b:.2f}, not ${self.budget_usd}"
             )
-        if self.planner not in PLANNER_CHOICES:
-            raise RunRequestError("planner", f"unknown planner {self.planner!r}; choose one of {PLANNER_CHOICES}")
+        choices = planner_choices()
+        if self.planner not in choices:
+            raise RunRequestError("planner", f"unknown planner {self.planner!r}; choose one of {choices}")
         return RunRequest(goal, self.max_steps, float(self.budget_usd), self.planner, self.model or None)
 
 

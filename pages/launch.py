@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState
-from agent_core.errors import AgentError
-from agent_core.orchestrator import (
+from agent_core import (
     BUDGET_RANGE,
     GOAL_MAX_CHARS,
     MAX_STEPS_RANGE,
-    PLANNER_CHOICES,
+    AgentError,
     RunRequest,
     RunRequestError,
+    RunState,
+    Workbench,
+    planner_choices,
 )
-from agent_core.workbench import Workbench
 from ui import core, nav, tables
 from ui.format import badge_colour, human_duration, md_escape, money, plural, short_id
 from ui.runview import follow
@@ -75,7 +75,7 @@ def form() -> RunRequest | None:
         with planner_col:
             planner = st.selectbox(
                 "Planner",
-                PLANNER_CHOICES,
+                planner_choices(),
                 key="launch_planner",
                 help="auto: Anthropic if its key is set, else OpenAI, else the offline planner",
             )

@@ -13,12 +13,22 @@ from pathlib import Path
 
 import streamlit as st
 
-from agent_core import RunState
-from agent_core import events as ev
-from agent_core.errors import AgentError, ConfigError, PolicyError, ProviderError, RunNotFound
-from agent_core.planning import PROVIDER_FAILURE_MARKER, SYSTEM_PROMPT
-from agent_core.replay import Overrides, ReplayError, VerifyResult
-from agent_core.workbench import Workbench
+from agent_core import (
+    PROVIDER_FAILURE_MARKER,
+    SYSTEM_PROMPT,
+    AgentError,
+    ConfigError,
+    Overrides,
+    PolicyError,
+    ProviderError,
+    RecordedEvent,
+    ReplayError,
+    RunNotFound,
+    RunState,
+    VerifyResult,
+    Workbench,
+    planner_choices,
+)
 from ui import core, diffview, nav, tables
 from ui.format import md_escape, relative_time, short_id, status_label
 
@@ -26,7 +36,6 @@ PICKER_SIZE = 100
 HISTORY_SIZE = 20
 MODES = {"verify": "verify", "whatif": "what-if"}
 ORIGINAL = "original"
-PROVIDERS = (ORIGINAL, "offline", "anthropic", "openai")
 FIRST_RUN_HINT = (
     "No runs to replay yet. Launch one from the Launch page, or from a terminal:\n\n"
     '    python -m agent_core run "Research agent frameworks and write a short report"\n\n'
@@ -154,7 +163,7 @@ def form(workbench: Workbench, state: RunState) -> Request | None:
     provider_col, model_col, tools_col, policy_col = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     provider = provider_col.selectbox(
         "Provider",
-        PROVIDERS,
+        (ORIGINAL, *planner_choices(auto=False)),
         key="replay_provider",
         format_func=lambda p: "original (recorded plan)" if p == ORIGINAL else p,
         help="'original' serves the recorded plan unless you change the model or the prompt.",
@@ -222,12 +231,12 @@ def _name_replay(replay_id: str | None) -> None:
         st.query_params.pop("replay_id", None)
 
 
-def _progress() -> Callable[[ev.RecordedEvent], None]:
+def _progress() -> Callable[[RecordedEvent], None]:
     """An ``on_event`` that lists the replay's latest events as they are written (same thread as the script)."""
     lines: list[str] = []
     feed = st.empty()
 
-    def show(recorded: ev.RecordedEvent) -> None:
+    def show(recorded: RecordedEvent) -> None:
         lines.append(f"#{recorded.seq} {recorded.type}: {tables.summarize(recorded)}")
         feed.text("\n".join(lines[-12:]))
 

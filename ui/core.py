@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from pydantic import ValidationError
 
 from agent_core import (
     AgentError,
@@ -21,6 +20,7 @@ from agent_core import (
     StoreError,
     Workbench,
     describe_database,
+    load_settings,
 )
 
 STORE_HINT = (
@@ -31,11 +31,7 @@ STORE_HINT = (
 
 def settings() -> Settings:
     """Read fresh on every script run: cheap, and a changed .env is picked up on reload."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"the settings in the environment or .env are invalid: {problems}") from error
+    return load_settings()
 
 
 def store_label(current: Settings) -> str:

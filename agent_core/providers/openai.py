@@ -72,10 +72,10 @@ class OpenAIPlanner:
 
     def _call(self, messages: list[dict[str, str]], **extra: Any) -> Reply:
         start = time.perf_counter()
+        # The SDK's overloads want its TypedDict messages and literal options; ours are the same plain dicts.
+        create: Any = self._client.chat.completions.create
         try:
-            completion = self._client.chat.completions.create(
-                model=self.model, messages=messages, **self._limit, **extra
-            )
+            completion = create(model=self.model, messages=messages, **self._limit, **extra)
         except self._sdk.OpenAIError as error:
             refused = isinstance(error, (self._sdk.BadRequestError, self._sdk.UnprocessableEntityError))
             if refused and extra.get("response_format", {}).get("type") == "json_schema":

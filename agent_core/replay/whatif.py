@@ -18,7 +18,7 @@ from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.orchestrator import OnAppend, RunRequest
 from agent_core.projections import RunState, load_events, load_state
-from agent_core.providers import Planner, make_planner
+from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.replay.driver import Overrides, ReplayError, drive, replay_orchestrator
 from agent_core.replay.recording import (
@@ -108,7 +108,8 @@ def whatif(
         scoped = settings.model_copy(update={"agent_workspace": workspace})
         planner = _planner_for(scoped, recording, overrides)
         orchestrator = replay_orchestrator(store, settings, workspace, planner, policy_path)
-        provider = planner.provider if planner.provider in ("offline", "anthropic", "openai") else "offline"
+        # The request needs a name people may choose; the planner that answers is the one built above.
+        provider = planner.provider if planner.provider in planner_choices(auto=False) else "offline"
         request = RunRequest(started.goal, started.max_steps, started.budget_usd, provider, planner.model)
         new_id = orchestrator.start(
             request, policy_path=policy_path,

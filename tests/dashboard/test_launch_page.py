@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from agent_core import planner_choices
 from agent_core.config import Settings
-from agent_core.orchestrator import PLANNER_CHOICES
 from agent_core.projections import RunState
+from agent_core.providers import PROVIDERS, ProviderSpec
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import OpenPage, no_exceptions, texts
 from tests.dashboard.seed import continue_running
@@ -69,11 +70,24 @@ def test_the_form_has_every_field_and_launch_is_the_default_page(empty_store, op
     slider = at.slider(key="launch_max_steps")
     assert (slider.min, slider.max, slider.value) == (1, 10, 4)
     assert at.number_input(key="launch_budget").value == 0.5
-    assert list(at.selectbox(key="launch_planner").options) == list(PLANNER_CHOICES)
+    assert list(at.selectbox(key="launch_planner").options) == list(planner_choices())
     assert at.text_input(key="launch_model").label == "Model"
     assert [b.label for b in at.button] == ["Launch run", "Research agent frameworks", "Summarize notes.txt"]
     assert "0 / 4000 characters" in texts(at)
     assert "The run's events appear here as they happen" in texts(at)
+
+
+def test_the_planner_box_lists_exactly_the_selectable_registry_entries(
+    empty_store, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider added to the registry (and nowhere else) is offered; one people may not choose is not."""
+    monkeypatch.setitem(PROVIDERS, "echo", ProviderSpec("echo", PROVIDERS["offline"].build))
+    monkeypatch.setitem(PROVIDERS, "hidden", ProviderSpec("hidden", PROVIDERS["offline"].build, selectable=False))
+    at = open_page()
+    no_exceptions(at)
+    options = list(at.selectbox(key="launch_planner").options)
+    assert options == ["auto", *(name for name, spec in PROVIDERS.items() if spec.selectable)]
+    assert options == ["auto", "offline", "anthropic", "openai", "echo"]
 
 
 def test_an_example_button_fills_the_goal(empty_store, open_page: OpenPage) -> None:

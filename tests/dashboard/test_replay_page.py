@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from agent_core.config import Settings
 from agent_core.orchestrator import RunRequest
 from agent_core.projections import RunState
+from agent_core.providers import PROVIDERS, ProviderSpec
 from agent_core.replay import Overrides
 from agent_core.replay.diff import diff_runs
 from agent_core.workbench import Workbench
@@ -76,6 +77,16 @@ def test_the_form_offers_both_modes_and_the_whatif_overrides(seeded, open_page: 
     assert "policies/strict.yaml" in policies.options
     assert policies.index == 0
     assert at.text_area(key=f"replay_prompt_{ids.completed}").value == "You plan."  # the run's recorded prompt
+
+
+def test_the_provider_box_follows_the_registry(seeded, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, ids = seeded
+    monkeypatch.setitem(PROVIDERS, "echo", ProviderSpec("echo", PROVIDERS["offline"].build))
+    at = open_page("replay", run_id=ids.completed)
+    at.radio(key="replay_mode").set_value("whatif").run()
+    no_exceptions(at)
+    options = at.selectbox(key="replay_provider").options
+    assert options == ["original (recorded plan)", "offline", "anthropic", "openai", "echo"]
 
 
 def test_a_whatif_with_the_strict_policy_is_a_regression_with_the_held_step_highlighted(
