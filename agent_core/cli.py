@@ -93,12 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
     rep.add_argument("--policy", metavar="FILE")
     rep.add_argument("--tools", choices=["recorded", "live"], default="recorded")
-    rep.add_argument("--max-cost-rise", type=float, default=DEFAULT_COST_SHARE, metavar="SHARE",
-                     help="a cost rise above this share of the original's is a regression (default 0.2)")  # fmt: skip
+    rep.add_argument(
+        "--max-cost-rise",
+        type=float,
+        default=DEFAULT_COST_SHARE,
+        metavar="SHARE",
+        help="a cost rise above this share of the original's is a regression (default 0.2)",
+    )
     rep.add_argument("--save", action="store_true", help="verify: keep the re-execution as a run")
     rep.add_argument("--list", action="store_true", help="list RUN_ID's replays with their verdicts")
-    rep.add_argument("--counterfactual", type=int, metavar="N",
-                     help="with --policy: the decisions it would change on the last N runs (nothing runs)")  # fmt: skip
+    rep.add_argument(
+        "--counterfactual",
+        type=int,
+        metavar="N",
+        help="with --policy: the decisions it would change on the last N runs (nothing runs)",
+    )
     rep.add_argument("--json", action="store_true")
 
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
@@ -151,12 +160,17 @@ def _finish(state: RunState, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         print(json.dumps(state_document(state), indent=2, default=str), file=out)
     else:
-        print(f"run {state.run_id}: {state.status}" + (f" — {state.failure_reason}" if state.failure_reason else ""),
-              file=out)  # fmt: skip
+        print(
+            f"run {state.run_id}: {state.status}" + (f" — {state.failure_reason}" if state.failure_reason else ""),
+            file=out,
+        )
         if state.pending_approval:
             step = state.pending_approval
-            print(f"waiting: approve with 'python -m agent_core approve {state.run_id} {step.step_id}' "
-                  f"(or --deny); held by rule {step.rule}: {step.reason}", file=out)  # fmt: skip
+            print(
+                f"waiting: approve with 'python -m agent_core approve {state.run_id} {step.step_id}' "
+                f"(or --deny); held by rule {step.rule}: {step.reason}",
+                file=out,
+            )
     return FAILED if state.status in ("failed", "cancelled") else OK
 
 
@@ -175,8 +189,11 @@ def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
         print('no runs yet: start one with python -m agent_core run "GOAL"', file=out)
     for r in runs:
         lineage = f"  replay of {r.replay_of[:8]}" + (f" ({r.verdict})" if r.verdict else "") if r.replay_of else ""
-        print(f"{r.run_id[:12]:<12}  {r.status:<16} {r.started_at:%Y-%m-%d %H:%M:%S}  ${r.cost_usd:.4f}  "
-              f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}", file=out)  # fmt: skip
+        print(
+            f"{r.run_id[:12]:<12}  {r.status:<16} {r.started_at:%Y-%m-%d %H:%M:%S}  ${r.cost_usd:.4f}  "
+            f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}",
+            file=out,
+        )
     return OK
 
 
@@ -258,8 +275,11 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         if args.json:
             print(json.dumps(_plain(counterfactual), indent=2, default=str), file=out)
         else:
-            print(f"{args.policy}: {len(counterfactual.changes)} of {counterfactual.decisions} recorded decisions "
-                  f"in the last {counterfactual.runs} runs would change", file=out)  # fmt: skip
+            print(
+                f"{args.policy}: {len(counterfactual.changes)} of {counterfactual.decisions} recorded decisions "
+                f"in the last {counterfactual.runs} runs would change",
+                file=out,
+            )
             for change in counterfactual.changes:
                 print(f"  {change.line()}", file=out)
         return OK
@@ -270,8 +290,13 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         show = None if args.json else (lambda line: print(line, file=out, flush=True))
         report = bench.replay_all(mode, overrides, on_result=show)
         if args.json:
-            print(json.dumps({"mode": mode, "failed": report.failed, "counts": dict(report.counts),
-                              "lines": list(report.lines)}, indent=2), file=out)  # fmt: skip
+            print(
+                json.dumps(
+                    {"mode": mode, "failed": report.failed, "counts": dict(report.counts), "lines": list(report.lines)},
+                    indent=2,
+                ),
+                file=out,
+            )
         else:
             print(report.summary(), file=out)
         return FAILED if report.failed else OK
@@ -292,8 +317,9 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     outcome = bench.whatif(run_id, overrides, on_event=None if args.json else _progress(out))
     diff = bench.diff(run_id, outcome.replay_id, cost_share=args.max_cost_rise)
     if args.json:
-        print(json.dumps({**diff.to_document(), "replay_status": outcome.state.status}, indent=2, default=str),
-              file=out)  # fmt: skip
+        print(
+            json.dumps({**diff.to_document(), "replay_status": outcome.state.status}, indent=2, default=str), file=out
+        )
     else:
         print(f"what-if replay {outcome.replay_id} of {run_id}: {outcome.state.status}", file=out)
         print("\n".join(diff.summary_lines()), file=out)
@@ -328,8 +354,11 @@ def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
     outcome = bench.whatif(state.run_id, Overrides(policy_path=strict, tools="recorded"))
     print(f"replay {outcome.replay_id}: {outcome.state.status}", file=out)
     print("\n".join(outcome.diff.summary_lines()), file=out)
-    print(f"\nnext: python -m agent_core replay {state.run_id[:8]} --list   |   "
-          "python -m agent_core replay --all   (exit 1 on any regression: gate CI with it)", file=out)  # fmt: skip
+    print(
+        f"\nnext: python -m agent_core replay {state.run_id[:8]} --list   |   "
+        "python -m agent_core replay --all   (exit 1 on any regression: gate CI with it)",
+        file=out,
+    )
     return OK
 
 
@@ -373,16 +402,33 @@ def state_document(state: RunState) -> dict[str, Any]:
         "replay_of": state.replay_of,
         "events": state.event_count,
         "steps": [
-            {"step_id": s.step_id, "tool": s.tool, "outcome": s.outcome, "decision": s.decision, "rule": s.rule,
-             "reason": s.reason, "input": s.input, "result": s.result}
+            {
+                "step_id": s.step_id,
+                "tool": s.tool,
+                "outcome": s.outcome,
+                "decision": s.decision,
+                "rule": s.rule,
+                "reason": s.reason,
+                "input": s.input,
+                "result": s.result,
+            }
             for s in state.steps
         ],
-    }  # fmt: skip
+    }
     pending = state.pending_approval
     document["pending_step"] = pending.step_id if pending else None
     return document
 
 
 def _event_document(e: ev.RecordedEvent) -> dict[str, Any]:
-    return {"position": e.position, "seq": e.seq, "type": e.type, "version": e.version, "actor": e.actor,
-            "at": e.at.isoformat(), "hash": e.hash, "payload": e.event.to_payload(), "problem": e.problem}  # fmt: skip
+    return {
+        "position": e.position,
+        "seq": e.seq,
+        "type": e.type,
+        "version": e.version,
+        "actor": e.actor,
+        "at": e.at.isoformat(),
+        "hash": e.hash,
+        "payload": e.event.to_payload(),
+        "problem": e.problem,
+    }

@@ -232,10 +232,15 @@ class Orchestrator:
         writer = _Writer(self.store, run_id, state.last_seq, on_append)
         policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
-            writer(ev.RunFailed(reason=(
-                f"the policy file {state.policy_path!r} changed since the run started (sha {state.policy_sha[:12]} "
-                f"-> {policy.sha[:12]}); start a new run or a what-if replay with the new policy"
-            )))  # fmt: skip
+            writer(
+                ev.RunFailed(
+                    reason=(
+                        f"the policy file {state.policy_path!r} changed since the run started "
+                        f"(sha {state.policy_sha[:12]} -> {policy.sha[:12]}); "
+                        "start a new run or a what-if replay with the new policy"
+                    )
+                )
+            )
             return self._catch_up(state)
         planner = planner or self._planner_for(state)
         tool_runner = tool_runner or self._live_tools(planner)
@@ -258,7 +263,6 @@ class Orchestrator:
         """Fold only the events appended since ``state`` (the log stays the source of truth)."""
         return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
 
-    resume = advance
 
     def _planner_for(self, state: RunState) -> Planner:
         info = state.planner
@@ -307,19 +311,24 @@ class Orchestrator:
         if state.cost_usd > state.budget_usd:
             writer(
                 ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
-                ev.RunFailed(reason=(
-                    f"budget exceeded: spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} before {step.id}; "
-                    "raise the budget or lower max steps"
-                )),
-            )  # fmt: skip
+                ev.RunFailed(
+                    reason=(
+                        f"budget exceeded: spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} before {step.id}; "
+                        "raise the budget or lower max steps"
+                    )
+                ),
+            )
             return False
         decision = self._decide(state, step, resolved, policy)
         if decision.outcome == "reject":
             writer(ev.ToolRejected(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason))
             return True
         if decision.outcome == "hold":
-            writer(ev.ApprovalRequested(step_id=step.id, tool=step.tool, input=resolved, rule=decision.rule,
-                                        reason=decision.reason))  # fmt: skip
+            writer(
+                ev.ApprovalRequested(
+                    step_id=step.id, tool=step.tool, input=resolved, rule=decision.rule, reason=decision.reason
+                )
+            )
             return False
         approved = ev.ToolApproved(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason)
         return self._execute(state, step, resolved, runner, writer, decided=approved)
@@ -328,9 +337,14 @@ class Orchestrator:
         return decide(policy, state, step, resolved, self.workspace, self.database_path)
 
     def _after_interruption(
-        self, state: RunState, step: PlanStep, current: StepState, resolved: dict[str, Any], runner: ToolRunner,
+        self,
+        state: RunState,
+        step: PlanStep,
+        current: StepState,
+        resolved: dict[str, Any],
+        runner: ToolRunner,
         writer: _Writer,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         if tools.is_read_only(step.tool):
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (read-only tool)"))
             return self._execute(state, step, resolved, runner, writer)
@@ -340,16 +354,24 @@ class Orchestrator:
         writer(
             ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="hold (target changed since the intent)"),
             ev.ApprovalRequested(
-                step_id=step.id, tool=step.tool, input=resolved, rule="resume_target_changed",
+                step_id=step.id,
+                tool=step.tool,
+                input=resolved,
+                rule="resume_target_changed",
                 reason="the write target changed after the interrupted attempt; approve to write it again",
             ),
-        )  # fmt: skip
+        )
         return False
 
     def _execute(
-        self, state: RunState, step: PlanStep, resolved: dict[str, Any], runner: ToolRunner, writer: _Writer,
+        self,
+        state: RunState,
+        step: PlanStep,
+        resolved: dict[str, Any],
+        runner: ToolRunner,
+        writer: _Writer,
         decided: ev.DomainEvent | None = None,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         intent = ev.ToolExecuted(
             step_id=step.id, tool=step.tool, input=resolved, target_sha256=runner.target_sha256(step.tool, resolved)
         )

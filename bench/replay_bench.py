@@ -43,8 +43,9 @@ POLICY = c.ROOT / "policies" / "default.yaml"
 
 
 def settings_for(database_url: str, workspace: Path) -> Settings:
-    return Settings(DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_POLICY=str(POLICY),
-                    AGENT_PLANNER="offline")  # fmt: skip
+    return Settings(
+        DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_POLICY=str(POLICY), AGENT_PLANNER="offline"
+    )
 
 
 def build_fixture(runs: int, fresh: bool) -> tuple[str, Path]:
@@ -149,15 +150,23 @@ def main(argv: list[str] | None = None) -> int:
         ["live run stored in", "runs", "verify runs/s", "live runs/s", "verify vs live", "target", "result"]
     )
     table.add(
-        "durable SQLite (as the product runs)", figures["runs"], c.fmt_number(figures["verify_runs_per_s"]),  # type: ignore[arg-type]
-        c.fmt_number(figures["live_runs_per_s"]), c.fmt_ratio(figures["ratio"]),  # type: ignore[arg-type]
-        "verify faster than live", c.verdict(bool(figures["verify_faster"])),
-    )  # fmt: skip
+        "durable SQLite (as the product runs)",
+        figures["runs"],
+        c.fmt_number(figures["verify_runs_per_s"]),  # type: ignore[arg-type]
+        c.fmt_number(figures["live_runs_per_s"]),
+        c.fmt_ratio(figures["ratio"]),  # type: ignore[arg-type]
+        "verify faster than live",
+        c.verdict(bool(figures["verify_faster"])),
+    )
     table.add(
-        "the verify scratch store (no fsync)", figures["runs"], c.fmt_number(figures["verify_runs_per_s"]),  # type: ignore[arg-type]
-        c.fmt_number(figures["live_scratch_runs_per_s"]), c.fmt_ratio(figures["ratio_same_store"]),  # type: ignore[arg-type]
-        "-", "-",
-    )  # fmt: skip
+        "the verify scratch store (no fsync)",
+        figures["runs"],
+        c.fmt_number(figures["verify_runs_per_s"]),  # type: ignore[arg-type]
+        c.fmt_number(figures["live_scratch_runs_per_s"]),
+        c.fmt_ratio(figures["ratio_same_store"]),  # type: ignore[arg-type]
+        "-",
+        "-",
+    )
     print(table.render())
     print(f"\nmedians of {repeats} passes; {c.machine_line()}")
     if figures["not_identical_count"]:

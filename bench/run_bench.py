@@ -72,9 +72,11 @@ def measure(runs: int, folder: Path) -> dict[str, Any]:
     workspace = folder / "workspace"
     seed_workspace(workspace)
     settings = Settings(
-        DATABASE_URL=f"sqlite:///{folder / 'events.db'}", AGENT_WORKSPACE=str(workspace),
-        AGENT_POLICY=str(ROOT / "policies" / "default.yaml"), AGENT_PLANNER="offline",
-    )  # fmt: skip
+        DATABASE_URL=f"sqlite:///{folder / 'events.db'}",
+        AGENT_WORKSPACE=str(workspace),
+        AGENT_POLICY=str(ROOT / "policies" / "default.yaml"),
+        AGENT_PLANNER="offline",
+    )
     bench = Workbench.open(settings)
     orchestrator = bench.orchestrator
     wall, framework, baseline, event_counts = [], [], [], []
@@ -128,8 +130,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"run bench: offline demo goal, {result['runs']} runs, {result['events_per_run']:.0f} events each; "
-          f"{machine_line()}")  # fmt: skip
+    print(
+        f"run bench: offline demo goal, {result['runs']} runs, {result['events_per_run']:.0f} events each; "
+        f"{machine_line()}"
+    )
     table = Table(["measure", "unit", "median"])
     table.add("wall time per run", "ms", fmt_number(result["wall_ms"]))
     table.add("  inside tools", "ms", fmt_number(result["tools_ms"]))

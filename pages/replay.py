@@ -215,8 +215,9 @@ def run_request(workbench: Workbench, state: RunState, request: Request) -> None
                 st.session_state.pop("replay_verified", None)
                 _name_replay(outcome.replay_id)
                 verdict = outcome.diff.verdict.upper()
-                status.update(label=f"What-if replay {short_id(outcome.replay_id)}: {verdict}", state="complete",
-                              expanded=False)  # fmt: skip
+                status.update(
+                    label=f"What-if replay {short_id(outcome.replay_id)}: {verdict}", state="complete", expanded=False
+                )
         except AgentError as error:
             failure = error
             status.update(label=f"The {label} could not run", state="error", expanded=False)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from agent_core import RunDiff, StepDiff, StepState, VerifyResult
-from ui.format import OUTCOME_COLOURS, md_escape, money, plural
+from ui.format import md_escape, money, plural
 
 CHANGED_CSS = "background-color: rgba(242, 183, 5, 0.28); font-weight: 600"
 COLUMNS = ["step", "original", "replay", "change"]
@@ -23,11 +23,6 @@ INPUT_CHARS = 48
 VERDICT_OUTCOME = {"regression": "failed", "improvement": "ok", "unchanged": "info"}
 VERDICT_BADGE = {"regression": "red", "improvement": "green", "unchanged": "gray"}
 _MARKS = {"succeeded": "✓", "failed": "✗", "rejected": "✗", "denied": "✗", "held": "‖", "interrupted": "↯"}
-
-
-def verdict_colour(verdict: str | None) -> str:
-    """The hex colour of a verdict, from the shared outcome colours (regression reads as failed)."""
-    return OUTCOME_COLOURS[VERDICT_OUTCOME.get(verdict or "", "info")]
 
 
 def unified(before: str, after: str, before_name: str = "original", after_name: str = "replay") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class _Intent:
     kind: str  # list | read | search | summarize | write
     value: str = ""  # path or query or text
     content: str | None = None
-    refs: list[int] = field(default_factory=list)
 
 
 class OfflinePlanner:

@@ -63,8 +63,9 @@ def load_recording(store: EventStore, run_id: str) -> Recording:
         raise RunNotFound(run_id)
     started = events[0].event
     if not isinstance(started, ev.RunStarted):
-        raise ReplayError(f"run {run_id!r} does not begin with RunStarted (it begins with {events[0].type}); "
-                          "it cannot be replayed")  # fmt: skip
+        raise ReplayError(
+            f"run {run_id!r} does not begin with RunStarted (it begins with {events[0].type}); it cannot be replayed"
+        )
     intents: dict[str, ev.ToolExecuted] = {}
     calls: list[RecordedCall] = []
     files: tuple[str, ...] = ()
@@ -78,10 +79,15 @@ def load_recording(store: EventStore, run_id: str) -> Recording:
             intents[e.step_id] = e
         elif isinstance(e, ev.ObservationCaptured):
             intent = intents.get(e.step_id)
-            calls.append(RecordedCall(
-                e.step_id, e.tool, dict(intent.input) if intent else {}, intent.target_sha256 if intent else None,
-                dict(e.result),
-            ))  # fmt: skip
+            calls.append(
+                RecordedCall(
+                    e.step_id,
+                    e.tool,
+                    dict(intent.input) if intent else {},
+                    intent.target_sha256 if intent else None,
+                    dict(e.result),
+                )
+            )
     return Recording(
         run_id=run_id,
         events=events,
@@ -186,8 +192,11 @@ def shadow_workspace(recording: Recording, extra_calls: Sequence[RecordedCall] =
     """
     root = Path(tempfile.mkdtemp(prefix="agent-shadow-"))
     try:
-        sizes = {c.result.get("path", c.input.get("path")): int(c.result.get("bytes", 0))
-                 for c in recording.calls if c.tool == "read_file" and c.result.get("success")}  # fmt: skip
+        sizes = {
+            c.result.get("path", c.input.get("path")): int(c.result.get("bytes", 0))
+            for c in recording.calls
+            if c.tool == "read_file" and c.result.get("success")
+        }
         for name in recording.workspace_files:
             if ".." in Path(name).parts or name.startswith("/"):
                 continue

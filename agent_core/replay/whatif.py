@@ -43,8 +43,10 @@ class WhatIfResult:
     notes: tuple[str, ...] = ()
 
     def line(self) -> str:
-        return (f"{self.original_id}  {self.diff.verdict.upper()} (replay {self.replay_id}, {self.state.status}): "
-                f"{'; '.join(self.diff.reasons)}")  # fmt: skip
+        return (
+            f"{self.original_id}  {self.diff.verdict.upper()} (replay {self.replay_id}, {self.state.status}): "
+            f"{'; '.join(self.diff.reasons)}"
+        )
 
 
 def _planner_for(settings: Settings, recording: Recording, overrides: Overrides) -> Planner:
@@ -112,13 +114,25 @@ def whatif(
         provider = planner.provider if planner.provider in planner_choices(auto=False) else "offline"
         request = RunRequest(started.goal, started.max_steps, started.budget_usd, provider, planner.model)
         new_id = orchestrator.start(
-            request, policy_path=policy_path,
-            system_prompt=overrides.system_prompt if overrides.system_prompt is not None
+            request,
+            policy_path=policy_path,
+            system_prompt=overrides.system_prompt
+            if overrides.system_prompt is not None
             else started.overrides.get("system_prompt"),
-            replay_of=run_id, replay_mode="whatif", overrides=recorded_overrides, on_append=on_append,
-        )  # fmt: skip
-        state = drive(orchestrator, new_id, planner, runner, recording.decisions,
-                       may_reuse=lambda s, t: (s, t) in recording.held, on_append=on_append)  # fmt: skip
+            replay_of=run_id,
+            replay_mode="whatif",
+            overrides=recorded_overrides,
+            on_append=on_append,
+        )
+        state = drive(
+            orchestrator,
+            new_id,
+            planner,
+            runner,
+            recording.decisions,
+            may_reuse=lambda s, t: (s, t) in recording.held,
+            on_append=on_append,
+        )
     return _record_verdict(store, recording, new_id, state, cost_share, scratch)
 
 
@@ -150,9 +164,12 @@ def continue_replay(
     own = load_recording(store, run_id)
     saved = state.overrides
     overrides = Overrides(
-        provider=saved.get("provider"), model=saved.get("model"), system_prompt=saved.get("system_prompt"),
-        policy_path=Path(state.policy_path) if state.policy_path else None, tools=saved.get("tools", "recorded"),
-    )  # fmt: skip
+        provider=saved.get("provider"),
+        model=saved.get("model"),
+        system_prompt=saved.get("system_prompt"),
+        policy_path=Path(state.policy_path) if state.policy_path else None,
+        tools=saved.get("tools", "recorded"),
+    )
     scratch = saved.get("workspace") if overrides.tools == "live" else None
     with _replay_workspace(settings, recording, overrides.tools, scratch, own.calls) as (workspace, runner):
         scoped = settings.model_copy(update={"agent_workspace": workspace})

@@ -27,9 +27,13 @@ def abandoned_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str,
     monkeypatch.chdir(ROOT)
     policy = Policy.load(SHIPPED_POLICY)
     started = ev.RunStarted(
-        goal="Summarize notes.txt", max_steps=4, budget_usd=0.5, policy_sha=policy.sha, policy_path=str(policy.path),
+        goal="Summarize notes.txt",
+        max_steps=4,
+        budget_usd=0.5,
+        policy_sha=policy.sha,
+        policy_path=str(policy.path),
         planner=ev.PlannerInfo(provider="offline", model="offline-rules-v1", prompt_sha="x"),
-    )  # fmt: skip
+    )
     store = open_store(url)
     store.append("abandoned-run", [started], 0, times=[datetime.now(UTC) - timedelta(minutes=10)])
     store.close()

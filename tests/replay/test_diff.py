@@ -21,8 +21,13 @@ def step(step_id: str, tool: str, **data: str) -> PlanStep:
     return PlanStep(id=step_id, objective="o", tool=tool, input=data, success_criteria="c")
 
 
-START = ev.RunStarted(goal="g", max_steps=4, budget_usd=0.5, planner=ev.PlannerInfo(provider="offline", model="m",
-                      prompt_sha="x"), policy_sha="p")  # fmt: skip
+START = ev.RunStarted(
+    goal="g",
+    max_steps=4,
+    budget_usd=0.5,
+    planner=ev.PlannerInfo(provider="offline", model="m", prompt_sha="x"),
+    policy_sha="p",
+)
 
 
 def run(run_id: str, steps: list[PlanStep], ok: list[bool], usd: float, *, rejected: str | None = None) -> list:

@@ -27,15 +27,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "tests" / "fixtures" / "recordings"
 FILES = sorted(RECORDINGS.glob("*.jsonl"))
-EXPECTED_FILES = {"offline-summary.jsonl", "openai-llm-summary.jsonl", "anthropic-llm-summary.jsonl",
-                  "approval-strict.jsonl", "crash-resume.jsonl"}  # fmt: skip
+EXPECTED_FILES = {
+    "offline-summary.jsonl",
+    "openai-llm-summary.jsonl",
+    "anthropic-llm-summary.jsonl",
+    "approval-strict.jsonl",
+    "crash-resume.jsonl",
+}
 
 
 def agent_core(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """``python -m agent_core ARGV`` in ``cwd`` with this checkout on the path (no .env, no key from the shell)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "agent_core", *argv], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "agent_core", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_fixture_holds_every_recorded_run() -> None:

@@ -109,10 +109,20 @@ def test_a_call_without_a_recording_fails_loudly_instead_of_running_live(bench: 
     assert step is not None and step.result == {"success": False, "output": "", "error": NO_RECORDING_ERROR}
 
 
-READ_STEP = {"id": "step_1", "objective": "Read the notes.", "tool": "read_file", "input": {"path": "notes.txt"},
-             "success_criteria": "The notes are read."}  # fmt: skip
-SUMMARY_STEP = {"id": "step_2", "objective": "Summarize them.", "tool": "summarize",
-                "input": {"from_steps": ["step_1"]}, "success_criteria": "A summary."}  # fmt: skip
+READ_STEP = {
+    "id": "step_1",
+    "objective": "Read the notes.",
+    "tool": "read_file",
+    "input": {"path": "notes.txt"},
+    "success_criteria": "The notes are read.",
+}
+SUMMARY_STEP = {
+    "id": "step_2",
+    "objective": "Summarize them.",
+    "tool": "summarize",
+    "input": {"from_steps": ["step_1"]},
+    "success_criteria": "A summary.",
+}
 PLAN_A = {"steps": [READ_STEP], "stop_conditions": ["the file is missing"]}
 PLAN_B = {"steps": [READ_STEP, SUMMARY_STEP], "stop_conditions": ["the file is missing"]}
 

@@ -27,8 +27,13 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, workspace: Path, **extra: str) -> Settings:
-    values = {"DATABASE_URL": database_url, "AGENT_WORKSPACE": str(workspace), "AGENT_POLICY": str(DEFAULT_POLICY),
-              "AGENT_PLANNER": "offline", **extra}  # fmt: skip
+    values = {
+        "DATABASE_URL": database_url,
+        "AGENT_WORKSPACE": str(workspace),
+        "AGENT_POLICY": str(DEFAULT_POLICY),
+        "AGENT_PLANNER": "offline",
+        **extra,
+    }
     return Settings(**values)
 
 

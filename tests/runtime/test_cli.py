@@ -113,7 +113,10 @@ def test_export_then_import_round_trips_and_refuses_an_existing_run(cli_env: str
 
 def test_module_entry_point_runs_in_a_fresh_process(cli_env: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "agent_core", "runs", "--db", cli_env], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "agent_core", "runs", "--db", cli_env],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
     assert done.returncode == 0 and "no runs yet" in done.stdout

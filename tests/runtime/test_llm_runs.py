@@ -20,15 +20,30 @@ from tests.runtime.conftest import make_settings
 
 PLAN = {
     "steps": [
-        {"id": "step_1", "objective": "Read the notes", "tool": "read_file", "input": {"path": "notes.txt"},
-         "success_criteria": "the notes are read"},
-        {"id": "step_2", "objective": "Summarize them", "tool": "summarize", "input": {"from_steps": ["step_1"]},
-         "success_criteria": "a short summary"},
-        {"id": "step_3", "objective": "Save the summary", "tool": "write_file",
-         "input": {"path": "llm-summary.md", "from_step": "step_2"}, "success_criteria": "the file exists"},
+        {
+            "id": "step_1",
+            "objective": "Read the notes",
+            "tool": "read_file",
+            "input": {"path": "notes.txt"},
+            "success_criteria": "the notes are read",
+        },
+        {
+            "id": "step_2",
+            "objective": "Summarize them",
+            "tool": "summarize",
+            "input": {"from_steps": ["step_1"]},
+            "success_criteria": "a short summary",
+        },
+        {
+            "id": "step_3",
+            "objective": "Save the summary",
+            "tool": "write_file",
+            "input": {"path": "llm-summary.md", "from_step": "step_2"},
+            "success_criteria": "the file exists",
+        },
     ],
     "stop_conditions": ["a step fails"],
-}  # fmt: skip
+}
 
 
 def test_anthropic_run_costs_plan_and_summary_and_writes_the_llm_summary(
@@ -40,9 +55,13 @@ def test_anthropic_run_costs_plan_and_summary_and_writes_the_llm_summary(
         anthropic_text_reply("The notes say: keep every decision as an event.", usage=(2000, 100)),
     )
     settings = make_settings(
-        sqlite_url, workspace, AGENT_PLANNER="anthropic", ANTHROPIC_API_KEY="test-key-0123456789",
-        ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url, AGENT_MODEL="claude-sonnet-4-6",
-    )  # fmt: skip
+        sqlite_url,
+        workspace,
+        AGENT_PLANNER="anthropic",
+        ANTHROPIC_API_KEY="test-key-0123456789",
+        ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url,
+        AGENT_MODEL="claude-sonnet-4-6",
+    )
     bench = Workbench.open(settings)
     state = bench.run(RunRequest("Summarize notes.txt with the LLM"))
     assert state.status == "completed", state.failure_reason
@@ -66,8 +85,12 @@ def test_budget_stop_writes_budget_exceeded_then_run_failed(
 ) -> None:
     fake_llm.script(OPENAI_PATH, openai_reply(json.dumps(PLAN), model="gpt-4.1", usage=(200_000, 100_000)))
     settings = make_settings(
-        sqlite_url, workspace, AGENT_PLANNER="openai", OPENAI_BASE_URL=fake_llm.openai_base_url, AGENT_MODEL="gpt-4.1",
-    )  # fmt: skip
+        sqlite_url,
+        workspace,
+        AGENT_PLANNER="openai",
+        OPENAI_BASE_URL=fake_llm.openai_base_url,
+        AGENT_MODEL="gpt-4.1",
+    )
     bench = Workbench.open(settings)
     state = bench.run(RunRequest("Summarize notes.txt", budget_usd=0.50))
     types = [e.type for e in bench.run_events(state.run_id)]

@@ -84,8 +84,11 @@ def test_overwriting_a_report_waits_for_approval_then_completes(bench: Workbench
     assert report.read_text() == before  # same workspace, same deterministic summary
     types = [e.type for e in bench.run_events(second.run_id)]
     assert types[types.index("ApprovalRequested") : types.index("ApprovalRequested") + 4] == [
-        "ApprovalRequested", "ApprovalGranted", "ToolExecuted", "ObservationCaptured",
-    ]  # fmt: skip
+        "ApprovalRequested",
+        "ApprovalGranted",
+        "ToolExecuted",
+        "ObservationCaptured",
+    ]
 
 
 def test_denied_step_is_skipped_and_the_run_goes_on(bench: Workbench) -> None:
@@ -141,5 +144,7 @@ def test_content_read_from_a_file_cannot_steer_the_plan(bench: Workbench, worksp
     assert [s.tool for s in state.steps] == [s.tool for s in state.plan.steps]
     assert [s.input.get("path") for s in state.steps if s.tool != "summarize"] == ["notes.txt"]
     assert not (workspace.parent / "x").exists()
-    assert all(e.type != "ToolExecuted" or "../" not in str(e.event.input.get("path", ""))
-               for e in bench.run_events(state.run_id))  # fmt: skip
+    assert all(
+        e.type != "ToolExecuted" or "../" not in str(e.event.input.get("path", ""))
+        for e in bench.run_events(state.run_id)
+    )

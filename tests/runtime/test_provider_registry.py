@@ -146,8 +146,11 @@ def test_the_cli_and_run_requests_accept_it(echo: ProviderSpec) -> None:
 def test_a_cli_run_plans_with_it(
     echo: ProviderSpec, monkeypatch: pytest.MonkeyPatch, workspace: Path, sqlite_url: str
 ) -> None:
-    for name, value in {"AGENT_WORKSPACE": str(workspace), "AGENT_POLICY": str(DEFAULT_POLICY),
-                        "ECHO_API_KEY": "echo-key-0123456789"}.items():  # fmt: skip
+    for name, value in {
+        "AGENT_WORKSPACE": str(workspace),
+        "AGENT_POLICY": str(DEFAULT_POLICY),
+        "ECHO_API_KEY": "echo-key-0123456789",
+    }.items():
         monkeypatch.setenv(name, value)
     out, err = io.StringIO(), io.StringIO()
     code = main(["run", "Summarize the notes", "--planner", "echo", "--db", sqlite_url, "--json"], out, err)

@@ -20,12 +20,20 @@ from tests.runtime.conftest import DEFAULT_POLICY, DEMO_GOAL, ROOT
 
 def crash_inside(tool: str, database_url: str, workspace: Path) -> str:
     """Start the demo run in a child process and SIGKILL it while ``tool`` runs; return the run id."""
-    env = {**os.environ, "DATABASE_URL": database_url, "AGENT_WORKSPACE": str(workspace),
-           "AGENT_POLICY": str(DEFAULT_POLICY), "AGENT_PLANNER": "offline"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AGENT_WORKSPACE": str(workspace),
+        "AGENT_POLICY": str(DEFAULT_POLICY),
+        "AGENT_PLANNER": "offline",
+    }
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.runtime.crash_worker", DEMO_GOAL, tool],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout is not None
     run_id = child.stdout.readline().split()[1]
     assert child.stdout.readline().strip() == f"IN_TOOL {tool}"

@@ -13,11 +13,26 @@ from tests.store.helpers import new_run_id, run_started
 
 def test_every_catalogue_type_round_trips_through_the_union() -> None:
     assert set(ev.EVENT_TYPES) == {
-        "RunStarted", "PlanRequested", "PlanGenerated", "PlanRejected", "CostRecorded", "ToolApproved",
-        "ToolRejected", "ApprovalRequested", "ApprovalGranted", "ApprovalDenied", "ToolExecuted",
-        "ObservationCaptured", "StepInterrupted", "BudgetExceeded", "ResponseFinalized", "RunCompleted",
-        "RunFailed", "RunCancelled", "ReplayDiffed",
-    }  # fmt: skip
+        "RunStarted",
+        "PlanRequested",
+        "PlanGenerated",
+        "PlanRejected",
+        "CostRecorded",
+        "ToolApproved",
+        "ToolRejected",
+        "ApprovalRequested",
+        "ApprovalGranted",
+        "ApprovalDenied",
+        "ToolExecuted",
+        "ObservationCaptured",
+        "StepInterrupted",
+        "BudgetExceeded",
+        "ResponseFinalized",
+        "RunCompleted",
+        "RunFailed",
+        "RunCancelled",
+        "ReplayDiffed",
+    }
     started = run_started()
     again = ev.decode_payload("RunStarted", started.schema_version, started.to_payload())
     assert again == started
@@ -34,8 +49,14 @@ class RunStartedV1:
     type, schema_version, actor = "RunStarted", 1, "orchestrator"
 
     def to_payload(self) -> dict:
-        return {"goal": "old goal", "max_steps": 3, "budget_usd": 0.25, "planner": "openai",
-                "model": "gpt-4o-mini", "policy_sha": "abc"}  # fmt: skip
+        return {
+            "goal": "old goal",
+            "max_steps": 3,
+            "budget_usd": 0.25,
+            "planner": "openai",
+            "model": "gpt-4o-mini",
+            "policy_sha": "abc",
+        }
 
 
 def test_v1_run_started_is_upcast_to_v2_on_read_and_the_row_is_never_rewritten(store: EventStore) -> None:

@@ -12,9 +12,14 @@ from agent_core.redaction import REDACTED, Redactor, secrets_from_environment
 
 @pytest.mark.parametrize(
     "leak",
-    ["sk-ant-api03-abcdefghijklmnopqrstuv", "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX", "sk-0123456789abcdefghij",
-     "ghp_0123456789abcdefghijABCDEFGHIJ", "AKIAABCDEFGHIJKLMNOP"],
-)  # fmt: skip
+    [
+        "sk-ant-api03-abcdefghijklmnopqrstuv",
+        "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX",
+        "sk-0123456789abcdefghij",
+        "ghp_0123456789abcdefghijABCDEFGHIJ",
+        "AKIAABCDEFGHIJKLMNOP",
+    ],
+)
 def test_key_shapes_are_redacted_anywhere(leak: str) -> None:
     redactor = Redactor(secrets=())
     payload = {"goal": f"use {leak} please", "nested": [{"x": leak}], leak: 1}
@@ -24,8 +29,9 @@ def test_key_shapes_are_redacted_anywhere(leak: str) -> None:
 
 
 def test_environment_secrets_are_found_by_name_and_short_values_ignored() -> None:
-    found = secrets_from_environment({"OPENAI_API_KEY": "abcdefghijk", "GH_TOKEN": "zzzzzzzzzz", "DEBUG": "1",
-                                      "HOME": "/root", "DB_PASSWORD": "pw"})  # fmt: skip
+    found = secrets_from_environment(
+        {"OPENAI_API_KEY": "abcdefghijk", "GH_TOKEN": "zzzzzzzzzz", "DEBUG": "1", "HOME": "/root", "DB_PASSWORD": "pw"}
+    )
     assert set(found) == {"abcdefghijk", "zzzzzzzzzz"}
     assert Redactor(found).text("a abcdefghijk b") == f"a {REDACTED} b"
 
