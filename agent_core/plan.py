@@ -32,4 +32,5 @@ class Plan(BaseModel):
     stop_conditions: list[str] = Field(default_factory=list)
 
     def tools(self) -> list[str]:
+        """The tool of each step, in order."""
         return [step.tool for step in self.steps]

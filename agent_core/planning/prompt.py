@@ -34,6 +34,7 @@ class PromptVersion:
 
     @property
     def sha(self) -> str:
+        """The sha256 of the text: how a recorded run names its version."""
         return prompt_sha(self.text)
 
 

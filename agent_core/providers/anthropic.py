@@ -52,6 +52,7 @@ class AnthropicPlanner:
         )
 
     def plan(self, system_prompt: str, user_message: str, limits: PlanLimits) -> Reply:
+        """Ask for the plan as the input of a forced ``submit_plan`` tool call; that input as JSON is the raw text."""
         tool = {
             "name": PLAN_TOOL_NAME,
             "description": f"Submit the plan: at most {limits.max_steps} steps using the listed tools.",
@@ -65,6 +66,7 @@ class AnthropicPlanner:
         )
 
     def summarize(self, text: str, instruction: str) -> Reply:
+        """A plain-text summary from the same model (the summarize tool with an LLM)."""
         return self._call(
             system=SUMMARY_SYSTEM_PROMPT, messages=[{"role": "user", "content": f"{instruction}\n\n{text}"}]
         )

@@ -72,6 +72,7 @@ class OfflinePlanner:
         self.model = model
 
     def plan(self, system_prompt: str, user_message: str, limits: PlanLimits) -> Reply:
+        """The rule-based plan for the goal and file list read back from the request message."""
         goal, files = parse_goal(user_message)
         if files is None:
             files = list_workspace(self.workspace)
@@ -82,6 +83,7 @@ class OfflinePlanner:
         return Reply(json.dumps(document, indent=2, ensure_ascii=False), Usage(), self.model, 0.0, "end_turn")
 
     def summarize(self, text: str, instruction: str) -> Reply | None:
+        """None: the offline planner has no LLM, so the tool summarizes extractively."""
         return None
 
 

@@ -54,6 +54,7 @@ class OpenAIPlanner:
         self._where = Endpoint(name, "OPENAI", str(self._client.base_url).rstrip("/"), model, timeout_s, max_retries)
 
     def plan(self, system_prompt: str, user_message: str, limits: PlanLimits) -> Reply:
+        """Ask for JSON-schema output; a server that refuses the schema (400/422) is asked again in JSON mode."""
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_message}]
         if self.schema_supported:
             schema = {"type": "json_schema", "json_schema": {"name": "plan", "schema": plan_json_schema(limits.tools)}}
@@ -64,6 +65,7 @@ class OpenAIPlanner:
         return self._call(messages, response_format={"type": "json_object"})
 
     def summarize(self, text: str, instruction: str) -> Reply:
+        """A plain-text summary from the same model (the summarize tool with an LLM)."""
         messages = [
             {"role": "system", "content": SUMMARY_SYSTEM_PROMPT},
             {"role": "user", "content": f"{instruction}\n\n{text}"},

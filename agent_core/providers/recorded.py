@@ -57,9 +57,11 @@ class RecordedPlanner:
 
     @property
     def remaining(self) -> int:
+        """How many recorded answers are left to serve."""
         return len(self._answers) - self._served
 
     def plan(self, system_prompt: str, user_message: str, limits: PlanLimits) -> Reply:
+        """The next recorded answer; a recorded provider failure is raised again as ``ProviderError``."""
         if self._served >= len(self._answers):
             raise ProviderError(
                 f"the recorded run holds only {len(self._answers)} planner answer(s) and all were used; "
@@ -72,6 +74,7 @@ class RecordedPlanner:
         return Reply(answer.text, answer.usage, answer.model, answer.latency_ms, answer.stop_reason)
 
     def summarize(self, text: str, instruction: str) -> Reply | None:
+        """None: recorded summaries are served with the tool's recorded observation."""
         return None
 
 

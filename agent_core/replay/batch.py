@@ -34,9 +34,11 @@ class ReplayAllReport:
 
     @property
     def failed(self) -> bool:
+        """True on any regression, divergence or error: what CI gates on."""
         return bool(self.counts.get("regression") or self.counts.get("diverged") or self.counts.get("error"))
 
     def summary(self) -> str:
+        """One line: how many runs replayed and how they came out."""
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()) if n)
         skipped = f"; {self.skipped} still running, skipped" if self.skipped else ""
         return f"{self.mode}: {sum(self.counts.values())} runs replayed — {counts or 'nothing to replay'}{skipped}"

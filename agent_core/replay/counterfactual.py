@@ -32,12 +32,15 @@ class DecisionChange:
     reason: str
 
     def line(self) -> str:
+        """One line for the terminal: the step, what was decided then and what the other policy would decide."""
         return (f"{self.run_id[:12]}  {self.step_id:<8} {self.tool:<11} {self.recorded} ({self.recorded_rule}) -> "
                 f"{self.would} ({self.would_rule}): {self.reason}")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class CounterfactualReport:
+    """What another policy file would have decided on recent runs: counts and the decisions that change."""
+
     policy_path: str
     runs: int
     decisions: int

@@ -43,6 +43,7 @@ class StepDiff:
 
     @property
     def changed(self) -> bool:
+        """True when anything about the step differs between the two runs."""
         return bool(
             self.plan_change != "same" or self.decision_change or self.approval_change or self.observation_change
         )
@@ -69,10 +70,12 @@ class RunDiff:
 
     @property
     def cost_delta_usd(self) -> float:
+        """The replay's cost minus the original's."""
         return round(self.cost_usd[1] - self.cost_usd[0], 6)
 
     @property
     def token_delta(self) -> int:
+        """The replay's tokens minus the original's."""
         return self.tokens[1] - self.tokens[0]
 
     def summary_lines(self) -> list[str]:

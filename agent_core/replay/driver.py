@@ -42,6 +42,7 @@ class Overrides:
 
     @property
     def empty(self) -> bool:
+        """True when nothing is overridden: a plain verify."""
         return not self.asks_planner and self.policy_path is None and self.tools == "recorded"
 
     def recorded(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class Overrides:
 
 @cache
 def replay_prices() -> PriceTable:
+    """The shipped price table, loaded once for all replays."""
     return default_prices()
 
 
@@ -99,5 +101,6 @@ def drive(
 def replay_orchestrator(
     store: EventStore, settings: Settings, workspace: Path, planner: Planner, policy_path: Path
 ) -> Orchestrator:
+    """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``."""
     scoped = settings.model_copy(update={"agent_workspace": workspace, "agent_policy": policy_path})
     return Orchestrator(store, scoped, prices=replay_prices(), planner_factory=lambda *_a, **_k: planner)

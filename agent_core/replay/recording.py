@@ -52,6 +52,7 @@ class Recording:
 
     @property
     def final(self) -> ev.DomainEvent | None:
+        """The last event of the run itself (verdict annotations excluded)."""
         steps = [e for e in self.events if e.type != "ReplayDiffed"]
         return steps[-1].event if steps else None
 
@@ -146,12 +147,14 @@ class RecordedTools:
         )
 
     def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
+        """The target hash recorded with the matching intent (what a resume compared)."""
         index = self._find(tool, resolved_input)
         return self._calls[index].target_sha256 if index is not None else None
 
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
     ) -> dict[str, Any]:
+        """The recorded observation of the next matching call, or a failed result saying none was recorded."""
         index = self._find(tool, resolved_input)
         if index is None:
             self.missed.append((tool, dict(resolved_input)))

@@ -45,15 +45,18 @@ class VerifyResult:
 
     @property
     def identical(self) -> bool:
+        """True when the re-execution wrote the recorded stream."""
         return self.status == "identical"
 
     def line(self) -> str:
+        """One line for the terminal."""
         if self.identical:
             return f"{self.run_id}  identical ({self.compared} events)"
         where = f" at event {self.index}" if self.index is not None else ""
         return f"{self.run_id}  {self.status.upper()}{where}: {self.why}"
 
     def to_document(self) -> dict[str, Any]:
+        """The result as JSON-ready data (the CLI's --json)."""
         return {"run_id": self.run_id, "status": self.status, "why": self.why, "index": self.index,
                 "expected": self.expected, "got": self.got, "compared": self.compared, "notes": list(self.notes),
                 "replay_run_id": self.replay_run_id}  # fmt: skip

@@ -43,6 +43,7 @@ class WhatIfResult:
     notes: tuple[str, ...] = ()
 
     def line(self) -> str:
+        """One line for the terminal: the verdict and its reasons."""
         return (
             f"{self.original_id}  {self.diff.verdict.upper()} (replay {self.replay_id}, {self.state.status}): "
             f"{'; '.join(self.diff.reasons)}"

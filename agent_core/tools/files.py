@@ -16,10 +16,14 @@ from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, 
 
 
 class ReadFileInput(ToolInput):
+    """read_file: a path relative to the workspace."""
+
     path: str = Field(min_length=1)
 
 
 class WriteFileInput(ToolInput):
+    """write_file: a path and either the content or the id of an earlier step whose output to write."""
+
     path: str = Field(min_length=1)
     content: str | None = None
     from_step: str | None = None

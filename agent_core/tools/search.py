@@ -18,6 +18,8 @@ from agent_core.tools.text import tokens
 
 
 class WebSearchInput(ToolInput):
+    """web_search: a query and how many results to return."""
+
     query: str = Field(min_length=1, max_length=500)
     max_results: int = Field(default=5, ge=1, le=20)
 

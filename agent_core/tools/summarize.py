@@ -15,6 +15,8 @@ from agent_core.tools.text import tokens
 
 
 class SummarizeInput(ToolInput):
+    """summarize: the text itself, or the ids of earlier steps whose output to summarize."""
+
     text: str | None = None
     from_steps: list[str] | None = None
     max_words: int = Field(default=120, ge=10, le=1000)

@@ -52,4 +52,5 @@ def _stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
+    """Lower-case content words, stop words dropped, plurals folded: the terms BM25 and the summary score."""
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
