@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from agent_core.diff import RunDiff, StepDiff
 from agent_core.projections import StepState
 from agent_core.replay import VerifyResult
+from agent_core.replay.diff import RunDiff, StepDiff
 from ui.format import OUTCOME_COLOURS, md_escape, money, plural
 
 CHANGED_CSS = "background-color: rgba(242, 183, 5, 0.28); font-weight: 600"
