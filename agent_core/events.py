@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -18,6 +18,23 @@ from agent_core.plan import Plan
 
 Actor = Literal["orchestrator", "planner", "policy_guard", "tool_executor", "human"]
 ReplayMode = Literal["verify", "whatif"]
+DecisionEffect = Literal["run", "skip", "wait"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decides:
+    """What a decision event decides about its step: the decision vocabulary, declared on the event class.
+
+    ``word`` is the step's decision as the fold records it and every screen shows it
+    (``approved | rejected | held | granted | denied``). ``effect`` is what it means for the
+    step: ``run`` (its tool may run), ``skip`` (it never runs), ``wait`` (a person must decide).
+    ``policy_outcome`` is the policy's own word for a guard's decision (``approve | reject |
+    hold``, see ``policy.Decision``); empty for a person's.
+    """
+
+    word: str
+    effect: DecisionEffect
+    policy_outcome: str = ""
 
 
 class DomainEvent(BaseModel):
@@ -26,7 +43,11 @@ class DomainEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     VERSION: ClassVar[int] = 1
-    ACTOR: ClassVar[str] = "orchestrator"
+    ACTOR: ClassVar[Actor] = "orchestrator"
+    DECIDES: ClassVar[Decides | None] = None
+    """Set on the decision events only: what the event decides about its step."""
+    TERMINAL: ClassVar[bool] = False
+    """True for the events that end a run."""
     type: str
 
     @property
@@ -73,7 +94,7 @@ class RunStarted(DomainEvent):
 
 
 class PlanRequested(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanRequested"] = "PlanRequested"
     provider: str
     model: str
@@ -83,7 +104,7 @@ class PlanRequested(DomainEvent):
 
 
 class PlanGenerated(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanGenerated"] = "PlanGenerated"
     plan: Plan
     raw_text: str
@@ -93,7 +114,7 @@ class PlanGenerated(DomainEvent):
 
 
 class PlanRejected(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanRejected"] = "PlanRejected"
     error: str
     raw_text: str = ""
@@ -104,7 +125,7 @@ class PlanRejected(DomainEvent):
 
 
 class CostRecorded(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["CostRecorded"] = "CostRecorded"
     source: str
     model: str = ""
@@ -120,7 +141,7 @@ class CostRecorded(DomainEvent):
 
 
 class _Decision(DomainEvent):
-    ACTOR: ClassVar[str] = "policy_guard"
+    ACTOR: ClassVar[Actor] = "policy_guard"
     step_id: str
     tool: str
     rule: str
@@ -128,15 +149,18 @@ class _Decision(DomainEvent):
 
 
 class ToolApproved(_Decision):
+    DECIDES: ClassVar[Decides] = Decides("approved", "run", policy_outcome="approve")
     type: Literal["ToolApproved"] = "ToolApproved"
 
 
 class ToolRejected(_Decision):
+    DECIDES: ClassVar[Decides] = Decides("rejected", "skip", policy_outcome="reject")
     type: Literal["ToolRejected"] = "ToolRejected"
 
 
 class ApprovalRequested(DomainEvent):
-    ACTOR: ClassVar[str] = "policy_guard"
+    ACTOR: ClassVar[Actor] = "policy_guard"
+    DECIDES: ClassVar[Decides] = Decides("held", "wait", policy_outcome="hold")
     type: Literal["ApprovalRequested"] = "ApprovalRequested"
     step_id: str
     tool: str
@@ -146,24 +170,26 @@ class ApprovalRequested(DomainEvent):
 
 
 class _HumanDecision(DomainEvent):
-    ACTOR: ClassVar[str] = "human"
+    ACTOR: ClassVar[Actor] = "human"
     step_id: str
     by: str
     comment: str = ""
 
 
 class ApprovalGranted(_HumanDecision):
+    DECIDES: ClassVar[Decides] = Decides("granted", "run")
     type: Literal["ApprovalGranted"] = "ApprovalGranted"
 
 
 class ApprovalDenied(_HumanDecision):
+    DECIDES: ClassVar[Decides] = Decides("denied", "skip")
     type: Literal["ApprovalDenied"] = "ApprovalDenied"
 
 
 class ToolExecuted(DomainEvent):
     """The intent, written before the tool runs; ``target_sha256`` is the write target's hash then."""
 
-    ACTOR: ClassVar[str] = "tool_executor"
+    ACTOR: ClassVar[Actor] = "tool_executor"
     type: Literal["ToolExecuted"] = "ToolExecuted"
     step_id: str
     tool: str
@@ -172,7 +198,7 @@ class ToolExecuted(DomainEvent):
 
 
 class ObservationCaptured(DomainEvent):
-    ACTOR: ClassVar[str] = "tool_executor"
+    ACTOR: ClassVar[Actor] = "tool_executor"
     type: Literal["ObservationCaptured"] = "ObservationCaptured"
     step_id: str
     tool: str
@@ -204,16 +230,19 @@ class ResponseFinalized(DomainEvent):
 
 
 class RunCompleted(DomainEvent):
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunCompleted"] = "RunCompleted"
     status: str = "completed"
 
 
 class RunFailed(DomainEvent):
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunFailed"] = "RunFailed"
     reason: str
 
 
 class RunCancelled(DomainEvent):
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunCancelled"] = "RunCancelled"
     by: str = "human"
     reason: str = ""
@@ -263,31 +292,22 @@ AnyEvent = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (
-        RunStarted,
-        PlanRequested,
-        PlanGenerated,
-        PlanRejected,
-        CostRecorded,
-        ToolApproved,
-        ToolRejected,
-        ApprovalRequested,
-        ApprovalGranted,
-        ApprovalDenied,
-        ToolExecuted,
-        ObservationCaptured,
-        StepInterrupted,
-        BudgetExceeded,
-        ResponseFinalized,
-        RunCompleted,
-        RunFailed,
-        RunCancelled,
-        ReplayDiffed,
-    )
-}
-TERMINAL_TYPES = frozenset({"RunCompleted", "RunFailed", "RunCancelled"})
+
+# Everything below is derived from the union: a new event type is one class and one line in it.
+EVENT_CLASSES: tuple[type[DomainEvent], ...] = get_args(get_args(AnyEvent)[0])
+EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.model_fields["type"].default: cls for cls in EVENT_CLASSES}
+TERMINAL_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.TERMINAL)
+
+# --- the decision vocabulary (declared on the decision classes, see ``Decides``) ----------------
+
+DECISIONS: dict[str, Decides] = {name: cls.DECIDES for name, cls in EVENT_TYPES.items() if cls.DECIDES}
+"""Decision event type -> what it decides, in catalogue order."""
+DECISION_OUTCOMES: tuple[str, ...] = tuple(d.word for d in DECISIONS.values())
+"""The step decisions, in catalogue order: approved, rejected, held, granted, denied."""
+DECISION_EFFECTS: dict[str, DecisionEffect] = {d.word: d.effect for d in DECISIONS.values()}
+"""Step decision word -> its effect on the step (run, skip, wait)."""
+GUARD_DECISIONS: dict[str, str] = {name: d.policy_outcome for name, d in DECISIONS.items() if d.policy_outcome}
+"""The policy guard's decision event types -> the policy outcome each records (approve, reject, hold)."""
 
 
 # --- upcasting -------------------------------------------------------------------------------

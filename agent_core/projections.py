@@ -46,7 +46,7 @@ class StepState:
         """succeeded | failed | rejected | denied | held | interrupted | running | pending."""
         if self.result is not None:
             return "succeeded" if self.result.get("success") else "failed"
-        if self.decision in ("rejected", "denied", "held"):
+        if self.decision is not None and ev.DECISION_EFFECTS.get(self.decision) != "run":
             return self.decision
         if self.executed:
             return "running"
@@ -103,10 +103,14 @@ class RunState:
 
     @property
     def pending_approval(self) -> StepState | None:
-        return next((s for s in self.steps if s.decision == "held"), None)
+        return next((s for s in self.steps if s.decision is not None and _waits(s.decision)), None)
 
     def count(self, outcome: str) -> int:
         return sum(1 for s in self.steps if s.outcome == outcome)
+
+
+def _waits(decision: str) -> bool:
+    return ev.DECISION_EFFECTS.get(decision) == "wait"
 
 
 # --- handlers: one per event type ---------------------------------------------------------
@@ -169,24 +173,16 @@ def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
     )
 
 
-def _decided(decision: str) -> Callable[[RunState, Any], RunState]:
-    def handler(state: RunState, e: Any) -> RunState:
-        return _update_step(state, e.step_id, tool=e.tool, decision=decision, rule=e.rule, reason=e.reason)
-
-    return handler
-
-
-def _approval_requested(state: RunState, e: ev.ApprovalRequested) -> RunState:
-    state = _update_step(state, e.step_id, tool=e.tool, decision="held", rule=e.rule, reason=e.reason)
-    return replace(state, status=WAITING)
+def _guard_decided(state: RunState, e: ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested) -> RunState:
+    decides = e.DECIDES
+    state = _update_step(state, e.step_id, tool=e.tool, decision=decides.word, rule=e.rule, reason=e.reason)
+    return replace(state, status=WAITING) if decides.effect == "wait" else state
 
 
-def _human(decision: str) -> Callable[[RunState, Any], RunState]:
-    def handler(state: RunState, e: Any) -> RunState:
-        state = _update_step(state, e.step_id, decision=decision, decided_by=e.by, comment=e.comment)
-        return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
-
-    return handler
+def _human_decided(state: RunState, e: ev.ApprovalGranted | ev.ApprovalDenied) -> RunState:
+    decides = e.DECIDES
+    state = _update_step(state, e.step_id, decision=decides.word, decided_by=e.by, comment=e.comment)
+    return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
 
 
 def _tool_executed(state: RunState, e: ev.ToolExecuted) -> RunState:
@@ -226,27 +222,29 @@ def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
     return replace(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
 
 
-HANDLERS: dict[str, Callable[[RunState, Any], RunState]] = {
-    "RunStarted": _run_started,
-    "PlanRequested": _plan_requested,
-    "PlanGenerated": _plan_generated,
-    "PlanRejected": _plan_rejected,
-    "CostRecorded": _cost_recorded,
-    "ToolApproved": _decided("approved"),
-    "ToolRejected": _decided("rejected"),
-    "ApprovalRequested": _approval_requested,
-    "ApprovalGranted": _human("granted"),
-    "ApprovalDenied": _human("denied"),
-    "ToolExecuted": _tool_executed,
-    "ObservationCaptured": _observation,
-    "StepInterrupted": _interrupted,
-    "BudgetExceeded": _budget,
-    "ResponseFinalized": _finalized,
-    "RunCompleted": _completed,
-    "RunFailed": _failed,
-    "RunCancelled": _cancelled,
-    "ReplayDiffed": _replay_diffed,
+Handler = Callable[[RunState, Any], RunState]
+HANDLERS: dict[type[ev.DomainEvent], Handler] = {
+    ev.RunStarted: _run_started,
+    ev.PlanRequested: _plan_requested,
+    ev.PlanGenerated: _plan_generated,
+    ev.PlanRejected: _plan_rejected,
+    ev.CostRecorded: _cost_recorded,
+    ev.ToolApproved: _guard_decided,
+    ev.ToolRejected: _guard_decided,
+    ev.ApprovalRequested: _guard_decided,
+    ev.ApprovalGranted: _human_decided,
+    ev.ApprovalDenied: _human_decided,
+    ev.ToolExecuted: _tool_executed,
+    ev.ObservationCaptured: _observation,
+    ev.StepInterrupted: _interrupted,
+    ev.BudgetExceeded: _budget,
+    ev.ResponseFinalized: _finalized,
+    ev.RunCompleted: _completed,
+    ev.RunFailed: _failed,
+    ev.RunCancelled: _cancelled,
+    ev.ReplayDiffed: _replay_diffed,
 }
+"""One handler per catalogue class (a test checks the table covers ``events.EVENT_CLASSES``)."""
 
 
 def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
@@ -261,7 +259,7 @@ def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
     )
     if recorded.problem:
         return replace(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
-    handler = HANDLERS.get(recorded.type)
+    handler = HANDLERS.get(type(recorded.event))
     return handler(state, recorded.event) if handler else state
 
 
