@@ -2,14 +2,17 @@
 
 ``fold`` is the only way code learns what happened in a run: the orchestrator, resume, replay
 and the dashboard all call it. One small handler per event type; events this code cannot
-read are kept as problems, never a crash.
+read are kept as problems, never a crash. The runs index is the same fold, carried from one
+append to the next in the runs row (``index_run``), so the run list says what the fold says.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from agent_core import events as ev
@@ -69,6 +72,7 @@ class RunState:
     replay_mode: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     plan: Plan | None = None
+    steps_planned: int = 0  # len(plan.steps), kept apart so that the runs index carries it without the plan
     plan_attempts: int = 0
     plan_errors: tuple[str, ...] = ()
     steps: tuple[StepState, ...] = ()
@@ -157,7 +161,7 @@ def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
         )
         for s in e.plan.steps
     )
-    return replace(state, plan=e.plan, steps=steps)
+    return replace(state, plan=e.plan, steps_planned=len(steps), steps=steps)
 
 
 def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
@@ -368,45 +372,98 @@ class RunSummary:
 
 
 def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIndex:
-    """The store's indexer: keep the runs row's status, goal, lineage and counters current."""
-    status = previous.status if previous else "new"
-    title = previous.title if previous else ""
-    parent = previous.parent_id if previous else None
-    s = dict(previous.summary) if previous else {}
+    """The store's indexer: the runs row is the fold's own state, carried from one append to the next.
+
+    Incremental (only the appended events are folded, inside the append's transaction) and
+    computed by the fold's handlers, so the run list and a full fold cannot disagree.
+    """
+    state = _indexed_state(previous, stored[0].run_id if stored else "")
     for row in stored:
-        e = decode(row).event
-        match e:
-            case ev.RunStarted():
-                status, title, parent = RUNNING, e.goal, e.replay_of
-                s.update(provider=e.planner.provider, model=e.planner.model, replay_mode=e.replay_mode)
-            case ev.PlanGenerated():
-                s["steps_planned"] = len(e.plan.steps)
-            case ev.CostRecorded():
-                s["cost_usd"] = e.total_usd
-                s["input_tokens"] = s.get("input_tokens", 0) + e.input_tokens
-                s["output_tokens"] = s.get("output_tokens", 0) + e.output_tokens
-            case ev.ToolRejected() | ev.ApprovalDenied():
-                s["steps_rejected"] = s.get("steps_rejected", 0) + 1
-            case ev.ApprovalRequested():
-                status, s["pending_step"] = WAITING, e.step_id
-            case ev.ApprovalGranted():
-                status, s["pending_step"] = RUNNING, None
-            case ev.ObservationCaptured():
-                key = "steps_ok" if e.success else "steps_failed"
-                s[key] = s.get(key, 0) + 1
-            case ev.RunCompleted():
-                status = COMPLETED
-            case ev.RunFailed():
-                status, s["reason"] = FAILED, e.reason
-            case ev.RunCancelled():
-                status, s["reason"] = CANCELLED, e.reason or f"cancelled by {e.by}"
-            case ev.ReplayDiffed():
-                s["verdict"] = e.verdict
-        if isinstance(e, ev.ApprovalDenied):
-            status, s["pending_step"] = RUNNING, None
-        if row.type in ev.TERMINAL_TYPES:
-            s["ended_at"] = row.at.isoformat()
-    return RunIndex(status=status, title=title, parent_id=parent, summary=s)
+        state = apply(state, decode(row))
+    return _index_row(state)
+
+
+# A step in the index: [step_id, decision, executed, ok (None until observed), interrupted]. Only
+# what the counters, the pending approval and the handlers that change them read.
+_IndexedStep = list[Any]
+
+
+def _index_row(state: RunState) -> RunIndex:
+    pending = state.pending_approval
+    outcomes = Counter(step.outcome for step in state.steps)
+    return RunIndex(
+        status=state.status,
+        title=state.goal,
+        parent_id=state.replay_of,
+        summary={
+            "provider": state.planner.provider if state.planner else "",
+            "model": state.planner.model if state.planner else "",
+            "replay_mode": state.replay_mode,
+            "steps_planned": state.steps_planned,
+            "steps_ok": outcomes["succeeded"],
+            "steps_failed": outcomes["failed"],
+            "steps_rejected": outcomes["rejected"] + outcomes["denied"],
+            "cost_usd": state.cost_usd,
+            "input_tokens": state.input_tokens,
+            "output_tokens": state.output_tokens,
+            "pending_step": pending.step_id if pending else None,
+            "reason": state.failure_reason,
+            "ended_at": state.ended_at.isoformat() if state.ended_at else None,
+            "verdict": state.verdict,
+            "steps": [_indexed_step(step) for step in state.steps],
+        },
+    )
+
+
+def _indexed_step(step: StepState) -> _IndexedStep:
+    ok = None if step.result is None else bool(step.result.get("success"))
+    return [step.step_id, step.decision, step.executed, ok, step.interrupted]
+
+
+def _indexed_state(previous: RunIndex | None, run_id: str) -> RunState:
+    """The part of the fold's state that the runs row keeps: enough for the handlers to go on."""
+    if previous is None:
+        return RunState(run_id=run_id)
+    s = previous.summary
+    steps = s["steps"] if "steps" in s else _steps_of_an_older_row(s)
+    ended = s.get("ended_at")
+    return RunState(
+        run_id=run_id,
+        status=previous.status,
+        goal=previous.title,
+        replay_of=previous.parent_id,
+        replay_mode=s.get("replay_mode"),
+        planner=ev.PlannerInfo(provider=s["provider"], model=s.get("model", ""), prompt_sha="")
+        if "provider" in s
+        else None,
+        steps_planned=s.get("steps_planned", 0),
+        steps=tuple(_step_of_index(*step) for step in steps),
+        cost_usd=s.get("cost_usd", 0.0),
+        input_tokens=s.get("input_tokens", 0),
+        output_tokens=s.get("output_tokens", 0),
+        ended_at=datetime.fromisoformat(ended) if ended else None,
+        failure_reason=s.get("reason", ""),
+        verdict=s.get("verdict"),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _step_of_index(step_id: str, decision: str | None, executed: bool, ok: bool | None, interrupted: int) -> StepState:
+    # Cached: every append of a run restores the same steps, and building them was most of the indexer's time.
+    # Sharing is safe: a StepState is frozen and the handlers replace its result, never mutate it.
+    result = None if ok is None else {"success": ok}
+    return StepState(step_id, "", decision=decision, executed=executed, result=result, interrupted=interrupted)
+
+
+def _steps_of_an_older_row(s: dict[str, Any]) -> list[_IndexedStep]:
+    """A row written before the index kept its steps: steps that reproduce its counters and its hold."""
+    pending = s.get("pending_step")
+    return [
+        *([f"(indexed) ok {i}", "approved", True, True, 0] for i in range(s.get("steps_ok", 0))),
+        *([f"(indexed) failed {i}", "approved", True, False, 0] for i in range(s.get("steps_failed", 0))),
+        *([f"(indexed) rejected {i}", "rejected", False, None, 0] for i in range(s.get("steps_rejected", 0))),
+        *([[pending, "held", False, None, 0]] if pending else []),
+    ]
 
 
 def list_summaries(store: EventStore, **filters: Any) -> list[RunSummary]:

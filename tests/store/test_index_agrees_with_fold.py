@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from agent_core import events as ev
 from agent_core.plan import Plan
 from agent_core.projections import RunState, RunSummary, fold, load_events, open_store
-from agent_core.store import EventStore, NewEvent
+from agent_core.store import EventStore, NewEvent, RunIndex
 from agent_core.transfer import RawEvent
 from tests.dashboard.seed import seed
-from tests.store.helpers import new_run_id
+from tests.store.catalogue import MINIMAL_PAYLOADS
+from tests.store.helpers import new_run_id, run_started
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = sorted((ROOT / "tests" / "fixtures" / "recordings").glob("*.jsonl"))
@@ -317,4 +318,75 @@ def test_the_runs_index_agrees_with_the_fold_on_every_seeded_dashboard_run(sqlit
     assert len(rows) >= 5
     for row in rows:
         assert_index_agrees_with_fold(store, row.run_id)
+    store.close()
+
+
+@st.composite
+def any_events(draw: Any) -> ev.DomainEvent:
+    """Any catalogue event about one of three steps, in any order: more than the product ever writes."""
+    cls = draw(st.sampled_from(ev.EVENT_CLASSES))
+    payload = dict(MINIMAL_PAYLOADS[cls])
+    if "step_id" in payload:
+        payload["step_id"] = draw(st.sampled_from(["step_1", "step_2", "step_3"]))
+    if cls is ev.ObservationCaptured:
+        payload["result"] = {"success": draw(st.booleans())}
+    if cls is ev.CostRecorded:
+        payload.update(input_tokens=draw(st.integers(0, 100)), total_usd=draw(st.sampled_from([0.0, 0.01, 0.5])))
+    if cls is ev.PlanGenerated:
+        payload["plan"] = _plan(draw(st.integers(1, 3)))
+    return cls.model_validate(payload)
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(any_events(), min_size=1, max_size=25), cuts=st.lists(st.integers(1, 200), max_size=12))
+def test_the_runs_index_agrees_with_the_fold_on_any_sequence_of_catalogue_events(
+    generated_store: EventStore, events: list[NewEvent], cuts: list[int]
+) -> None:
+    run_id, seq = new_run_id(), 0
+    for chunk in chunked(events, cuts):
+        seq = generated_store.append(run_id, chunk, seq)
+        assert_index_agrees_with_fold(generated_store, run_id)
+
+
+def test_a_runs_row_written_before_the_index_kept_its_steps_goes_on_from_its_counters(sqlite_url: str) -> None:
+    run = new_run_id()
+    held = [
+        run_started(),
+        ev.PlanGenerated(plan=_plan(3), raw_text="{}"),
+        ev.ToolApproved(step_id="step_1", tool="web_search", rule="allowed", reason="ok"),
+        ev.ToolExecuted(step_id="step_1", tool="web_search", input={}),
+        ev.ObservationCaptured(step_id="step_1", tool="web_search", result={"success": True}),
+        ev.ToolRejected(step_id="step_2", tool="summarize", rule="no_untrusted_input", reason="web text"),
+        ev.ApprovalRequested(step_id="step_3", tool="write_file", input={}, rule="no_overwrite", reason="exists"),
+    ]
+    older_row = {
+        "provider": "offline",
+        "model": "offline",
+        "replay_mode": None,
+        "steps_planned": 3,
+        "steps_ok": 1,
+        "steps_rejected": 1,
+        "pending_step": "step_3",
+    }  # what the indexer of before wrote for ``held``
+    older = EventStore(
+        sqlite_url,
+        indexer=lambda _previous, _events: RunIndex("waiting_approval", "Summarize notes.txt", None, older_row),
+    )
+    older.append(run, held, 0)
+    older.close()
+
+    store = open_store(sqlite_url)
+    seq = store.append(run, [ev.ApprovalGranted(step_id="step_3", by="alice")], len(held))
+    assert RunSummary.from_row(store.get_run(run)).status == "running"  # type: ignore[arg-type]
+    store.append(
+        run,
+        [
+            ev.ToolExecuted(step_id="step_3", tool="write_file", input={}),
+            ev.ObservationCaptured(step_id="step_3", tool="write_file", result={"success": True}),
+            ev.ResponseFinalized(summary="done", step_count=3),
+            ev.RunCompleted(),
+        ],
+        seq,
+    )
+    assert_index_agrees_with_fold(store, run)
     store.close()
