@@ -64,9 +64,12 @@ _EXPORTS = {
     "export_lines": "agent_core.transfer",
     "import_lines": "agent_core.transfer",
 }
-__all__ = sorted(_EXPORTS)
+_MODULES = {"events"}
+"""Public modules: the event catalogue is a contract as a whole, so ``from agent_core import events`` is allowed."""
+__all__ = sorted([*_EXPORTS, *_MODULES])
 
 if TYPE_CHECKING:
+    from agent_core import events as events
     from agent_core.config import Settings as Settings
     from agent_core.config import describe_database as describe_database
     from agent_core.config import load_settings as load_settings
@@ -115,6 +118,8 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     """Import the module behind a public name on first use (PEP 562), then hand out the name."""
+    if name in _MODULES:
+        return importlib.import_module(f"agent_core.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'agent_core' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -3,6 +3,11 @@
 An event model holds only its payload; the envelope (position, run id, seq, time, actor,
 hash) is added by the store. Payloads are never rewritten: when a type's schema changes, its
 ``VERSION`` goes up and a small ``upcast`` function lifts old payloads on read.
+
+The union is the one list of types: ``EVENT_TYPES``, ``TERMINAL_TYPES`` and the decision
+vocabulary (``DECISIONS``: what each decision event means for its step) are derived from it and
+from what each class declares. Every field says what it holds (``Field(description=...)``);
+``docs/events.md`` is generated from this module (``python -m agent_core.catalogue_docs``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -18,6 +23,23 @@ from agent_core.plan import Plan
 
 Actor = Literal["orchestrator", "planner", "policy_guard", "tool_executor", "human"]
 ReplayMode = Literal["verify", "whatif"]
+DecisionEffect = Literal["run", "skip", "wait"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decides:
+    """What a decision event decides about its step: the decision vocabulary, declared on the event class.
+
+    ``word`` is the step's decision as the fold records it and every screen shows it
+    (``approved | rejected | held | granted | denied``). ``effect`` is what it means for the
+    step: ``run`` (its tool may run), ``skip`` (it never runs), ``wait`` (a person must decide).
+    ``policy_outcome`` is the policy's own word for a guard's decision (``approve | reject |
+    hold``, see ``policy.Decision``); empty for a person's.
+    """
+
+    word: str
+    effect: DecisionEffect
+    policy_outcome: str = ""
 
 
 class DomainEvent(BaseModel):
@@ -26,7 +48,11 @@ class DomainEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     VERSION: ClassVar[int] = 1
-    ACTOR: ClassVar[str] = "orchestrator"
+    ACTOR: ClassVar[Actor] = "orchestrator"
+    DECIDES: ClassVar[Decides | None] = None
+    """Set on the decision events only: what the event decides about its step."""
+    TERMINAL: ClassVar[bool] = False
+    """True for the events that end a run."""
     type: str
 
     @property
@@ -42,77 +68,115 @@ class DomainEvent(BaseModel):
 
 
 class PlannerInfo(BaseModel):
+    """Which planner a run uses: recorded in ``RunStarted`` so a replay can ask for the same one."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    provider: str
-    model: str
-    prompt_sha: str
+    provider: str = Field(description="The planner's provider, e.g. `offline`, `anthropic`, `openai`.")
+    model: str = Field(description="The model the provider is asked for (the offline planner names its own).")
+    prompt_sha: str = Field(description="sha256 (hex) of the system prompt the run plans with.")
 
 
 class Usage(BaseModel):
+    """Tokens one LLM answer used, as the provider reported them."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = Field(default=0, description="Tokens sent to the model (prompt and message).")
+    output_tokens: int = Field(default=0, description="Tokens the model answered with.")
 
 
 class RunStarted(DomainEvent):
-    """v2: ``planner`` became an object {provider, model, prompt_sha} (v1 held the provider name)."""
+    """A run began: what was asked, within which limits, with which planner and policy.
+
+    v2: ``planner`` became an object {provider, model, prompt_sha} (v1 held the provider name).
+    """
 
     VERSION: ClassVar[int] = 2
     type: Literal["RunStarted"] = "RunStarted"
-    goal: str
-    max_steps: int
-    budget_usd: float
-    planner: PlannerInfo
-    policy_sha: str
-    policy_path: str = ""
-    replay_of: str | None = None
-    replay_mode: ReplayMode | None = None
-    overrides: dict[str, Any] = Field(default_factory=dict)
+    goal: str = Field(description="What the person asked for, with secrets redacted.")
+    max_steps: int = Field(description="The most steps a plan may have.")
+    budget_usd: float = Field(description="The most the run may spend on LLM calls, in USD.")
+    planner: PlannerInfo = Field(description="The planner the run plans with.")
+    policy_sha: str = Field(description="sha256 (hex) of the policy file: a run fails when advanced after it changed.")
+    policy_path: str = Field(
+        default="", description="The policy file the run is guarded by, as given (often relative)."
+    )
+    replay_of: str | None = Field(default=None, description="The run this one replays; null for an original run.")
+    replay_mode: ReplayMode | None = Field(
+        default=None, description="How this run replays `replay_of`; null for an original run."
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What a replay changed (provider, model, policy_path, tools, workspace, system_prompt), "
+        "and a custom system prompt of any run.",
+    )
 
 
 class PlanRequested(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    """The planner is about to be asked for a plan: written before the provider is called."""
+
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanRequested"] = "PlanRequested"
-    provider: str
-    model: str
-    system_prompt: str
-    user_message: str
-    attempt: int = 1
+    provider: str = Field(description="The provider asked.")
+    model: str = Field(description="The model asked.")
+    system_prompt: str = Field(description="The system prompt sent, in full.")
+    user_message: str = Field(
+        description="The message sent: the goal, the limits, the workspace files (and, on a "
+        "repair attempt, what was wrong with the previous answer)."
+    )
+    attempt: int = Field(
+        default=1, description="1 for the first request; each repair of a rejected answer counts one more."
+    )
 
 
 class PlanGenerated(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    """The planner's answer parsed into a valid plan: the run's steps from now on."""
+
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanGenerated"] = "PlanGenerated"
-    plan: Plan
-    raw_text: str
-    usage: Usage = Usage()
-    latency_ms: float = 0.0
-    attempt: int = 1
+    plan: Plan = Field(description="The validated plan: its steps in order, and its stop conditions.")
+    raw_text: str = Field(description="The model's answer exactly as received (a replay re-parses it).")
+    usage: Usage = Field(default=Usage(), description="Tokens the answer used.")
+    latency_ms: float = Field(default=0.0, description="How long the provider took to answer, in milliseconds.")
+    attempt: int = Field(default=1, description="The attempt (see `PlanRequested.attempt`) that produced the plan.")
 
 
 class PlanRejected(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    """The planner's answer was not a valid plan, or the provider failed; a retryable one is repaired."""
+
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanRejected"] = "PlanRejected"
-    error: str
-    raw_text: str = ""
-    usage: Usage = Usage()
-    latency_ms: float = 0.0
-    attempt: int = 1
-    retryable: bool = True
+    error: str = Field(description="What was wrong, in words a person (and the repair prompt) can act on.")
+    raw_text: str = Field(
+        default="", description="The model's answer exactly as received; empty when the provider failed."
+    )
+    usage: Usage = Field(default=Usage(), description="Tokens the answer used.")
+    latency_ms: float = Field(default=0.0, description="How long the provider took to answer, in milliseconds.")
+    attempt: int = Field(default=1, description="The attempt (see `PlanRequested.attempt`) that was rejected.")
+    retryable: bool = Field(
+        default=True, description="False when no further attempt follows (the last attempt, or a provider failure)."
+    )
 
 
 class CostRecorded(DomainEvent):
-    ACTOR: ClassVar[str] = "planner"
+    """An LLM call's tokens and price, and the run's running total.
+
+    Written by the planner for a plan answer and by the tool executor for a tool's LLM call
+    (``summarize``): the actor follows ``source``.
+    """
+
+    ACTOR: ClassVar[Actor] = "planner"
     type: Literal["CostRecorded"] = "CostRecorded"
-    source: str
-    model: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    usd: float = 0.0
-    total_usd: float = 0.0
-    priced: bool = True
+    source: str = Field(description="Who called the LLM: `planner`, or the tool's name.")
+    model: str = Field(default="", description="The model that answered (the price table's key).")
+    input_tokens: int = Field(default=0, description="Tokens sent to the model.")
+    output_tokens: int = Field(default=0, description="Tokens the model answered with.")
+    usd: float = Field(
+        default=0.0, description="This call's price in USD (0 when the model is not in the price table)."
+    )
+    total_usd: float = Field(default=0.0, description="The run's spend so far, this call included, in USD.")
+    priced: bool = Field(default=True, description="False when the model is not in the price table (`usd` is then 0).")
 
     @property
     def actor(self) -> str:
@@ -120,64 +184,99 @@ class CostRecorded(DomainEvent):
 
 
 class _Decision(DomainEvent):
-    ACTOR: ClassVar[str] = "policy_guard"
-    step_id: str
-    tool: str
-    rule: str
-    reason: str
+    """The fields the policy guard's approve and reject decisions share."""
+
+    ACTOR: ClassVar[Actor] = "policy_guard"
+    step_id: str = Field(description="The plan step decided on.")
+    tool: str = Field(description="The step's tool.")
+    rule: str = Field(description="The policy rule that made the decision (`allowed` when no rule objected).")
+    reason: str = Field(description="Why, in words a person can check.")
 
 
 class ToolApproved(_Decision):
+    """The policy guard let a step's tool run; the intent (``ToolExecuted``) follows in the same append."""
+
+    DECIDES: ClassVar[Decides] = Decides("approved", "run", policy_outcome="approve")
     type: Literal["ToolApproved"] = "ToolApproved"
 
 
 class ToolRejected(_Decision):
+    """The policy guard refused a step: it never runs, and the run goes on with the next step."""
+
+    DECIDES: ClassVar[Decides] = Decides("rejected", "skip", policy_outcome="reject")
     type: Literal["ToolRejected"] = "ToolRejected"
 
 
 class ApprovalRequested(DomainEvent):
-    ACTOR: ClassVar[str] = "policy_guard"
+    """The policy guard held a step for a person: the run waits until it is granted or denied."""
+
+    ACTOR: ClassVar[Actor] = "policy_guard"
+    DECIDES: ClassVar[Decides] = Decides("held", "wait", policy_outcome="hold")
     type: Literal["ApprovalRequested"] = "ApprovalRequested"
-    step_id: str
-    tool: str
-    input: dict[str, Any]
-    rule: str
-    reason: str
+    step_id: str = Field(description="The plan step held.")
+    tool: str = Field(description="The step's tool.")
+    input: dict[str, Any] = Field(description="The tool input the person approves, as resolved from earlier steps.")
+    rule: str = Field(
+        description="The policy rule that held the step (`resume_target_changed` after a crash "
+        "when the write target changed)."
+    )
+    reason: str = Field(description="Why, in words a person can check.")
 
 
 class _HumanDecision(DomainEvent):
-    ACTOR: ClassVar[str] = "human"
-    step_id: str
-    by: str
-    comment: str = ""
+    """The fields a person's grant and denial share."""
+
+    ACTOR: ClassVar[Actor] = "human"
+    step_id: str = Field(description="The held step decided on.")
+    by: str = Field(description="Who decided.")
+    comment: str = Field(default="", description="What they said about it (may be empty).")
 
 
 class ApprovalGranted(_HumanDecision):
+    """A person let a held step run; the run moves on when it is advanced."""
+
+    DECIDES: ClassVar[Decides] = Decides("granted", "run")
     type: Literal["ApprovalGranted"] = "ApprovalGranted"
 
 
 class ApprovalDenied(_HumanDecision):
+    """A person refused a held step: it never runs, and the run goes on with the next step."""
+
+    DECIDES: ClassVar[Decides] = Decides("denied", "skip")
     type: Literal["ApprovalDenied"] = "ApprovalDenied"
 
 
 class ToolExecuted(DomainEvent):
-    """The intent, written before the tool runs; ``target_sha256`` is the write target's hash then."""
+    """The intent, written before the tool runs; ``target_sha256`` is the write target's hash then.
 
-    ACTOR: ClassVar[str] = "tool_executor"
+    An intent without its ``ObservationCaptured`` means the process died inside the tool: a
+    resume writes ``StepInterrupted`` and re-runs or holds the step.
+    """
+
+    ACTOR: ClassVar[Actor] = "tool_executor"
     type: Literal["ToolExecuted"] = "ToolExecuted"
-    step_id: str
-    tool: str
-    input: dict[str, Any]
-    target_sha256: str | None = None
+    step_id: str = Field(description="The plan step about to run.")
+    tool: str = Field(description="The tool about to run.")
+    input: dict[str, Any] = Field(description="The tool input, with references to earlier steps' output resolved.")
+    target_sha256: str | None = Field(
+        default=None,
+        description="sha256 (hex) of the file a write is about to replace; null "
+        "for a new file or a tool that does not write.",
+    )
 
 
 class ObservationCaptured(DomainEvent):
-    ACTOR: ClassVar[str] = "tool_executor"
+    """What a tool did: its result, also when it failed (a tool never takes the run down)."""
+
+    ACTOR: ClassVar[Actor] = "tool_executor"
     type: Literal["ObservationCaptured"] = "ObservationCaptured"
-    step_id: str
-    tool: str
-    result: dict[str, Any]
-    duration_ms: float = 0.0
+    step_id: str = Field(description="The plan step that ran.")
+    tool: str = Field(description="The tool that ran.")
+    result: dict[str, Any] = Field(
+        description="`success`, `output` (text later steps may use), the tool's own "
+        "fields, and `error` when `success` is false."
+    )
+    duration_ms: float = Field(default=0.0, description="How long the tool took, in milliseconds.")
 
     @property
     def success(self) -> bool:
@@ -185,38 +284,59 @@ class ObservationCaptured(DomainEvent):
 
 
 class StepInterrupted(DomainEvent):
+    """A resumed run found a step's intent without its observation: the process died inside the tool."""
+
     type: Literal["StepInterrupted"] = "StepInterrupted"
-    step_id: str
-    tool: str = ""
-    next_action: str = ""
+    step_id: str = Field(description="The step whose tool was interrupted.")
+    tool: str = Field(default="", description="Its tool.")
+    next_action: str = Field(
+        default="",
+        description="What the resume does about it: re-run the step, or hold it for a "
+        "person when its write target changed.",
+    )
 
 
 class BudgetExceeded(DomainEvent):
+    """The run spent more than its budget before its next step; ``RunFailed`` follows."""
+
     type: Literal["BudgetExceeded"] = "BudgetExceeded"
-    spent_usd: float
-    budget_usd: float
+    spent_usd: float = Field(description="What the run had spent, in USD.")
+    budget_usd: float = Field(description="The run's budget, in USD.")
 
 
 class ResponseFinalized(DomainEvent):
+    """The run's answer, written once every step is done, just before ``RunCompleted``."""
+
     type: Literal["ResponseFinalized"] = "ResponseFinalized"
-    summary: str
-    step_count: int
+    summary: str = Field(
+        description="The answer a person reads first: step counts, the files written, the last summary or output."
+    )
+    step_count: int = Field(description="The number of planned steps.")
 
 
 class RunCompleted(DomainEvent):
+    """The run ended after its last step (some steps may have failed or been refused)."""
+
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunCompleted"] = "RunCompleted"
-    status: str = "completed"
+    status: str = Field(default="completed", description="Always `completed`.")
 
 
 class RunFailed(DomainEvent):
+    """The run ended without finishing its plan: no valid plan, the budget, or a policy file that changed."""
+
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunFailed"] = "RunFailed"
-    reason: str
+    reason: str = Field(description="Why, and what to change to succeed.")
 
 
 class RunCancelled(DomainEvent):
+    """A person ended the run; a process still advancing it stops at its next append."""
+
+    TERMINAL: ClassVar[bool] = True
     type: Literal["RunCancelled"] = "RunCancelled"
-    by: str = "human"
-    reason: str = ""
+    by: str = Field(default="human", description="Who cancelled the run.")
+    reason: str = Field(default="", description="Why (may be empty).")
 
 
 class ReplayDiffed(DomainEvent):
@@ -227,17 +347,17 @@ class ReplayDiffed(DomainEvent):
     """
 
     type: Literal["ReplayDiffed"] = "ReplayDiffed"
-    original_run_id: str
-    verdict: Literal["regression", "improvement", "unchanged"]
-    reasons: list[str] = Field(default_factory=list)
+    original_run_id: str = Field(description="The run this replay was compared with.")
+    verdict: Literal["regression", "improvement", "unchanged"] = Field(description="The replay against the original.")
+    reasons: list[str] = Field(default_factory=list, description="Why, one sentence each.")
 
 
 class UnknownEvent(DomainEvent):
     """An event this code cannot read as its catalogue type: kept whole, never a crash."""
 
     type: str
-    data: dict[str, Any] = Field(default_factory=dict)
-    problem: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, description="The payload as stored.")
+    problem: str = Field(default="", description="Why it cannot be read.")
 
 
 AnyEvent = Annotated[
@@ -263,31 +383,22 @@ AnyEvent = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (
-        RunStarted,
-        PlanRequested,
-        PlanGenerated,
-        PlanRejected,
-        CostRecorded,
-        ToolApproved,
-        ToolRejected,
-        ApprovalRequested,
-        ApprovalGranted,
-        ApprovalDenied,
-        ToolExecuted,
-        ObservationCaptured,
-        StepInterrupted,
-        BudgetExceeded,
-        ResponseFinalized,
-        RunCompleted,
-        RunFailed,
-        RunCancelled,
-        ReplayDiffed,
-    )
-}
-TERMINAL_TYPES = frozenset({"RunCompleted", "RunFailed", "RunCancelled"})
+
+# Everything below is derived from the union: a new event type is one class and one line in it.
+EVENT_CLASSES: tuple[type[DomainEvent], ...] = get_args(get_args(AnyEvent)[0])
+EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.model_fields["type"].default: cls for cls in EVENT_CLASSES}
+TERMINAL_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.TERMINAL)
+
+# --- the decision vocabulary (declared on the decision classes, see ``Decides``) ----------------
+
+DECISIONS: dict[str, Decides] = {name: cls.DECIDES for name, cls in EVENT_TYPES.items() if cls.DECIDES}
+"""Decision event type -> what it decides, in catalogue order."""
+DECISION_OUTCOMES: tuple[str, ...] = tuple(d.word for d in DECISIONS.values())
+"""The step decisions, in catalogue order: approved, rejected, held, granted, denied."""
+DECISION_EFFECTS: dict[str, DecisionEffect] = {d.word: d.effect for d in DECISIONS.values()}
+"""Step decision word -> its effect on the step (run, skip, wait)."""
+GUARD_DECISIONS: dict[str, str] = {name: d.policy_outcome for name, d in DECISIONS.items() if d.policy_outcome}
+"""The policy guard's decision event types -> the policy outcome each records (approve, reject, hold)."""
 
 
 # --- upcasting -------------------------------------------------------------------------------

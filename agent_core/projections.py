@@ -2,14 +2,17 @@
 
 ``fold`` is the only way code learns what happened in a run: the orchestrator, resume, replay
 and the dashboard all call it. One small handler per event type; events this code cannot
-read are kept as problems, never a crash.
+read are kept as problems, never a crash. The runs index is the same fold, carried from one
+append to the next in the runs row (``index_run``), so the run list says what the fold says.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from agent_core import events as ev
@@ -46,7 +49,7 @@ class StepState:
         """succeeded | failed | rejected | denied | held | interrupted | running | pending."""
         if self.result is not None:
             return "succeeded" if self.result.get("success") else "failed"
-        if self.decision in ("rejected", "denied", "held"):
+        if self.decision is not None and ev.DECISION_EFFECTS.get(self.decision) != "run":
             return self.decision
         if self.executed:
             return "running"
@@ -69,6 +72,7 @@ class RunState:
     replay_mode: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     plan: Plan | None = None
+    steps_planned: int = 0  # len(plan.steps), kept apart so that the runs index carries it without the plan
     plan_attempts: int = 0
     plan_errors: tuple[str, ...] = ()
     steps: tuple[StepState, ...] = ()
@@ -103,10 +107,14 @@ class RunState:
 
     @property
     def pending_approval(self) -> StepState | None:
-        return next((s for s in self.steps if s.decision == "held"), None)
+        return next((s for s in self.steps if s.decision is not None and _waits(s.decision)), None)
 
     def count(self, outcome: str) -> int:
         return sum(1 for s in self.steps if s.outcome == outcome)
+
+
+def _waits(decision: str) -> bool:
+    return ev.DECISION_EFFECTS.get(decision) == "wait"
 
 
 # --- handlers: one per event type ---------------------------------------------------------
@@ -153,7 +161,7 @@ def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
         )
         for s in e.plan.steps
     )
-    return replace(state, plan=e.plan, steps=steps)
+    return replace(state, plan=e.plan, steps_planned=len(steps), steps=steps)
 
 
 def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
@@ -169,24 +177,16 @@ def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
     )
 
 
-def _decided(decision: str) -> Callable[[RunState, Any], RunState]:
-    def handler(state: RunState, e: Any) -> RunState:
-        return _update_step(state, e.step_id, tool=e.tool, decision=decision, rule=e.rule, reason=e.reason)
-
-    return handler
-
-
-def _approval_requested(state: RunState, e: ev.ApprovalRequested) -> RunState:
-    state = _update_step(state, e.step_id, tool=e.tool, decision="held", rule=e.rule, reason=e.reason)
-    return replace(state, status=WAITING)
+def _guard_decided(state: RunState, e: ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested) -> RunState:
+    decides = e.DECIDES
+    state = _update_step(state, e.step_id, tool=e.tool, decision=decides.word, rule=e.rule, reason=e.reason)
+    return replace(state, status=WAITING) if decides.effect == "wait" else state
 
 
-def _human(decision: str) -> Callable[[RunState, Any], RunState]:
-    def handler(state: RunState, e: Any) -> RunState:
-        state = _update_step(state, e.step_id, decision=decision, decided_by=e.by, comment=e.comment)
-        return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
-
-    return handler
+def _human_decided(state: RunState, e: ev.ApprovalGranted | ev.ApprovalDenied) -> RunState:
+    decides = e.DECIDES
+    state = _update_step(state, e.step_id, decision=decides.word, decided_by=e.by, comment=e.comment)
+    return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
 
 
 def _tool_executed(state: RunState, e: ev.ToolExecuted) -> RunState:
@@ -226,27 +226,29 @@ def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
     return replace(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
 
 
-HANDLERS: dict[str, Callable[[RunState, Any], RunState]] = {
-    "RunStarted": _run_started,
-    "PlanRequested": _plan_requested,
-    "PlanGenerated": _plan_generated,
-    "PlanRejected": _plan_rejected,
-    "CostRecorded": _cost_recorded,
-    "ToolApproved": _decided("approved"),
-    "ToolRejected": _decided("rejected"),
-    "ApprovalRequested": _approval_requested,
-    "ApprovalGranted": _human("granted"),
-    "ApprovalDenied": _human("denied"),
-    "ToolExecuted": _tool_executed,
-    "ObservationCaptured": _observation,
-    "StepInterrupted": _interrupted,
-    "BudgetExceeded": _budget,
-    "ResponseFinalized": _finalized,
-    "RunCompleted": _completed,
-    "RunFailed": _failed,
-    "RunCancelled": _cancelled,
-    "ReplayDiffed": _replay_diffed,
+Handler = Callable[[RunState, Any], RunState]
+HANDLERS: dict[type[ev.DomainEvent], Handler] = {
+    ev.RunStarted: _run_started,
+    ev.PlanRequested: _plan_requested,
+    ev.PlanGenerated: _plan_generated,
+    ev.PlanRejected: _plan_rejected,
+    ev.CostRecorded: _cost_recorded,
+    ev.ToolApproved: _guard_decided,
+    ev.ToolRejected: _guard_decided,
+    ev.ApprovalRequested: _guard_decided,
+    ev.ApprovalGranted: _human_decided,
+    ev.ApprovalDenied: _human_decided,
+    ev.ToolExecuted: _tool_executed,
+    ev.ObservationCaptured: _observation,
+    ev.StepInterrupted: _interrupted,
+    ev.BudgetExceeded: _budget,
+    ev.ResponseFinalized: _finalized,
+    ev.RunCompleted: _completed,
+    ev.RunFailed: _failed,
+    ev.RunCancelled: _cancelled,
+    ev.ReplayDiffed: _replay_diffed,
 }
+"""One handler per catalogue class (a test checks the table covers ``events.EVENT_CLASSES``)."""
 
 
 def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
@@ -261,7 +263,7 @@ def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
     )
     if recorded.problem:
         return replace(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
-    handler = HANDLERS.get(recorded.type)
+    handler = HANDLERS.get(type(recorded.event))
     return handler(state, recorded.event) if handler else state
 
 
@@ -370,45 +372,98 @@ class RunSummary:
 
 
 def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIndex:
-    """The store's indexer: keep the runs row's status, goal, lineage and counters current."""
-    status = previous.status if previous else "new"
-    title = previous.title if previous else ""
-    parent = previous.parent_id if previous else None
-    s = dict(previous.summary) if previous else {}
+    """The store's indexer: the runs row is the fold's own state, carried from one append to the next.
+
+    Incremental (only the appended events are folded, inside the append's transaction) and
+    computed by the fold's handlers, so the run list and a full fold cannot disagree.
+    """
+    state = _indexed_state(previous, stored[0].run_id if stored else "")
     for row in stored:
-        e = decode(row).event
-        match e:
-            case ev.RunStarted():
-                status, title, parent = RUNNING, e.goal, e.replay_of
-                s.update(provider=e.planner.provider, model=e.planner.model, replay_mode=e.replay_mode)
-            case ev.PlanGenerated():
-                s["steps_planned"] = len(e.plan.steps)
-            case ev.CostRecorded():
-                s["cost_usd"] = e.total_usd
-                s["input_tokens"] = s.get("input_tokens", 0) + e.input_tokens
-                s["output_tokens"] = s.get("output_tokens", 0) + e.output_tokens
-            case ev.ToolRejected() | ev.ApprovalDenied():
-                s["steps_rejected"] = s.get("steps_rejected", 0) + 1
-            case ev.ApprovalRequested():
-                status, s["pending_step"] = WAITING, e.step_id
-            case ev.ApprovalGranted():
-                status, s["pending_step"] = RUNNING, None
-            case ev.ObservationCaptured():
-                key = "steps_ok" if e.success else "steps_failed"
-                s[key] = s.get(key, 0) + 1
-            case ev.RunCompleted():
-                status = COMPLETED
-            case ev.RunFailed():
-                status, s["reason"] = FAILED, e.reason
-            case ev.RunCancelled():
-                status, s["reason"] = CANCELLED, e.reason or f"cancelled by {e.by}"
-            case ev.ReplayDiffed():
-                s["verdict"] = e.verdict
-        if isinstance(e, ev.ApprovalDenied):
-            status, s["pending_step"] = RUNNING, None
-        if row.type in ev.TERMINAL_TYPES:
-            s["ended_at"] = row.at.isoformat()
-    return RunIndex(status=status, title=title, parent_id=parent, summary=s)
+        state = apply(state, decode(row))
+    return _index_row(state)
+
+
+# A step in the index: [step_id, decision, executed, ok (None until observed), interrupted]. Only
+# what the counters, the pending approval and the handlers that change them read.
+_IndexedStep = list[Any]
+
+
+def _index_row(state: RunState) -> RunIndex:
+    pending = state.pending_approval
+    outcomes = Counter(step.outcome for step in state.steps)
+    return RunIndex(
+        status=state.status,
+        title=state.goal,
+        parent_id=state.replay_of,
+        summary={
+            "provider": state.planner.provider if state.planner else "",
+            "model": state.planner.model if state.planner else "",
+            "replay_mode": state.replay_mode,
+            "steps_planned": state.steps_planned,
+            "steps_ok": outcomes["succeeded"],
+            "steps_failed": outcomes["failed"],
+            "steps_rejected": outcomes["rejected"] + outcomes["denied"],
+            "cost_usd": state.cost_usd,
+            "input_tokens": state.input_tokens,
+            "output_tokens": state.output_tokens,
+            "pending_step": pending.step_id if pending else None,
+            "reason": state.failure_reason,
+            "ended_at": state.ended_at.isoformat() if state.ended_at else None,
+            "verdict": state.verdict,
+            "steps": [_indexed_step(step) for step in state.steps],
+        },
+    )
+
+
+def _indexed_step(step: StepState) -> _IndexedStep:
+    ok = None if step.result is None else bool(step.result.get("success"))
+    return [step.step_id, step.decision, step.executed, ok, step.interrupted]
+
+
+def _indexed_state(previous: RunIndex | None, run_id: str) -> RunState:
+    """The part of the fold's state that the runs row keeps: enough for the handlers to go on."""
+    if previous is None:
+        return RunState(run_id=run_id)
+    s = previous.summary
+    steps = s["steps"] if "steps" in s else _steps_of_an_older_row(s)
+    ended = s.get("ended_at")
+    return RunState(
+        run_id=run_id,
+        status=previous.status,
+        goal=previous.title,
+        replay_of=previous.parent_id,
+        replay_mode=s.get("replay_mode"),
+        planner=ev.PlannerInfo(provider=s["provider"], model=s.get("model", ""), prompt_sha="")
+        if "provider" in s
+        else None,
+        steps_planned=s.get("steps_planned", 0),
+        steps=tuple(_step_of_index(*step) for step in steps),
+        cost_usd=s.get("cost_usd", 0.0),
+        input_tokens=s.get("input_tokens", 0),
+        output_tokens=s.get("output_tokens", 0),
+        ended_at=datetime.fromisoformat(ended) if ended else None,
+        failure_reason=s.get("reason", ""),
+        verdict=s.get("verdict"),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _step_of_index(step_id: str, decision: str | None, executed: bool, ok: bool | None, interrupted: int) -> StepState:
+    # Cached: every append of a run restores the same steps, and building them was most of the indexer's time.
+    # Sharing is safe: a StepState is frozen and the handlers replace its result, never mutate it.
+    result = None if ok is None else {"success": ok}
+    return StepState(step_id, "", decision=decision, executed=executed, result=result, interrupted=interrupted)
+
+
+def _steps_of_an_older_row(s: dict[str, Any]) -> list[_IndexedStep]:
+    """A row written before the index kept its steps: steps that reproduce its counters and its hold."""
+    pending = s.get("pending_step")
+    return [
+        *([f"(indexed) ok {i}", "approved", True, True, 0] for i in range(s.get("steps_ok", 0))),
+        *([f"(indexed) failed {i}", "approved", True, False, 0] for i in range(s.get("steps_failed", 0))),
+        *([f"(indexed) rejected {i}", "rejected", False, None, 0] for i in range(s.get("steps_rejected", 0))),
+        *([[pending, "held", False, None, 0]] if pending else []),
+    ]
 
 
 def list_summaries(store: EventStore, **filters: Any) -> list[RunSummary]:

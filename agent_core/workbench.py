@@ -42,14 +42,7 @@ class PendingApproval:
     requested_at: datetime | None
 
 
-DECISION_OUTCOMES = ("approved", "rejected", "held", "granted", "denied")
-_DECISION_TYPES = {
-    "ToolApproved": "approved",
-    "ToolRejected": "rejected",
-    "ApprovalRequested": "held",
-    "ApprovalGranted": "granted",
-    "ApprovalDenied": "denied",
-}
+DECISION_OUTCOMES = ev.DECISION_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +272,10 @@ def _decisions_of(run_id: str, events: list[ev.RecordedEvent]) -> list[PolicyDec
     held: dict[str, ev.ApprovalRequested] = {}
     out: list[PolicyDecision] = []
     for recorded in events:
-        outcome = _DECISION_TYPES.get(recorded.type)
         e = recorded.event
-        if outcome is None or recorded.problem:
+        if e.DECIDES is None or recorded.problem:
             continue
+        outcome = e.DECIDES.word
         if isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested):
             if isinstance(e, ev.ApprovalRequested):
                 held[e.step_id] = e

@@ -11,14 +11,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
 import plotly.graph_objects as go
 
 from agent_core import events as ev
-from ui.format import OUTCOME_COLOURS
+from ui.format import OUTCOME_COLOURS, outcome_of
 from ui.tables import summarize
 
-ACTORS = ("orchestrator", "planner", "policy_guard", "tool_executor", "human")
+ACTORS: tuple[str, ...] = get_args(ev.Actor)
 LEGEND = {
     "ok": "ok / approved",
     "rejected": "rejected / denied",
@@ -29,19 +30,16 @@ LEGEND = {
     "info": "other",
     "unreadable": "unreadable event",
 }
-_EVENT_OUTCOME = {
-    "PlanGenerated": "ok",
-    "ToolApproved": "ok",
-    "ApprovalGranted": "ok",
-    "RunCompleted": "ok",
-    "ToolRejected": "rejected",
-    "ApprovalDenied": "rejected",
-    "PlanRejected": "rejected",
-    "RunFailed": "failed",
-    "BudgetExceeded": "failed",
-    "ApprovalRequested": "waiting",
-    "StepInterrupted": "interrupted",
-    "RunCancelled": "interrupted",
+# A decision event is coloured like the decision it records; a few others have a colour of their own.
+_EVENT_OUTCOME: dict[type[ev.DomainEvent], str] = {
+    **{ev.EVENT_TYPES[name]: outcome_of(decides.word) for name, decides in ev.DECISIONS.items()},
+    ev.PlanGenerated: "ok",
+    ev.RunCompleted: "ok",
+    ev.PlanRejected: "rejected",
+    ev.RunFailed: "failed",
+    ev.BudgetExceeded: "failed",
+    ev.StepInterrupted: "interrupted",
+    ev.RunCancelled: "interrupted",
 }
 MIN_SPAN_FRACTION = 0.006  # so an instant tool call is still a visible bar
 
@@ -52,7 +50,7 @@ def event_outcome(recorded: ev.RecordedEvent) -> str:
         return "unreadable"
     if isinstance(recorded.event, ev.ObservationCaptured):
         return "ok" if recorded.event.success else "failed"
-    return _EVENT_OUTCOME.get(recorded.type, "info")
+    return _EVENT_OUTCOME.get(type(recorded.event), "info")
 
 
 @dataclass(frozen=True, slots=True)

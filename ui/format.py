@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from agent_core import events as ev
+
 # One colour per outcome (shared/UX.md): completed/approved green, rejected/denied orange,
 # failed red, waiting/held amber, running blue, interrupted/cancelled grey.
 OUTCOME_COLOURS: dict[str, str] = {
@@ -21,21 +23,20 @@ OUTCOME_COLOURS: dict[str, str] = {
     "unreadable": "#8e24aa",
 }
 
+# A decision is coloured by what it does to its step (events.Decides.effect).
+_EFFECT_OUTCOME: dict[str, str] = {"run": "ok", "skip": "rejected", "wait": "waiting"}
+
 STATUS_OUTCOME: dict[str, str] = {
     "completed": "ok",
     "succeeded": "ok",
-    "approved": "ok",
-    "granted": "ok",
-    "rejected": "rejected",
-    "denied": "rejected",
     "failed": "failed",
     "waiting_approval": "waiting",
-    "held": "waiting",
     "running": "running",
     "new": "running",
     "pending": "info",
     "cancelled": "interrupted",
     "interrupted": "interrupted",
+    **{word: _EFFECT_OUTCOME[effect] for word, effect in ev.DECISION_EFFECTS.items()},
 }
 
 # st.badge only knows named colours; these are the closest to OUTCOME_COLOURS.

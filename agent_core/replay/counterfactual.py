@@ -15,8 +15,6 @@ from agent_core.replay.recording import Recording, load_recording, mirror_write,
 from agent_core.store import EventStore
 from agent_core.tools.sandbox import database_path_from_url
 
-_DECISION_TYPES = {"ToolApproved": "approve", "ToolRejected": "reject", "ApprovalRequested": "hold"}
-
 
 @dataclass(frozen=True, slots=True)
 class DecisionChange:
@@ -75,7 +73,7 @@ def _counterfactual_run(recording: Recording, policy: Policy, settings: Settings
         state: RunState | None = None
         for recorded in recording.events:
             e = recorded.event
-            outcome = _DECISION_TYPES.get(recorded.type)
+            outcome = ev.GUARD_DECISIONS.get(recorded.type)
             if (
                 state is not None
                 and state.plan is not None

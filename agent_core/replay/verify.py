@@ -20,7 +20,6 @@ from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import Policy
 from agent_core.projections import load_events, load_state
-from agent_core.replay.counterfactual import _DECISION_TYPES
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.recording import RecordedTools, Recording, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
@@ -113,7 +112,7 @@ def explain(expected: dict[str, Any] | None, got: dict[str, Any] | None, index: 
         return f"the re-execution wrote {got['type']} after the recording's last event"
     if expected["type"] != got["type"]:
         a, b = expected["type"], got["type"]
-        if a in _DECISION_TYPES and b in _DECISION_TYPES:
+        if a in ev.GUARD_DECISIONS and b in ev.GUARD_DECISIONS:
             return (f"the policy decided {b} (rule {got['payload'].get('rule')!r}) where the recording has {a} "
                     f"(rule {expected['payload'].get('rule')!r}) for {got['payload'].get('step_id')}")  # fmt: skip
         return f"the re-execution wrote {b} where the recording has {a}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agent_core import events as ev
 from agent_core.projections import load_events, open_store
 from tests.dashboard.seed import HOSTILE_GOAL, seed
+from tests.store.catalogue import example
 from ui import charts, tables
-from ui.format import human_duration, md_escape, relative_time, short_id, status_label
+from ui.format import human_duration, md_escape, outcome_of, relative_time, short_id, status_label
 
 
 def test_formats_read_like_the_ux_sketch() -> None:
@@ -50,3 +52,13 @@ def test_events_are_summarized_and_spans_pair_intent_with_outcome(tmp_path: Path
     assert any("input from &lt;b&gt;the web&lt;/b&gt;" in h for h in hovers)  # plotly would render raw tags
     assert not any("<b>" in h or HOSTILE_GOAL in h for h in hovers)
     assert {trace.name for trace in figure.data if trace.showlegend is not False} >= {"ok / approved", "failed"}
+
+
+def test_decisions_are_coloured_from_the_one_decision_vocabulary() -> None:
+    words = {word: outcome_of(word) for word in ev.DECISION_OUTCOMES}
+    assert words == {"approved": "ok", "rejected": "rejected", "held": "waiting", "granted": "ok", "denied": "rejected"}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for name, decides in ev.DECISIONS.items():
+        event = example(ev.EVENT_TYPES[name])
+        recorded = ev.RecordedEvent(1, "r" * 32, 1, name, event.schema_version, event.actor, at, "", event)
+        assert charts.event_outcome(recorded) == outcome_of(decides.word), name

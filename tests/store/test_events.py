@@ -2,40 +2,89 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import get_args
+
 import pydantic
 import pytest
 
 from agent_core import events as ev
-from agent_core.projections import load_state
+from agent_core.describe import summarize_event
+from agent_core.policy import Outcome
+from agent_core.projections import HANDLERS, load_events, load_state
 from agent_core.store import EventStore
+from agent_core.workbench import DECISION_OUTCOMES as WORKBENCH_DECISION_OUTCOMES
+from tests.store.catalogue import MINIMAL_PAYLOADS, example
 from tests.store.helpers import new_run_id, run_started
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
-def test_every_catalogue_type_round_trips_through_the_union() -> None:
-    assert set(ev.EVENT_TYPES) == {
-        "RunStarted",
-        "PlanRequested",
-        "PlanGenerated",
-        "PlanRejected",
-        "CostRecorded",
-        "ToolApproved",
-        "ToolRejected",
-        "ApprovalRequested",
-        "ApprovalGranted",
-        "ApprovalDenied",
-        "ToolExecuted",
-        "ObservationCaptured",
-        "StepInterrupted",
-        "BudgetExceeded",
-        "ResponseFinalized",
-        "RunCompleted",
-        "RunFailed",
-        "RunCancelled",
-        "ReplayDiffed",
+
+CLASSES = list(ev.EVENT_CLASSES)
+NAMES = [cls.__name__ for cls in CLASSES]
+
+
+def test_the_type_list_is_derived_from_the_union_and_the_table_of_payloads_covers_it() -> None:
+    assert list(ev.EVENT_TYPES.values()) == CLASSES
+    assert all(name == cls.__name__ for name, cls in ev.EVENT_TYPES.items())
+    assert set(MINIMAL_PAYLOADS) == set(CLASSES), "add a minimal payload for each new type to tests/store/catalogue.py"
+    assert {"RunCompleted", "RunFailed", "RunCancelled"} == ev.TERMINAL_TYPES
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_every_catalogue_type_round_trips_through_the_union(cls: type[ev.DomainEvent]) -> None:
+    event = example(cls)
+    name = event.type
+    assert ev.EVENT_TYPES[name] is cls
+    again = ev.decode_payload(name, event.schema_version, event.to_payload())
+    assert type(again) is cls and again == event
+    assert ev.EVENT_ADAPTER.validate_json(event.model_dump_json()) == event
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_each_minimal_payload_holds_exactly_the_required_fields(cls: type[ev.DomainEvent]) -> None:
+    payload = MINIMAL_PAYLOADS[cls]
+    required = {name for name, field in cls.model_fields.items() if field.is_required()}
+    assert set(payload) == required
+    for missing in payload:
+        with pytest.raises(pydantic.ValidationError):
+            cls.model_validate({k: v for k, v in payload.items() if k != missing})
+
+
+def test_every_catalogue_type_round_trips_through_the_store(store: EventStore) -> None:
+    run = new_run_id()
+    events = [example(cls) for cls in CLASSES]
+    store.append(run, events, 0)
+    read = load_events(store, run)
+    assert [r.event for r in read] == events
+    assert [(r.type, r.version, r.actor) for r in read] == [(e.type, e.schema_version, e.actor) for e in events]
+    assert not [r.problem for r in read if r.problem]
+
+
+def test_every_catalogue_type_has_one_fold_handler() -> None:
+    assert set(HANDLERS) == set(CLASSES)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=NAMES)
+def test_every_catalogue_type_has_a_summary_line(cls: type[ev.DomainEvent]) -> None:
+    event = example(cls)
+    recorded = ev.RecordedEvent(1, "r" * 32, 1, event.type, event.schema_version, event.actor, NOW, "", event)
+    line = summarize_event(recorded)
+    assert line and line != event.type  # the type name alone is the fallback for a type without a summary
+
+
+def test_the_decision_vocabulary_is_declared_on_the_decision_classes() -> None:
+    assert {name: (d.word, d.effect, d.policy_outcome) for name, d in ev.DECISIONS.items()} == {
+        "ToolApproved": ("approved", "run", "approve"),
+        "ToolRejected": ("rejected", "skip", "reject"),
+        "ApprovalRequested": ("held", "wait", "hold"),
+        "ApprovalGranted": ("granted", "run", ""),
+        "ApprovalDenied": ("denied", "skip", ""),
     }
-    started = run_started()
-    again = ev.decode_payload("RunStarted", started.schema_version, started.to_payload())
-    assert again == started
+    assert ev.DECISION_OUTCOMES == ("approved", "rejected", "held", "granted", "denied")
+    assert ev.GUARD_DECISIONS == {"ToolApproved": "approve", "ToolRejected": "reject", "ApprovalRequested": "hold"}
+    assert set(ev.GUARD_DECISIONS.values()) == set(get_args(Outcome))  # every policy outcome has its event
+    assert WORKBENCH_DECISION_OUTCOMES == ev.DECISION_OUTCOMES
 
 
 def test_events_are_frozen() -> None:
