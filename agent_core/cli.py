@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from agent_core import events as ev
 from agent_core.config import load_settings
@@ -35,7 +35,8 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
+        """Bad arguments become a ``UsageError`` (one line, exit 2) instead of argparse's exit."""
         raise UsageError(message)
 
 
@@ -285,7 +286,9 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         return OK
     if args.all == bool(args.run_id):
         raise UsageError("name one RUN_ID or --all")
-    mode = args.mode or ("verify" if overrides.empty else "whatif")
+    mode: ev.ReplayMode = (
+        "verify" if (args.mode or ("verify" if overrides.empty else "whatif")) == "verify" else "whatif"
+    )
     if args.all:
         show = None if args.json else (lambda line: print(line, file=out, flush=True))
         report = bench.replay_all(mode, overrides, on_result=show)

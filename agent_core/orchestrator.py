@@ -171,7 +171,7 @@ class Orchestrator:
         policy_path: Path | None = None,
         system_prompt: str | None = None,
         replay_of: str | None = None,
-        replay_mode: str | None = None,
+        replay_mode: ev.ReplayMode | None = None,
         overrides: dict[str, Any] | None = None,
         on_append: OnAppend | None = None,
         prompt_version: str | None = None,
@@ -201,7 +201,7 @@ class Orchestrator:
             policy_sha=policy.sha,
             policy_path=str(policy.path),
             replay_of=replay_of,
-            replay_mode=replay_mode,  # type: ignore[arg-type]
+            replay_mode=replay_mode,
             overrides=recorded_overrides,
         )
         _Writer(self.store, run_id, 0, on_append)(started)

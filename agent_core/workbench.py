@@ -222,9 +222,13 @@ class Workbench:
         return replay.policy_counterfactual(self.store, self.settings, Path(policy_path), last_n)
 
     def replay_all(
-        self, mode: str = "verify", overrides: Overrides | None = None, on_result: Callable[[str], None] | None = None
+        self,
+        mode: ev.ReplayMode = "verify",
+        overrides: Overrides | None = None,
+        on_result: Callable[[str], None] | None = None,
     ) -> ReplayAllReport:
-        return replay.replay_all(self.store, self.settings, mode, overrides, on_result=on_result)  # type: ignore[arg-type]
+        """Verify or what-if every original run (CI's gate); ``on_result`` gets each line as it is ready."""
+        return replay.replay_all(self.store, self.settings, mode, overrides, on_result=on_result)
 
     # --- policy ----------------------------------------------------------------------------
 

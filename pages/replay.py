@@ -194,7 +194,7 @@ def form(workbench: Workbench, state: RunState) -> Request | None:
         model=model.strip() or None,
         system_prompt=prompt if changed_prompt else None,
         policy_path=None if policy is None or _same_file(policy, state.policy_path) else policy,
-        tools=tools,  # type: ignore[arg-type]
+        tools="live" if tools == "live" else "recorded",
     )
     return Request("whatif", overrides)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
+from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.errors import AgentError
 from agent_core.projections import RUNNING
@@ -60,7 +60,7 @@ def originals(store: EventStore, limit: int | None = None) -> list[str]:
 def replay_all(
     store: EventStore,
     settings: Settings,
-    mode: Literal["verify", "whatif"] = "verify",
+    mode: ev.ReplayMode = "verify",
     overrides: Overrides | None = None,
     *,
     limit: int | None = None,

@@ -75,21 +75,32 @@ def _counterfactual_run(recording: Recording, policy: Policy, settings: Settings
             e = recorded.event
             outcome = ev.GUARD_DECISIONS.get(recorded.type)
             if (
-                state is not None
-                and state.plan is not None
+                isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested)
                 and outcome
-                and getattr(e, "rule", "") != "resume_target_changed"
+                and state
+                and state.plan
             ):
-                step = next((s for s in state.plan.steps if s.id == e.step_id), None)  # type: ignore[attr-defined]
+                if e.rule == "resume_target_changed":
+                    step = None
+                else:
+                    step = next((s for s in state.plan.steps if s.id == e.step_id), None)
                 if step is not None:
                     found += 1
                     resolved = tool_impl.resolve_input(step, prior_results(state))
                     decision = decide(policy, state, step, resolved, shadow, database_path)
-                    if decision.outcome != outcome or decision.rule != e.rule:  # type: ignore[attr-defined]
-                        changes.append(DecisionChange(
-                            recording.run_id, step.id, step.tool, outcome, e.rule, decision.outcome,  # type: ignore[attr-defined]
-                            decision.rule, decision.reason,
-                        ))  # fmt: skip
+                    if decision.outcome != outcome or decision.rule != e.rule:
+                        changes.append(
+                            DecisionChange(
+                                recording.run_id,
+                                step.id,
+                                step.tool,
+                                outcome,
+                                e.rule,
+                                decision.outcome,
+                                decision.rule,
+                                decision.reason,
+                            )
+                        )
             if isinstance(e, ev.ObservationCaptured) and e.tool == "write_file" and e.success:
                 call = next((c for c in recording.calls if c.step_id == e.step_id and c.result == e.result), None)
                 if call is not None:

@@ -218,9 +218,10 @@ def _observation_change(o: StepState | None, r: StepState | None) -> tuple[str, 
 def _row(o: StepState | None, r: StepState | None) -> StepDiff:
     a, b = _decision_label(o), _decision_label(r)
     observation, text_diff = _observation_change(o, r)
+    first, last = o or r, r or o
     return StepDiff(
-        key=(o or r).step_id if (o or r) else "?",  # type: ignore[union-attr]
-        tool=(r or o).tool if (r or o) else "",  # type: ignore[union-attr]
+        key=first.step_id if first else "?",
+        tool=last.tool if last else "",
         original=o,
         replay=r,
         plan_change=_plan_change(o, r),
@@ -256,12 +257,12 @@ def _judge(orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float) -> 
         o, r = row.original, row.replay
         was = o.decision if o else None
         now = r.decision if r else None
-        if now == "rejected" and was != "rejected":
-            worse.append(f"{row.key} ({row.tool}) is newly rejected by policy rule {r.rule!r}: {r.reason}")  # type: ignore[union-attr]
-        elif was == "rejected" and now not in ("rejected", None):
-            better.append(f"{row.key} ({row.tool}) is no longer rejected (was rule {o.rule!r})")  # type: ignore[union-attr]
-        if now == "held" and was not in ("held", "granted", "denied"):
-            worse.append(f"{row.key} ({row.tool}) is newly held for approval by policy rule {r.rule!r}: {r.reason}")  # type: ignore[union-attr]
+        if r is not None and now == "rejected" and was != "rejected":
+            worse.append(f"{row.key} ({row.tool}) is newly rejected by policy rule {r.rule!r}: {r.reason}")
+        elif o is not None and was == "rejected" and now not in ("rejected", None):
+            better.append(f"{row.key} ({row.tool}) is no longer rejected (was rule {o.rule!r})")
+        if r is not None and now == "held" and was not in ("held", "granted", "denied"):
+            worse.append(f"{row.key} ({row.tool}) is newly held for approval by policy rule {r.rule!r}: {r.reason}")
     if rep.budget_exceeded and not orig.budget_exceeded:
         worse.append(f"the replay exceeded its budget (${rep.cost_usd:.4f} of ${rep.budget_usd:.2f})")
     elif orig.budget_exceeded and not rep.budget_exceeded:

@@ -107,7 +107,8 @@ def _mask_config(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def explain(expected: dict[str, Any] | None, got: dict[str, Any] | None, index: int) -> str:
     """One sentence on why two normalised events differ."""
     if got is None:
-        return f"the re-execution stopped after {index} events; the recording continues with {expected['type']}"  # type: ignore[index]
+        continues = expected["type"] if expected is not None else "nothing"
+        return f"the re-execution stopped after {index} events; the recording continues with {continues}"
     if expected is None:
         return f"the re-execution wrote {got['type']} after the recording's last event"
     if expected["type"] != got["type"]:
