@@ -186,6 +186,7 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m agent_core.catalogue_docs [--check]``: write docs/events.md, or only compare it."""
     parser = argparse.ArgumentParser(prog=REGENERATE, description="Write docs/events.md from agent_core/events.py.")
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date; write nothing")
     parser.add_argument("--path", type=Path, default=DOC_PATH, help="where the document lives (docs/events.md)")

@@ -41,6 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command in DESIGN.md's CLI contract."""
     parser = _Parser(prog="python -m agent_core", description="The event-sourced agent workbench.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 run failed or replay regressed, 2 bad usage or input)."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
@@ -176,12 +178,14 @@ def _finish(state: RunState, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``run GOAL``: start a run and drive it until it ends or waits for a person."""
     request = RunRequest(args.goal, args.max_steps, args.budget, args.planner, args.model).validate()
     state = bench.run(request, on_event=_progress(err if args.json else out))
     return _finish(state, args, out)
 
 
 def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``runs``: the newest runs from the index."""
     runs = bench.list_runs(limit=args.limit)
     if args.json:
         print(json.dumps([_plain(r) for r in runs], indent=2, default=str), file=out)
@@ -199,6 +203,7 @@ def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
 
 
 def cmd_events(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``events RUN_ID``: the run's log, one line (or JSON document) per event."""
     run_id = bench.resolve_run_id(args.run_id)
     events = bench.run_events(run_id)
     if args.json:
@@ -211,6 +216,7 @@ def cmd_events(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
 
 
 def cmd_approve(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``approve RUN_ID STEP_ID [--deny]``: record a person's decision and continue the run."""
     run_id = bench.resolve_run_id(args.run_id)
     decide = bench.deny if args.deny else bench.approve
     decide(run_id, args.step_id, by=args.by, comment=args.comment)
@@ -219,17 +225,20 @@ def cmd_approve(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Te
 
 
 def cmd_resume(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``resume RUN_ID``: continue a run from its log (also after a crash)."""
     state = bench.advance(bench.resolve_run_id(args.run_id), on_event=_progress(err if args.json else out))
     return _finish(state, args, out)
 
 
 def cmd_cancel(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``cancel RUN_ID``: end a run that has not ended."""
     state = bench.cancel(bench.resolve_run_id(args.run_id), by="cli")
     _finish(state, args, out)
     return OK
 
 
 def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``verify-log [RUN_ID]``: check the hash chain; exit 1 names the first bad event."""
     run_id = bench.resolve_run_id(args.run_id) if args.run_id else None
     problem = bench.store.verify_chain(run_id)
     if problem is None:
@@ -240,12 +249,14 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
 
 
 def cmd_export(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``export RUN_ID``: the run as JSON lines on stdout."""
     for line in export_lines(bench.store, bench.resolve_run_id(args.run_id)):
         print(line, file=out)
     return OK
 
 
 def cmd_import(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``import FILE``: read an export back (refuses an existing id or an altered file)."""
     path = Path(args.file)
     if not path.is_file():
         raise TransferError(f"no file {args.file!r}")
@@ -268,6 +279,7 @@ def _overrides(args: argparse.Namespace) -> Overrides:
 
 
 def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``replay``: verify, what-if, replay --all, lineage and the policy counterfactual."""
     overrides = _overrides(args)
     if args.counterfactual is not None:
         if not args.policy:

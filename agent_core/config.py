@@ -61,6 +61,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then .env, then the providers' credentials from the registry."""
         credentials = _ProviderCredentials(settings_cls, init_settings, env_settings, dotenv_settings)
         return credentials, init_settings, env_settings, dotenv_settings, file_secret_settings
 

@@ -57,13 +57,16 @@ class DomainEvent(BaseModel):
 
     @property
     def schema_version(self) -> int:
+        """The payload's schema version, stored beside it so old rows can be upcast on read."""
         return self.VERSION
 
     @property
     def actor(self) -> str:
+        """Who writes this type of event (the catalogue's actor column)."""
         return self.ACTOR
 
     def to_payload(self) -> dict[str, Any]:
+        """The JSON-ready payload the store keeps (no envelope fields)."""
         return self.model_dump(mode="json", exclude={"type"})
 
 
@@ -180,6 +183,7 @@ class CostRecorded(DomainEvent):
 
     @property
     def actor(self) -> str:
+        """The planner for planning costs, the tool executor for tool (LLM summary) costs."""
         return "planner" if self.source == "planner" else "tool_executor"
 
 
@@ -280,6 +284,7 @@ class ObservationCaptured(DomainEvent):
 
     @property
     def success(self) -> bool:
+        """Whether the tool reported success."""
         return bool(self.result.get("success"))
 
 
@@ -451,6 +456,7 @@ class RecordedEvent:
 
     @property
     def problem(self) -> str:
+        """Why the stored payload could not be decoded ("" when it was)."""
         return self.event.problem if isinstance(self.event, UnknownEvent) else ""
 
 

@@ -64,6 +64,7 @@ class RunRequest:
     model: str | None = None
 
     def validate(self) -> RunRequest:
+        """The request with a trimmed goal, or ``RunRequestError`` naming the field to fix."""
         goal = self.goal.strip()
         if not goal:
             raise RunRequestError("goal", "the goal is empty: say what the agent should do")
@@ -92,11 +93,15 @@ OnAppend = Callable[[str, int], None]
 class ToolRunner(Protocol):
     """Where tool effects come from: the live tools, or (for replay) recorded observations."""
 
-    def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None: ...
+    def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
+        """The write target's hash before the tool runs (recorded with the intent)."""
+        ...
 
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """The tool's result for the resolved input; a failure is a result, not an exception."""
+        ...
 
 
 @dataclass
@@ -109,11 +114,13 @@ class LiveTools:
     summarize_llm: Callable[[str, str], Any] | None = None
 
     def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
+        """The write target's hash in the real workspace now."""
         return tools.target_sha256(tool, resolved_input, self.workspace)
 
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
     ) -> dict[str, Any]:
+        """Run the real tool in the workspace sandbox."""
         context = tools.ToolContext(
             workspace=self.workspace,
             prior_results=prior_results,
@@ -398,6 +405,7 @@ class Orchestrator:
         return self._decide_held(run_id, step_id, ev.ApprovalGranted(step_id=step_id, by=by, comment=comment))
 
     def deny(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
+        """Record a person's denial of the held step; the run continues without it."""
         return self._decide_held(run_id, step_id, ev.ApprovalDenied(step_id=step_id, by=by, comment=comment))
 
     def _decide_held(self, run_id: str, step_id: str, decision: ev.DomainEvent) -> RunState:

@@ -67,38 +67,54 @@ class _Params(BaseModel):
 
 
 class NoParams(_Params):
+    """A rule kind that takes no parameters."""
+
     pass
 
 
 class ToolAllowlistParams(_Params):
+    """``tools``: the tools that may run."""
+
     tools: list[str] = Field(default_factory=lambda: list(TOOLS))
     """Default: every registered tool."""
 
 
 class RequiredFieldsParams(_Params):
+    """``fields``: per tool, the input fields that must be non-empty."""
+
     fields: dict[str, list[str]] = Field(default_factory=lambda: {n: list(s.required) for n, s in TOOLS.items()})
     """Default: each tool's declared ``ToolSpec.required``."""
 
 
 class PathFieldParams(_Params):
+    """``field``: the input field holding the workspace path."""
+
     field: str = "path"
 
 
 class SecretNamesParams(_Params):
+    """``patterns``: file name globs no tool may touch."""
+
     field: str = "path"
     patterns: list[str] = Field(default_factory=lambda: list(sandbox.DEFAULT_SECRET_PATTERNS))
 
 
 class SizeCapParams(_Params):
+    """``max_bytes``: the most a write may carry."""
+
     field: str = "content"
     max_bytes: int = Field(gt=0)
 
 
 class MaxToolCallsParams(_Params):
+    """``limit``: tool calls per run."""
+
     limit: int = Field(ge=1)
 
 
 class RequireApprovalParams(_Params):
+    """``reason``: what the person approving is told."""
+
     reason: str = "this policy requires a person to approve this tool"
 
 
@@ -326,6 +342,7 @@ class Policy:
 
     @classmethod
     def from_bytes(cls, raw: bytes, path: Path) -> Policy:
+        """Parse and validate a policy file's bytes; ``PolicyError`` says which line or rule to fix."""
         try:
             text = raw.decode("utf-8")
             data = yaml.safe_load(text)

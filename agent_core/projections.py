@@ -93,23 +93,28 @@ class RunState:
 
     @property
     def is_terminal(self) -> bool:
+        """True once the run completed, failed or was cancelled."""
         return self.status in TERMINAL_STATUSES
 
     @property
     def duration_s(self) -> float | None:
+        """Seconds from the first to the last event."""
         if self.started_at is None:
             return None
         end = self.ended_at or self.updated_at or self.started_at
         return (end - self.started_at).total_seconds()
 
     def step(self, step_id: str) -> StepState | None:
+        """The step with that id, or None before it has any event."""
         return next((s for s in self.steps if s.step_id == step_id), None)
 
     @property
     def pending_approval(self) -> StepState | None:
+        """The held step waiting for a person, if any."""
         return next((s for s in self.steps if s.decision is not None and _waits(s.decision)), None)
 
     def count(self, outcome: str) -> int:
+        """How many steps ended with that outcome (succeeded, failed, rejected, denied)."""
         return sum(1 for s in self.steps if s.outcome == outcome)
 
 
@@ -298,6 +303,7 @@ def decode(stored: StoredEvent) -> ev.RecordedEvent:
 
 
 def load_events(store: EventStore, run_id: str, after_seq: int = 0) -> list[ev.RecordedEvent]:
+    """The run's events after ``after_seq``, decoded; ``RunNotFound`` for an unknown id."""
     return [decode(s) for s in store.read_run(run_id, after_seq)]
 
 
@@ -340,6 +346,7 @@ class RunSummary:
 
     @classmethod
     def from_row(cls, row: RunRow) -> RunSummary:
+        """The summary of one runs-index row."""
         s = row.summary
         ended = s.get("ended_at")
         return cls(
@@ -368,6 +375,7 @@ class RunSummary:
 
     @property
     def duration_s(self) -> float:
+        """Seconds from start to the last event."""
         return ((self.ended_at or self.updated_at) - self.started_at).total_seconds()
 
 
@@ -467,6 +475,7 @@ def _steps_of_an_older_row(s: dict[str, Any]) -> list[_IndexedStep]:
 
 
 def list_summaries(store: EventStore, **filters: Any) -> list[RunSummary]:
+    """Runs newest first, filtered and paged, from the runs index alone."""
     return [RunSummary.from_row(row) for row in store.list_runs(**filters)]
 
 

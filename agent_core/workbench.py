@@ -80,17 +80,21 @@ class Workbench:
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Workbench:
+        """A workbench over the store ``settings`` name (default: from the environment)."""
         return cls(settings or Settings())
 
     def close(self) -> None:
+        """Release the store's connections."""
         self.store.close()
 
     # --- where things are ------------------------------------------------------------------
 
     def store_label(self) -> str:
+        """Where the data lives, never with a password."""
         return describe_database(self.settings.database_url)
 
     def planner_label(self) -> str:
+        """Which planner answers, for the sidebar."""
         provider = self.settings.resolved_planner()
         if provider == "offline":
             return "offline planner (deterministic, no network)"
@@ -118,12 +122,15 @@ class Workbench:
         return self.orchestrator.advance(run_id, on_append=self._follow(on_event))
 
     def approve(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
+        """Record a person's approval of the held step and continue the run."""
         return self.orchestrator.approve(run_id, step_id, by=by, comment=comment)
 
     def deny(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
+        """Record a person's denial of the held step and continue the run."""
         return self.orchestrator.deny(run_id, step_id, by=by, comment=comment)
 
     def cancel(self, run_id: str, *, by: str = "human", reason: str = "") -> RunState:
+        """End a run that has not ended."""
         return self.orchestrator.cancel(run_id, by=by, reason=reason)
 
     def _follow(self, on_event: EventCallback | None) -> Callable[[str, int], None] | None:
@@ -146,6 +153,7 @@ class Workbench:
         return list_summaries(self.store, **filters)
 
     def count_runs(self, **filters: Any) -> int:
+        """How many runs match the filters."""
         return self.store.count_runs(**filters)
 
     def export(self, run_id: str) -> str:
@@ -166,6 +174,7 @@ class Workbench:
         return load_state(self.store, run_id)
 
     def run_events(self, run_id: str, after_seq: int = 0) -> list[ev.RecordedEvent]:
+        """The run's events, decoded, in seq order."""
         return load_events(self.store, run_id, after_seq)
 
     def feed(self, after_position: int = 0, limit: int = 500) -> list[ev.RecordedEvent]:

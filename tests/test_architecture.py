@@ -108,3 +108,21 @@ def test_the_files_in_pages_are_exactly_the_pages_registered_for_navigation() ->
     }
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
     assert registered == on_disk
+
+
+def test_every_public_class_and_function_of_agent_core_says_what_it_is_for() -> None:
+    missing = []
+    for path in sorted((ROOT / "agent_core").rglob("*.py")):
+
+        def visit(node: ast.AST, prefix: str, path: Path = path) -> None:
+            for child in getattr(node, "body", []):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    if child.name.startswith("_"):
+                        continue
+                    if not ast.get_docstring(child):
+                        missing.append(f"{path.relative_to(ROOT)}:{child.lineno} {prefix}{child.name}")
+                    if isinstance(child, ast.ClassDef):
+                        visit(child, f"{child.name}.")
+
+        visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    assert not missing, "add a short docstring (what it is for, its contract):\n" + "\n".join(missing)
