@@ -31,8 +31,10 @@ class DecisionChange:
 
     def line(self) -> str:
         """One line for the terminal: the step, what was decided then and what the other policy would decide."""
-        return (f"{self.run_id[:12]}  {self.step_id:<8} {self.tool:<11} {self.recorded} ({self.recorded_rule}) -> "
-                f"{self.would} ({self.would_rule}): {self.reason}")  # fmt: skip
+        return (
+            f"{self.run_id[:12]}  {self.step_id:<8} {self.tool:<11} {self.recorded} ({self.recorded_rule}) -> "
+            f"{self.would} ({self.would_rule}): {self.reason}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

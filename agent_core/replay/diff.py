@@ -91,10 +91,16 @@ class RunDiff:
             if not row.changed:
                 lines.append(f"  {row.key:<10} {row.tool:<11} unchanged")
                 continue
-            parts = [p for p in (
-                "" if row.plan_change == "same" else f"plan {row.plan_change}",
-                row.decision_change, row.approval_change, row.observation_change,
-            ) if p]  # fmt: skip
+            parts = [
+                p
+                for p in (
+                    "" if row.plan_change == "same" else f"plan {row.plan_change}",
+                    row.decision_change,
+                    row.approval_change,
+                    row.observation_change,
+                )
+                if p
+            ]
             lines.append(f"  {row.key:<10} {row.tool:<11} " + "; ".join(parts))
         lines.extend(f"note: {n}" for n in self.notes)
         return lines
@@ -115,20 +121,34 @@ class RunDiff:
             "token_delta": self.token_delta,
             "plan_diff": self.plan_diff,
             "rows": [
-                {"key": r.key, "tool": r.tool, "plan_change": r.plan_change, "decision_change": r.decision_change,
-                 "approval_change": r.approval_change, "observation_change": r.observation_change,
-                 "output_diff": r.output_diff,
-                 "original": _step_document(r.original), "replay": _step_document(r.replay)}
+                {
+                    "key": r.key,
+                    "tool": r.tool,
+                    "plan_change": r.plan_change,
+                    "decision_change": r.decision_change,
+                    "approval_change": r.approval_change,
+                    "observation_change": r.observation_change,
+                    "output_diff": r.output_diff,
+                    "original": _step_document(r.original),
+                    "replay": _step_document(r.replay),
+                }
                 for r in self.rows
             ],
-        }  # fmt: skip
+        }
 
 
 def _step_document(step: StepState | None) -> dict[str, Any] | None:
     if step is None:
         return None
-    return {"step_id": step.step_id, "tool": step.tool, "input": step.input, "outcome": step.outcome,
-            "decision": step.decision, "rule": step.rule, "decided_by": step.decided_by}  # fmt: skip
+    return {
+        "step_id": step.step_id,
+        "tool": step.tool,
+        "input": step.input,
+        "outcome": step.outcome,
+        "decision": step.decision,
+        "rule": step.rule,
+        "decided_by": step.decided_by,
+    }
 
 
 # --- alignment ---------------------------------------------------------------------------------
@@ -174,10 +194,16 @@ def _plan_change(o: StepState | None, r: StepState | None) -> str:
         return "added"
     if r is None:
         return "removed"
-    changed = [name for name, a, b in (
-        ("id", o.step_id, r.step_id), ("tool", o.tool, r.tool), ("input", o.input, r.input),
-        ("objective", o.objective, r.objective),
-    ) if a != b]  # fmt: skip
+    changed = [
+        name
+        for name, a, b in (
+            ("id", o.step_id, r.step_id),
+            ("tool", o.tool, r.tool),
+            ("input", o.input, r.input),
+            ("objective", o.objective, r.objective),
+        )
+        if a != b
+    ]
     return f"changed: {', '.join(changed)}" if changed else "same"
 
 
@@ -206,9 +232,7 @@ def _observation_change(o: StepState | None, r: StepState | None) -> tuple[str, 
         return "", ""
     if max(len(out_a), len(out_b)) <= LONG_OUTPUT_CHARS and "\n" not in out_a + out_b:
         return f"output {out_a!r} -> {out_b!r}", ""
-    lines = list(difflib.unified_diff(
-        out_a.splitlines(), out_b.splitlines(), "original", "replay", lineterm="", n=1
-    ))  # fmt: skip
+    lines = list(difflib.unified_diff(out_a.splitlines(), out_b.splitlines(), "original", "replay", lineterm="", n=1))
     shown = lines[:MAX_DIFF_LINES] + (
         [f"... {len(lines) - MAX_DIFF_LINES} more lines"] if len(lines) > MAX_DIFF_LINES else []
     )
@@ -244,8 +268,10 @@ def _judge(orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float) -> 
     better: list[str] = []
     if orig.status == COMPLETED and rep.status != COMPLETED:
         detail = f": {rep.failure_reason}" if rep.failure_reason else ""
-        worse.append(f"the replay {'failed' if rep.status == FAILED else 'is ' + rep.status} where the original "
-                     f"completed{detail}")  # fmt: skip
+        worse.append(
+            f"the replay {'failed' if rep.status == FAILED else 'is ' + rep.status} where the original "
+            f"completed{detail}"
+        )
     elif rep.status == COMPLETED and orig.status != COMPLETED:
         better.append(f"the replay completed where the original {orig.status}")
     ok_a, ok_b = orig.count("succeeded"), rep.count("succeeded")
@@ -269,8 +295,9 @@ def _judge(orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float) -> 
         better.append("the replay stayed within the budget the original exceeded")
     rise = rep.cost_usd - orig.cost_usd
     if rise > _COST_EPSILON and rise > cost_share * orig.cost_usd:
-        worse.append(f"cost rose by ${rise:.4f} ({_share(rise, orig.cost_usd)}), more than the allowed "
-                     f"{cost_share:.0%}")  # fmt: skip
+        worse.append(
+            f"cost rose by ${rise:.4f} ({_share(rise, orig.cost_usd)}), more than the allowed {cost_share:.0%}"
+        )
     elif -rise > _COST_EPSILON and -rise > cost_share * orig.cost_usd:
         better.append(f"cost fell by ${-rise:.4f} ({_share(rise, orig.cost_usd)})")
     return worse, better
@@ -286,9 +313,11 @@ def diff_runs(
     """Align and judge two runs from their events (the original first)."""
     orig, rep = fold(original), fold(replay)
     rows = tuple(_row(o, r) for o, r in align(orig.steps, rep.steps))
-    plan_diff = "\n".join(difflib.unified_diff(
-        _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
-    ))  # fmt: skip
+    plan_diff = "\n".join(
+        difflib.unified_diff(
+            _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
+        )
+    )
     worse, better = _judge(orig, rep, rows, cost_share)
     verdict: Verdict = "regression" if worse else "improvement" if better else "unchanged"
     notes = []

@@ -56,9 +56,17 @@ class VerifyResult:
 
     def to_document(self) -> dict[str, Any]:
         """The result as JSON-ready data (the CLI's --json)."""
-        return {"run_id": self.run_id, "status": self.status, "why": self.why, "index": self.index,
-                "expected": self.expected, "got": self.got, "compared": self.compared, "notes": list(self.notes),
-                "replay_run_id": self.replay_run_id}  # fmt: skip
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "why": self.why,
+            "index": self.index,
+            "expected": self.expected,
+            "got": self.got,
+            "compared": self.compared,
+            "notes": list(self.notes),
+            "replay_run_id": self.replay_run_id,
+        }
 
 
 def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[str]]:
@@ -81,8 +89,9 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
                 if isinstance(prior, ev.ToolExecuted) and prior.step_id == e.step_id:
                     del kept[i]
                     break
-            notes.append(f"{e.step_id} was interrupted and resumed in the recording; compared without the "
-                         "interrupted attempt")  # fmt: skip
+            notes.append(
+                f"{e.step_id} was interrupted and resumed in the recording; compared without the interrupted attempt"
+            )
             continue
         if isinstance(e, ev.ApprovalRequested) and e.rule == "resume_target_changed":
             dropped_holds.add(e.step_id)
@@ -114,11 +123,14 @@ def explain(expected: dict[str, Any] | None, got: dict[str, Any] | None, index: 
     if expected["type"] != got["type"]:
         a, b = expected["type"], got["type"]
         if a in ev.GUARD_DECISIONS and b in ev.GUARD_DECISIONS:
-            return (f"the policy decided {b} (rule {got['payload'].get('rule')!r}) where the recording has {a} "
-                    f"(rule {expected['payload'].get('rule')!r}) for {got['payload'].get('step_id')}")  # fmt: skip
+            return (
+                f"the policy decided {b} (rule {got['payload'].get('rule')!r}) where the recording has {a} "
+                f"(rule {expected['payload'].get('rule')!r}) for {got['payload'].get('step_id')}"
+            )
         return f"the re-execution wrote {b} where the recording has {a}"
-    keys = sorted(k for k in set(expected["payload"]) | set(got["payload"])
-                  if expected["payload"].get(k) != got["payload"].get(k))  # fmt: skip
+    keys = sorted(
+        k for k in set(expected["payload"]) | set(got["payload"]) if expected["payload"].get(k) != got["payload"].get(k)
+    )
     shown = "; ".join(
         f"{k}: expected {_short(expected['payload'].get(k))}, got {_short(got['payload'].get(k))}" for k in keys[:3]
     )
@@ -168,8 +180,10 @@ def verify(
     mask = save or not overrides.empty
     if overrides.policy_path is None and policy.sha != started.policy_sha:
         mask = True
-        notes.append(f"the policy file {str(policy_path)!r} changed since the run was recorded (sha "
-                     f"{started.policy_sha[:12]} -> {policy.sha[:12]}); verified against the current file")  # fmt: skip
+        notes.append(
+            f"the policy file {str(policy_path)!r} changed since the run was recorded (sha "
+            f"{started.policy_sha[:12]} -> {policy.sha[:12]}); verified against the current file"
+        )
     if not overrides.empty:
         notes.append(
             f"overrides applied: {overrides.recorded() | ({'system_prompt': '…'} if overrides.system_prompt else {})}"
@@ -196,14 +210,20 @@ def verify(
         system_prompt = overrides.system_prompt or started.overrides.get("system_prompt")
         recorded_overrides = {k: v for k, v in started.overrides.items() if k != "system_prompt"}
         recorded_version = prompt_version_for(started.planner.prompt_sha, started.overrides.get("prompt_version"))
-        request = RunRequest(started.goal, started.max_steps, started.budget_usd, started.planner.provider,
-                             started.planner.model)  # fmt: skip
+        request = RunRequest(
+            started.goal, started.max_steps, started.budget_usd, started.planner.provider, started.planner.model
+        )
         try:
             new_id = orchestrator.start(
-                request, policy_path=policy_path, system_prompt=system_prompt,
-                replay_of=run_id if save else started.replay_of, replay_mode="verify" if save else started.replay_mode,
-                overrides=recorded_overrides, on_append=stopper, prompt_version=recorded_version.id,
-            )  # fmt: skip
+                request,
+                policy_path=policy_path,
+                system_prompt=system_prompt,
+                replay_of=run_id if save else started.replay_of,
+                replay_mode="verify" if save else started.replay_mode,
+                overrides=recorded_overrides,
+                on_append=stopper,
+                prompt_version=recorded_version.id,
+            )
             drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
         except StopReplay:
             pass
