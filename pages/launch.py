@@ -22,7 +22,7 @@ from agent_core import (
     Workbench,
     planner_choices,
 )
-from ui import core, nav, tables
+from ui import access, core, nav, tables
 from ui.format import badge_colour, human_duration, md_escape, money, plural, short_id
 from ui.runview import follow
 
@@ -157,6 +157,7 @@ def final_response(state: RunState) -> None:
 
 def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
     """The run so far; re-run alone while live, and once more (whole page) when the pace changes."""
+    access.recheck()
     with core.errors_as_messages():
         view = follow(workbench, run_id, key=VIEW_KEY)
         state = view.state
@@ -178,6 +179,7 @@ def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Launch a run")
     with core.errors_as_messages():
         workbench = core.workbench()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from agent_core import RunState, Workbench
-from ui import charts, core, nav, tables
+from ui import access, charts, core, nav, tables
 from ui.format import (
     badge_colour,
     exact_time,
@@ -206,6 +206,7 @@ def export_tab(workbench: Workbench, view: RunView) -> None:
 
 def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
     """Everything about the run; re-run alone every second while the run is live."""
+    access.recheck()
     with core.errors_as_messages():
         view = follow(workbench, run_id)
         if was_live and view.state.is_terminal:
@@ -227,6 +228,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     with core.errors_as_messages():
         workbench = core.workbench()
         run_id = pick_run(workbench)
