@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState, Workbench
+from agent_core import RunnerBusy, RunState, Workbench
 from ui import access, charts, core, nav, tables
 from ui.format import (
     badge_colour,
@@ -143,7 +143,11 @@ def stalled(state: RunState) -> None:
         icon=":material/pause_circle:",
     )
     if st.button("Resume run", key="resume_run", icon=":material/play_arrow:"):
-        core.runner().continue_run(state.run_id)
+        try:
+            core.runner().continue_run(state.run_id)
+        except RunnerBusy as error:
+            core.show_error(error)
+            return
         st.toast("Resuming in the background")
 
 

@@ -1,10 +1,11 @@
 """The dashboard is not an open door: a sign-in when AGENT_DASHBOARD_PASSWORD is set, a trusted proxy
 header when AGENT_DASHBOARD_USER_HEADER is, open only on loopback otherwise; approvals and denials are
-recorded as the login."""
+recorded as the login; and launches past the runner's capacity queue or are refused with a message."""
 
 from __future__ import annotations
 
 import ast
+import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from ui import access, core, nav
 
 PASSWORD = "correct horse battery staple"
 SUMMARY = "Summarize notes.txt and save the summary to summary.md"
+RESEARCH = "Research the latest developments in AI agent frameworks and summarize the key findings"
 PAGES = [None, *(spec.url_path for spec in nav.PAGES)]
 
 
@@ -356,3 +358,48 @@ def test_behind_a_proxy_a_connection_without_one_clear_user_is_refused(
     no_exceptions(at)
     assert [e.value for e in at.error] == ["The dashboard is closed"]
     assert why in texts(at)
+
+
+# --- the runner's capacity on the Launch page ----------------------------------------------------------
+
+
+def test_launches_past_the_runners_capacity_queue_then_are_refused_with_a_message(
+    empty_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENT_MAX_ACTIVE_RUNS", "1")
+    monkeypatch.setenv("AGENT_MAX_QUEUED_RUNS", "1")
+    workbench = core.workbench()  # the page's own (st.cache_resource is shared in-process)
+    released = threading.Event()
+    real = workbench.advance
+
+    def held(run_id: str, on_event: object = None) -> RunState:
+        assert released.wait(timeout=60)
+        return real(run_id)
+
+    monkeypatch.setattr(workbench, "advance", held)
+    runner = core.runner()
+    assert (runner.workers, runner.queue) == (1, 1)
+    try:
+        at = open_app()
+        at.text_area(key="launch_goal").set_value(RESEARCH)
+        press(at, "Launch run")
+        first = at.session_state["launch_run_id"]
+        press(at, "Launch run")
+        second = at.session_state["launch_run_id"]
+        assert second != first
+        no_exceptions(at)
+        assert any(i.value.startswith("Queued: every worker is busy (0 runs ahead") for i in at.info)
+
+        press(at, "Launch run")  # one running, one queued: the third is refused
+        no_exceptions(at)
+        shown = texts(at)
+        assert "RunnerBusy" in shown
+        assert "the background runner is full: 1 run(s) in progress and 1 waiting" in shown
+        assert "Wait for a run to finish" in shown
+        assert at.session_state["launch_run_id"] == second  # the page still follows the last accepted run
+        assert workbench.count_runs() == 2  # nothing was recorded for the refused launch
+    finally:
+        released.set()
+    runner.wait(first, timeout=30)
+    runner.wait(second, timeout=30)
+    assert read_state(first).is_terminal and read_state(second).is_terminal
