@@ -1,7 +1,7 @@
-"""Dashboard entry: page config, navigation over the screens in ui.nav, and the shared sidebar.
+"""Dashboard entry: page config, the access gate, navigation over the screens in ui.nav, and the shared sidebar.
 
-Run with ``streamlit run app.py``. Every page works on its own too (see shared/TESTING.md):
-it gets the Workbench through ``ui.core``, so this file only frames them.
+Run with ``streamlit run app.py``. Every page works on its own too (see shared/TESTING.md): it gets
+the Workbench through ``ui.core`` and passes ``ui.access.gate()`` itself, so this file only frames them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agent_core import AgentError
-from ui import core, nav
+from ui import access, core, nav
 from ui.format import plural
 
 OFFLINE_HINT = (
@@ -46,6 +46,10 @@ def sidebar() -> None:
 
 
 st.set_page_config(page_title="Agent workbench", page_icon=":material/account_tree:", layout="wide")
-page = st.navigation([spec.page() for spec in nav.PAGES])
+# Until the session is admitted the menu is hidden and no page runs: the gate shows the sign-in form or why not.
+page = st.navigation([spec.page() for spec in nav.PAGES], position="sidebar" if access.current() else "hidden")
+login = access.gate()
 sidebar()
+with st.sidebar:
+    access.sidebar(login)
 page.run()

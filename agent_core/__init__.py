@@ -26,6 +26,7 @@ _EXPORTS = {
     "ProviderError": "agent_core.errors",
     "RunNotFound": "agent_core.errors",
     "RunStateError": "agent_core.errors",
+    "RunnerBusy": "agent_core.errors",
     "StoreError": "agent_core.errors",
     # the log and what it means
     "RecordedEvent": "agent_core.events",
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from agent_core.errors import ConfigError as ConfigError
     from agent_core.errors import PolicyError as PolicyError
     from agent_core.errors import ProviderError as ProviderError
+    from agent_core.errors import RunnerBusy as RunnerBusy
     from agent_core.errors import RunNotFound as RunNotFound
     from agent_core.errors import RunStateError as RunStateError
     from agent_core.errors import StoreError as StoreError

@@ -6,6 +6,7 @@ every secret present); callers build a ``Settings`` once and hand it down.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from agent_core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
+DASHBOARD_PASSWORD_MIN_CHARS = 12
+MAX_ACTIVE_RUNS_RANGE = (1, 32)
+MAX_QUEUED_RUNS_RANGE = (0, 256)
 
 
 class Settings(BaseSettings):
@@ -41,6 +45,15 @@ class Settings(BaseSettings):
     """``ANTHROPIC_API_KEY``, ``OPENAI_BASE_URL``...: the variables registered providers name (``credential``)."""
     brave_api_key: SecretStr | None = Field(default=None, validation_alias="BRAVE_API_KEY")
     llm_timeout_s: float = Field(default=60.0, validation_alias="AGENT_LLM_TIMEOUT")
+    # The dashboard (README, "Serving the dashboard to a team"): who may use it, and how much it runs at once.
+    dashboard_password: SecretStr | None = Field(default=None, validation_alias="AGENT_DASHBOARD_PASSWORD")
+    dashboard_user_header: str | None = Field(default=None, validation_alias="AGENT_DASHBOARD_USER_HEADER")
+    max_active_runs: int = Field(
+        default=4, ge=MAX_ACTIVE_RUNS_RANGE[0], le=MAX_ACTIVE_RUNS_RANGE[1], validation_alias="AGENT_MAX_ACTIVE_RUNS"
+    )
+    max_queued_runs: int = Field(
+        default=8, ge=MAX_QUEUED_RUNS_RANGE[0], le=MAX_QUEUED_RUNS_RANGE[1], validation_alias="AGENT_MAX_QUEUED_RUNS"
+    )
 
     @field_validator("agent_planner")
     @classmethod
@@ -51,6 +64,25 @@ class Settings(BaseSettings):
         if value not in choices:
             raise ValueError(f"unknown planner {value!r}; choose one of {', '.join(choices)}")
         return value
+
+    @field_validator("dashboard_password", "dashboard_user_header", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dashboard_password")
+    @classmethod
+    def _a_real_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < DASHBOARD_PASSWORD_MIN_CHARS:
+            raise ValueError(f"use at least {DASHBOARD_PASSWORD_MIN_CHARS} characters")
+        return value
+
+    @field_validator("dashboard_user_header")
+    @classmethod
+    def _a_header_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", value.strip()):
+            raise ValueError("an HTTP header name, like X-Forwarded-User")
+        return value.strip() if value is not None else None
 
     @classmethod
     def settings_customise_sources(

@@ -56,3 +56,16 @@ class ToolError(AgentError):
 
 class RunStateError(AgentError):
     """The requested transition is not allowed in the run's current state."""
+
+
+class RunnerBusy(AgentError):
+    """The background runner is full: every worker is driving a run and its queue is at its bound."""
+
+    def __init__(self, running: int, queued: int) -> None:
+        self.running = running
+        self.queued = queued
+        super().__init__(
+            f"the background runner is full: {running} run(s) in progress and {queued} waiting in its queue; "
+            "nothing was started. Try again when a run finishes, or raise AGENT_MAX_ACTIVE_RUNS / "
+            "AGENT_MAX_QUEUED_RUNS and restart the dashboard"
+        )

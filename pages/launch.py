@@ -22,7 +22,7 @@ from agent_core import (
     Workbench,
     planner_choices,
 )
-from ui import core, nav, tables
+from ui import access, core, nav, tables
 from ui.format import badge_colour, human_duration, md_escape, money, plural, short_id
 from ui.runview import follow
 
@@ -136,6 +136,17 @@ def status_line(state: RunState) -> None:
         nav.link_to_run("replay", state.run_id, "Replay", ":material/compare:")
 
 
+def queued(state: RunState) -> None:
+    """A run waiting for a free worker of the background runner says so (it has no new events meanwhile)."""
+    ahead = core.runner().waiting_ahead(state.run_id)
+    if ahead is not None and not state.is_terminal:
+        st.info(
+            f"Queued: every worker is busy ({plural(ahead, 'run')} ahead of this one). It starts when one "
+            "finishes; AGENT_MAX_ACTIVE_RUNS sets how many run at once.",
+            icon=":material/hourglass_top:",
+        )
+
+
 def outcome(state: RunState) -> None:
     """What a person needs to act on: a held step, or why the run stopped."""
     held = state.pending_approval
@@ -157,12 +168,14 @@ def final_response(state: RunState) -> None:
 
 def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
     """The run so far; re-run alone while live, and once more (whole page) when the pace changes."""
+    access.recheck()
     with core.errors_as_messages():
         view = follow(workbench, run_id, key=VIEW_KEY)
         state = view.state
         if poll_every(state) != polling:
             st.rerun()  # the run ended or started waiting: redraw with the new polling pace
         status_line(state)
+        queued(state)
         outcome(state)
         last = view.events[-1]
         st.text(f"{plural(len(view.events), 'event')} so far · latest: #{last.seq} {last.type}")
@@ -178,6 +191,7 @@ def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Launch a run")
     with core.errors_as_messages():
         workbench = core.workbench()

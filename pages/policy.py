@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agent_core import DECISION_OUTCOMES, AgentError, PendingApproval, PolicyDecision, Workbench
-from ui import core, nav, tables
+from ui import access, core, nav, tables
 from ui.format import (
     OUTCOME_COLOURS,
     badge_colour,
@@ -43,15 +43,15 @@ def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
 
     A callback, not a check after the form: it runs even when the step has meanwhile left the
     queue (decided in another tab), so that click still gets its answer (a ``RunStateError``).
+    The decision is recorded as made by the session's login (``ui.access.approver``).
     """
     comment = str(st.session_state.get(comment_key) or "").strip()
     try:
+        by = access.approver()  # the session's login, never a typed name
         workbench = core.workbench()
-        if approve:
-            workbench.approve(held.run_id, held.step_id, comment=comment)
-        else:
-            workbench.deny(held.run_id, held.step_id, comment=comment)
-        core.runner().continue_run(held.run_id)
+        record = workbench.approve if approve else workbench.deny
+        # Recorded only once the runner has room to continue the run (else RunnerBusy, nothing recorded).
+        core.runner().continue_run(held.run_id, first=lambda: record(held.run_id, held.step_id, by=by, comment=comment))
     except AgentError as error:
         st.session_state[FLASH_KEY] = error
         return
@@ -128,6 +128,7 @@ def approval_queue(workbench: Workbench) -> None:
 
 def decided_runs(workbench: Workbench, decided: dict[str, str], was_live: bool) -> None:
     """Runs decided here, as they continue in the background; polls only while one still moves."""
+    access.recheck()
     with core.errors_as_messages():
         states = [workbench.run_state(r) for r in decided]
         if was_live and all(s.status in SETTLED for s in states):
@@ -310,6 +311,7 @@ def what_if(workbench: Workbench) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Policy")
     with core.errors_as_messages():
         workbench = core.workbench()

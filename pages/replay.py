@@ -29,7 +29,7 @@ from agent_core import (
     Workbench,
     planner_choices,
 )
-from ui import core, diffview, nav, tables
+from ui import access, core, diffview, nav, tables
 from ui.format import md_escape, relative_time, short_id, status_label
 
 PICKER_SIZE = 100
@@ -325,6 +325,7 @@ def history(workbench: Workbench, run_id: str) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Replay")
     with core.errors_as_messages():
         workbench = core.workbench()

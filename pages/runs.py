@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from agent_core import COMPLETED, TERMINAL_STATUSES, RunSummary, Workbench
-from ui import core, nav, tables
+from ui import access, core, nav, tables
 from ui.format import md_escape, money, short_id, status_label
 
 PAGE_SIZE = 50
@@ -102,6 +102,7 @@ def chosen_run(shown: list[RunSummary]) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Runs")
     with core.errors_as_messages():
         workbench = core.workbench()

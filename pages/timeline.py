@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState, Workbench
-from ui import charts, core, nav, tables
+from agent_core import RunnerBusy, RunState, Workbench
+from ui import access, charts, core, nav, tables
 from ui.format import (
     badge_colour,
     exact_time,
@@ -143,7 +143,11 @@ def stalled(state: RunState) -> None:
         icon=":material/pause_circle:",
     )
     if st.button("Resume run", key="resume_run", icon=":material/play_arrow:"):
-        core.runner().continue_run(state.run_id)
+        try:
+            core.runner().continue_run(state.run_id)
+        except RunnerBusy as error:
+            core.show_error(error)
+            return
         st.toast("Resuming in the background")
 
 
@@ -206,6 +210,7 @@ def export_tab(workbench: Workbench, view: RunView) -> None:
 
 def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
     """Everything about the run; re-run alone every second while the run is live."""
+    access.recheck()
     with core.errors_as_messages():
         view = follow(workbench, run_id)
         if was_live and view.state.is_terminal:
@@ -227,6 +232,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
 
 
 def main() -> None:
+    access.gate()  # first: sign-in or refusal before anything is drawn
     with core.errors_as_messages():
         workbench = core.workbench()
         run_id = pick_run(workbench)

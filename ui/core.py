@@ -15,6 +15,7 @@ from agent_core import (
     AgentError,
     BackgroundRunner,
     ConfigError,
+    RunnerBusy,
     RunNotFound,
     Settings,
     StoreError,
@@ -61,11 +62,14 @@ def _stop(runner: BackgroundRunner) -> None:
 
 @st.cache_resource(show_spinner=False, on_release=_stop)
 def _runner(key: str, _workbench: Workbench) -> BackgroundRunner:
-    return BackgroundRunner(_workbench)
+    return BackgroundRunner(_workbench)  # bounded by AGENT_MAX_ACTIVE_RUNS and AGENT_MAX_QUEUED_RUNS
 
 
 def runner() -> BackgroundRunner:
-    """The process-wide background runner (its threads never call ``st``); pages then only read the store."""
+    """The process-wide background runner (its threads never call ``st``); pages then only read the store.
+
+    It holds at most ``max_active_runs + max_queued_runs`` runs: past that it raises ``RunnerBusy``.
+    """
     current = settings()
     return _runner(current.model_dump_json(), workbench())
 
@@ -76,6 +80,8 @@ def message_for(error: AgentError) -> tuple[str, str]:
         return str(error), STORE_HINT
     if isinstance(error, RunNotFound):
         return str(error), "Pick a run on the Runs page, or check the run id in the address bar."
+    if isinstance(error, RunnerBusy):
+        return str(error), "Wait for a run to finish (the Runs page shows what is running), then try again."
     if isinstance(error, ConfigError):
         return str(error), "Fix the setting named above in the environment or .env, then reload."
     return str(error), "Reload the page; if it persists, run the same action with the CLI to see details."

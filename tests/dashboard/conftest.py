@@ -146,7 +146,14 @@ def streamlit_server(folder: Path, **env_overrides: str) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (.ci/run installs it; apt-get install chromium)")
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    for name in ("AGENT_PLANNER", "AGENT_POLICY", "AGENT_WORKSPACE", "DATABASE_URL"):
+    for name in (
+        "AGENT_PLANNER",
+        "AGENT_POLICY",
+        "AGENT_WORKSPACE",
+        "DATABASE_URL",
+        "AGENT_DASHBOARD_PASSWORD",
+        "AGENT_DASHBOARD_USER_HEADER",
+    ):
         env.pop(name, None)
     env |= env_overrides
     port = _free_port()

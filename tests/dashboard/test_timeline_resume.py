@@ -1,12 +1,15 @@
-"""A run whose process died is offered for resume on its Timeline, and resuming finishes it."""
+"""A run whose process died is offered for resume on its Timeline, and resuming finishes it (or says the
+runner is full)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent_core import RunRequest, RunState
 from agent_core import events as ev
 from agent_core.config import SHIPPED_POLICY
 from agent_core.policy import Policy
@@ -61,3 +64,33 @@ def test_a_run_with_a_recent_event_is_not_called_stalled(abandoned_run, open_pag
     no_exceptions(at)
     assert "not driving the run" not in texts(at)
     assert "resume_run" not in [b.key for b in at.button]
+
+
+def test_resume_when_the_runner_is_full_is_refused_with_a_message(
+    abandoned_run, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, run_id = abandoned_run
+    monkeypatch.setenv("AGENT_MAX_ACTIVE_RUNS", "1")
+    monkeypatch.setenv("AGENT_MAX_QUEUED_RUNS", "0")
+    workbench = core.workbench()
+    released = threading.Event()
+    real = workbench.advance
+
+    def held(run_id: str, on_event: object = None) -> RunState:
+        assert released.wait(timeout=60)
+        return real(run_id)
+
+    monkeypatch.setattr(workbench, "advance", held)
+    runner = core.runner()
+    try:
+        busy = runner.submit(RunRequest("Summarize notes.txt"))  # takes the only place
+        at = open_page("timeline", run_id=run_id)
+        at.button(key="resume_run").click().run()
+        no_exceptions(at)
+        assert "RunnerBusy" in texts(at)
+        assert "the background runner is full" in texts(at)
+        assert not runner.active(run_id)
+    finally:
+        released.set()
+    runner.wait(busy, timeout=60)
+    assert load_state(open_store(url), run_id).status == "running"  # untouched: resume it later
