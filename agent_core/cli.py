@@ -17,8 +17,9 @@ from typing import Any, TextIO
 from agent_core import events as ev
 from agent_core.config import load_settings
 from agent_core.describe import summarize_event
-from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
+from agent_core.errors import AgentError, ConcurrencyError, ConfigError, PolicyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
+from agent_core.policy import Policy
 from agent_core.projections import RunState
 from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
@@ -27,6 +28,8 @@ from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 
 OK, FAILED, USAGE = 0, 1, 2
+READ_ONLY_COMMANDS = frozenset({"runs", "events", "verify-log", "export"})
+"""Commands that never create a store: on a missing one they say so and exit 2."""
 DEMO_GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
 
 
@@ -120,29 +123,49 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+        return _refuse(err, error)
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     try:
         settings = load_settings(**({"DATABASE_URL": args.db} if args.db else {}))
-        bench = Workbench.open(settings)
+        bench = Workbench.open(settings, create=args.command not in READ_ONLY_COMMANDS)
     except AgentError as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+        return _refuse(err, error)
     try:
         return COMMANDS[args.command](bench, args, out, err)
-    except (RunNotFound, RunRequestError, TransferError, RunStateError, ReplayError, UsageError) as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+    except BAD_INPUT as error:
+        return _refuse(err, error)
     except ConcurrencyError as error:
-        print(f"error: another process is driving this run ({error})", file=err)
+        print(f"error: another process is driving this run ({one_line(str(error))})", file=err)
         return FAILED
     except AgentError as error:
-        print(f"error: {error}", file=err)
+        print(f"error: {one_line(str(error))}", file=err)
         return FAILED
     finally:
         bench.close()
+
+
+BAD_INPUT: tuple[type[Exception], ...] = (
+    RunNotFound,
+    RunRequestError,
+    TransferError,
+    RunStateError,
+    ReplayError,
+    UsageError,
+    ConfigError,
+    PolicyError,
+)
+"""Errors that mean the command or its input (arguments, files, settings, the run's state) is wrong: exit 2."""
+
+
+def _refuse(err: TextIO, error: Exception) -> int:
+    print(f"error: {one_line(str(error))}", file=err)
+    return USAGE
+
+
+def one_line(message: str) -> str:
+    """The message on one line (the contract: a one-line reason on stderr), whatever the error put in it."""
+    return " ".join(message.split()) or "unknown error"
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -261,8 +284,10 @@ def _overrides(args: argparse.Namespace) -> Overrides:
         if not path.is_file():
             raise UsageError(f"no system prompt file {args.system_prompt!r}")
         prompt = path.read_text(encoding="utf-8")
-    if args.policy and not Path(args.policy).is_file():
-        raise UsageError(f"no policy file {args.policy!r}")
+    if args.policy:
+        if not Path(args.policy).exists():
+            raise UsageError(f"no policy file {args.policy!r} (not found)")
+        Policy.load(Path(args.policy))  # a folder or an invalid file: PolicyError (exit 2) before anything runs
     return Overrides(args.planner, args.model, prompt, Path(args.policy) if args.policy else None, args.tools)
 
 

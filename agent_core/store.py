@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
     text,
@@ -43,8 +45,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from agent_core.clock import Clock, SystemClock
-from agent_core.config import masked_url
-from agent_core.errors import ConcurrencyError, StoreError
+from agent_core.config import masked_url, sqlite_file
+from agent_core.errors import ConcurrencyError, ConfigError, StoreError
 from agent_core.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ runs_table = Table(
 )
 
 GENESIS_HASH = "0" * 64
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
 PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
@@ -225,7 +228,13 @@ class EventStore:
         redactor: Redactor | None = None,
         indexer: Indexer = keep_status,
         sqlite_synchronous: str = "FULL",
+        create: bool = True,
     ) -> None:
+        """Open (and with ``create``, create) the store at ``url``; ``StoreError`` in one line says why not.
+
+        ``create=False`` is for commands that only read: a missing SQLite file or a database
+        without the event tables is an error, and nothing (no folder, no file) is created.
+        """
         self.url = url
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
@@ -233,29 +242,53 @@ class EventStore:
         try:
             parsed = make_url(url)
             self.dialect = parsed.get_backend_name()
+            if self.dialect not in SUPPORTED_BACKENDS:
+                raise StoreError(
+                    f"unsupported database {self.dialect!r} in {masked_url(url)}; the event store runs on SQLite "
+                    "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
+                )
             self._sql = _Sql.for_dialect(self.dialect)
             self._bind_time: Callable[[datetime], Any] = _sqlite_time if self.dialect == "sqlite" else _utc
+            self.sqlite_path: Path | None = None
+            """The real file a SQLite store lives in (None on PostgreSQL and for an in-memory database)."""
             if self.dialect == "sqlite":
-                self._write, self._read = self._sqlite_engines(url, parsed.database, sqlite_synchronous)
+                self.sqlite_path = sqlite_file(url)
+                self._check_sqlite_target(create)
+                self._write, self._read = self._sqlite_engines(url, self.sqlite_path, sqlite_synchronous, create)
             else:
                 # Sessions in UTC: timestamps come back with datetime.UTC, so reads need no conversion.
                 # Options already in the URL (e.g. a search_path) are kept, not replaced.
                 given = parsed.query.get("options", "")
                 given = given if isinstance(given, str) else " ".join(given)
                 options = f"{given} -c timezone=UTC".strip()
-                utc = {"options": options} if self.dialect == "postgresql" else {}
-                engine = create_engine(url, pool_pre_ping=True, connect_args=utc)
+                engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
                 self._write = self._read = engine
-            self._create_schema()
-        except (ArgumentError, NoSuchModuleError, DBAPIError, OSError) as error:
+            self._create_schema(create)
+        except ConfigError as error:
+            raise StoreError(f"cannot open the event store: {error}") from error
+        except (ArgumentError, NoSuchModuleError, DBAPIError, OSError, ImportError) as error:
             raise StoreError(f"cannot open the event store at {masked_url(url)}: {_first_line(error)}") from error
 
     # --- setup ---------------------------------------------------------------------------
 
+    def _check_sqlite_target(self, create: bool) -> None:
+        if create:
+            return
+        if self.sqlite_path is None:
+            raise StoreError(
+                f"{masked_url(self.url)} is an in-memory SQLite database: it holds no runs; "
+                "point --db or DATABASE_URL at the store's file"
+            )
+        if not self.sqlite_path.is_file():
+            raise StoreError(
+                f"no event store at {str(self.sqlite_path)!r} ({masked_url(self.url)}); check --db or DATABASE_URL "
+                "(a command that writes, such as 'run' or 'import', creates it)"
+            )
+
     @staticmethod
-    def _sqlite_engines(url: str, database: str | None, synchronous: str) -> tuple[Engine, Engine]:
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    def _sqlite_engines(url: str, path: Path | None, synchronous: str, create: bool) -> tuple[Engine, Engine]:
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the real folder, never a "file:" look-alike
 
         def make(begin: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
@@ -281,13 +314,29 @@ class EventStore:
         # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
         return make("BEGIN IMMEDIATE"), make("BEGIN")
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, create: bool = True) -> None:
         with self._write.begin() as conn:
+            if self.dialect == "sqlite":
+                self._check_sqlite_file(conn)
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
+            if not create and not inspect(conn).has_table("events"):
+                raise StoreError(
+                    f"{masked_url(self.url)} holds no event store (no 'events' table); check --db or DATABASE_URL"
+                )
             metadata.create_all(conn)
             for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TRIGGERS:
                 conn.execute(text(statement))
+
+    def _check_sqlite_file(self, conn: Connection) -> None:
+        """The file SQLite opened is the one ``sqlite_file`` named: the guard and the start-up check rely on it."""
+        opened = next((row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
+        actual = Path(os.path.realpath(opened)) if opened else None
+        if actual != self.sqlite_path:
+            raise StoreError(
+                f"{masked_url(self.url)} opened {str(actual or 'an in-memory database')!r} where "
+                f"{str(self.sqlite_path or 'an in-memory database')!r} was expected; write the URL as sqlite:///PATH"
+            )
 
     def close(self) -> None:
         """Close the pooled connections (a later call opens new ones): call it when done with the store."""

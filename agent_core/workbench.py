@@ -17,7 +17,7 @@ from agent_core import replay
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
-from agent_core.policy import Policy
+from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
@@ -73,9 +73,16 @@ class PolicyDecision:
 class Workbench:
     """Reads and writes runs for the UI and CLI; see the module docstring."""
 
-    def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+    def __init__(self, settings: Settings, store: EventStore | None = None, *, create: bool = True) -> None:
+        """Open the store ``settings`` name; ``create=False`` (read-only commands) never creates one.
+
+        A store inside the workspace is refused (``ConfigError``) before anything is created.
+        """
         self.settings = settings
-        self.store = store or open_store(settings.database_url)
+        if store is None:
+            check_database_outside(settings.agent_workspace, settings.database_url)
+            store = open_store(settings.database_url, create=create)
+        self.store = store
         self._orchestrator: Orchestrator | None = None
 
     @property
@@ -86,8 +93,8 @@ class Workbench:
         return self._orchestrator
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Workbench:
-        return cls(settings or Settings())
+    def open(cls, settings: Settings | None = None, *, create: bool = True) -> Workbench:
+        return cls(settings or Settings(), create=create)
 
     def close(self) -> None:
         self.store.close()
