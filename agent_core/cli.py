@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from agent_core import events as ev
 from agent_core.config import load_settings
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
+    out, err = terminal(out or sys.stdout), terminal(err or sys.stderr)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
@@ -166,6 +167,47 @@ def _refuse(err: TextIO, error: Exception) -> int:
 def one_line(message: str) -> str:
     """The message on one line (the contract: a one-line reason on stderr), whatever the error put in it."""
     return " ".join(message.split()) or "unknown error"
+
+
+# --- the terminal -----------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 controls except tab and newline, DEL, and C1 controls: what can move the cursor, clear the
+screen, set the title or start an escape sequence once it reaches a terminal."""
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as ``\\xNN`` (ESC -> ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL and C1 characters written as ``\\u00NN`` escapes: the same JSON value.
+
+    ``json.dumps`` escapes C0 itself; those two ranges can only occur inside strings, where the
+    escape means the same character: an exported line keeps its values, so import checks the same hashes.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Terminal:
+    """A text stream that passes everything through ``terminal_safe``: goals, file text and LLM
+    text printed by any command cannot drive the terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def terminal(stream: TextIO) -> TextIO:
+    """``stream`` wrapped so that control characters are escaped (once: wrapping twice is a no-op)."""
+    return stream if isinstance(stream, _Terminal) else cast(TextIO, _Terminal(stream))
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -263,7 +305,7 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
 
 def cmd_export(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for line in export_lines(bench.store, bench.resolve_run_id(args.run_id)):
-        print(line, file=out)
+        print(json_safe(line), file=out)
     return OK
 
 
