@@ -23,6 +23,7 @@ from agent_core.config import sqlite_file
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
 from agent_core.tools import TOOLS, sandbox
+from agent_core.tools.base import validation_message
 
 Outcome = Literal["approve", "reject", "hold"]
 ALLOWED_RULE = "allowed"
@@ -64,7 +65,8 @@ class RuleInfo:
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: in a policy, ``limit: true`` or ``max_bytes: "100"`` is a mistake to report, not a number.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class NoParams(_Params):
@@ -120,8 +122,7 @@ def _input_schema(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None
     try:
         spec.input_model.model_validate(step.input)
     except ValidationError as e:
-        details = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'input'}: {x['msg']}" for x in e.errors())
-        return f"invalid input for {step.tool!r}: {details}"
+        return f"invalid input for {step.tool!r}: {validation_message(e, step.input)}"
     return None
 
 
