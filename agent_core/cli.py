@@ -25,6 +25,7 @@ from agent_core.projections import RunState
 from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE
+from agent_core.store import SHA256
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 
@@ -254,9 +255,10 @@ def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
         print('no runs yet: start one with python -m agent_core run "GOAL"', file=out)
     for r in runs:
         lineage = f"  replay of {r.replay_of[:8]}" + (f" ({r.verdict})" if r.verdict else "") if r.replay_of else ""
+        origin = "  [imported]" if r.imported else ""
         print(
             f"{r.run_id[:12]:<12}  {r.status:<16} {r.started_at:%Y-%m-%d %H:%M:%S}  ${r.cost_usd:.4f}  "
-            f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}",
+            f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}{origin}",
             file=out,
         )
     return OK
@@ -299,7 +301,8 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
     if problem is None:
         print(f"ok: the hash chain of {'run ' + run_id if run_id else 'every run'} verifies", file=out)
         return OK
-    print(f"tampered: run {problem.run_id} seq {problem.seq} (position {problem.position}): {problem.reason}", file=out)
+    where = f"run {problem.run_id} seq {problem.seq} (position {problem.position})"
+    print(f"{problem.kind}: {where}: {problem.reason}", file=out)
     return FAILED
 
 
@@ -313,9 +316,19 @@ def cmd_import(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     path = Path(args.file)
     if not path.is_file():
         raise TransferError(f"no file {args.file!r}")
-    with path.open(encoding="utf-8") as lines:
-        run_id = import_lines(bench.store, lines)
+    try:
+        with path.open(encoding="utf-8") as lines:
+            run_id = import_lines(bench.store, lines)
+    except UnicodeDecodeError as error:
+        raise TransferError(f"{args.file!r} is not UTF-8 text ({error.reason}); is it a file from 'export'?") from None
     print(f"imported run {run_id}", file=out)
+    row = bench.store.get_run(run_id)
+    if bench.store.keyed and row is not None and row.chain == SHA256:
+        print(
+            f"note: run {run_id} has a plain SHA-256 chain, so AGENT_LOG_KEY cannot vouch for it; "
+            "verify-log will report it (it was exported without a key, or edited by someone without it)",
+            file=err,
+        )
     return OK
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from agent_core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
+MIN_LOG_KEY_CHARS = 16
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
 
 
@@ -42,6 +43,22 @@ class Settings(BaseSettings):
     """``ANTHROPIC_API_KEY``, ``OPENAI_BASE_URL``...: the variables registered providers name (``credential``)."""
     brave_api_key: SecretStr | None = Field(default=None, validation_alias="BRAVE_API_KEY")
     llm_timeout_s: float = Field(default=60.0, validation_alias="AGENT_LLM_TIMEOUT")
+    agent_log_key: SecretStr | None = Field(default=None, validation_alias="AGENT_LOG_KEY")
+    """When set, runs created from now on chain their events with HMAC-SHA256 under this key."""
+
+    @field_validator("agent_log_key")
+    @classmethod
+    def _a_long_enough_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_LOG_KEY_CHARS:
+            raise ValueError(
+                f"AGENT_LOG_KEY must have at least {MIN_LOG_KEY_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
+
+    def log_key(self) -> str | None:
+        """``AGENT_LOG_KEY``'s value, or None."""
+        return self.agent_log_key.get_secret_value() if self.agent_log_key else None
 
     @field_validator("agent_planner")
     @classmethod

@@ -335,6 +335,12 @@ class RunSummary:
     reason: str = ""
     ended_at: datetime | None = None
     verdict: str | None = None
+    origin: str = "local"
+    """``imported`` for a run read from an export: history, never advanced, approved or resumed."""
+
+    @property
+    def imported(self) -> bool:
+        return self.origin == "imported"
 
     @classmethod
     def from_row(cls, row: RunRow) -> RunSummary:
@@ -362,6 +368,7 @@ class RunSummary:
             reason=s.get("reason", ""),
             ended_at=datetime.fromisoformat(ended) if ended else None,
             verdict=s.get("verdict"),
+            origin=row.origin,
         )
 
     @property

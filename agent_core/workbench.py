@@ -81,7 +81,7 @@ class Workbench:
         self.settings = settings
         if store is None:
             check_database_outside(settings.agent_workspace, settings.database_url)
-            store = open_store(settings.database_url, create=create)
+            store = open_store(settings.database_url, create=create, log_key=settings.log_key())
         self.store = store
         self._orchestrator: Orchestrator | None = None
 
@@ -126,6 +126,7 @@ class Workbench:
         A what-if replay continues through ``replay.continue_replay`` so it keeps its recorded
         tools or scratch workspace: a replay must never write the real workspace.
         """
+        self.orchestrator.ensure_local(run_id, "advanced or resumed")
         state = self.run_state(run_id)
         if state.replay_mode == "whatif" and not state.is_terminal:
             return replay.continue_replay(self.store, self.settings, run_id, on_append=self._follow(on_event)).state
@@ -187,9 +188,11 @@ class Workbench:
         return [decode(s) for s in self.store.read_all(after_position, limit)]
 
     def pending_approvals(self, limit: int = 100) -> list[PendingApproval]:
-        """Held steps across runs, oldest request first."""
+        """Held steps across runs, oldest request first (never those of imported runs: nobody here can approve them)."""
         pending = []
         for summary in self.list_runs(status=["waiting_approval"], limit=limit):
+            if summary.imported:
+                continue
             state = self.run_state(summary.run_id)
             step = state.pending_approval
             if step is None:

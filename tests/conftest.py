@@ -39,6 +39,7 @@ def _no_secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DATABASE_URL",
         "AGENT_WORKSPACE",
         "AGENT_POLICY",
+        "AGENT_LOG_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
 
