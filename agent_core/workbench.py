@@ -176,6 +176,11 @@ class Workbench:
             return matches[0]
         raise RunNotFound(run_id)
 
+    def is_imported(self, run_id: str) -> bool:
+        """True for a run read from an export: history that is shown, verified and replayed, never advanced."""
+        row = self.store.get_run(run_id)
+        return row is not None and row.imported
+
     def run_state(self, run_id: str) -> RunState:
         """Raises ``RunNotFound`` for an unknown id."""
         return load_state(self.store, run_id)
