@@ -265,7 +265,6 @@ class Orchestrator:
         """Fold only the events appended since ``state`` (the log stays the source of truth)."""
         return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
 
-
     def _planner_for(self, state: RunState) -> Planner:
         info = state.planner
         return self._planner_factory(
