@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from agent_core import events as ev
 from agent_core.config import load_settings
 from agent_core.describe import summarize_event
-from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
+from agent_core.errors import AgentError, ConcurrencyError, ConfigError, PolicyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
+from agent_core.policy import Policy
 from agent_core.projections import RunState
 from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE
+from agent_core.store import SHA256
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 
 OK, FAILED, USAGE = 0, 1, 2
+READ_ONLY_COMMANDS = frozenset({"runs", "events", "verify-log", "export"})
+"""Commands that never create a store: on a missing one they say so and exit 2."""
 DEMO_GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
 
 
@@ -119,33 +124,94 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; returns the exit code (0 ok, 1 run failed or replay regressed, 2 bad usage or input)."""
-    out, err = out or sys.stdout, err or sys.stderr
+    out, err = terminal(out or sys.stdout), terminal(err or sys.stderr)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+        return _refuse(err, error)
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     try:
         settings = load_settings(**({"DATABASE_URL": args.db} if args.db else {}))
-        bench = Workbench.open(settings)
+        bench = Workbench.open(settings, create=args.command not in READ_ONLY_COMMANDS)
     except AgentError as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+        return _refuse(err, error)
     try:
         return COMMANDS[args.command](bench, args, out, err)
-    except (RunNotFound, RunRequestError, TransferError, RunStateError, ReplayError, UsageError) as error:
-        print(f"error: {error}", file=err)
-        return USAGE
+    except BAD_INPUT as error:
+        return _refuse(err, error)
     except ConcurrencyError as error:
-        print(f"error: another process is driving this run ({error})", file=err)
+        print(f"error: another process is driving this run ({one_line(str(error))})", file=err)
         return FAILED
     except AgentError as error:
-        print(f"error: {error}", file=err)
+        print(f"error: {one_line(str(error))}", file=err)
         return FAILED
     finally:
         bench.close()
+
+
+BAD_INPUT: tuple[type[Exception], ...] = (
+    RunNotFound,
+    RunRequestError,
+    TransferError,
+    RunStateError,
+    ReplayError,
+    UsageError,
+    ConfigError,
+    PolicyError,
+)
+"""Errors that mean the command or its input (arguments, files, settings, the run's state) is wrong: exit 2."""
+
+
+def _refuse(err: TextIO, error: Exception) -> int:
+    print(f"error: {one_line(str(error))}", file=err)
+    return USAGE
+
+
+def one_line(message: str) -> str:
+    """The message on one line (the contract: a one-line reason on stderr), whatever the error put in it."""
+    return " ".join(message.split()) or "unknown error"
+
+
+# --- the terminal -----------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 controls except tab and newline, DEL, and C1 controls: what can move the cursor, clear the
+screen, set the title or start an escape sequence once it reaches a terminal."""
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as ``\\xNN`` (ESC -> ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL and C1 characters written as ``\\u00NN`` escapes: the same JSON value.
+
+    ``json.dumps`` escapes C0 itself; those two ranges can only occur inside strings, where the
+    escape means the same character: an exported line keeps its values, so import checks the same hashes.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Terminal:
+    """A text stream that passes everything through ``terminal_safe``: goals, file text and LLM
+    text printed by any command cannot drive the terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def terminal(stream: TextIO) -> TextIO:
+    """``stream`` wrapped so that control characters are escaped (once: wrapping twice is a no-op)."""
+    return stream if isinstance(stream, _Terminal) else cast(TextIO, _Terminal(stream))
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -194,9 +260,10 @@ def cmd_runs(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
         print('no runs yet: start one with python -m agent_core run "GOAL"', file=out)
     for r in runs:
         lineage = f"  replay of {r.replay_of[:8]}" + (f" ({r.verdict})" if r.verdict else "") if r.replay_of else ""
+        origin = "  [imported]" if r.imported else ""
         print(
             f"{r.run_id[:12]:<12}  {r.status:<16} {r.started_at:%Y-%m-%d %H:%M:%S}  ${r.cost_usd:.4f}  "
-            f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}",
+            f"{r.steps_ok}/{r.steps_planned} ok  {r.goal[:60]}{lineage}{origin}",
             file=out,
         )
     return OK
@@ -244,14 +311,15 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
     if problem is None:
         print(f"ok: the hash chain of {'run ' + run_id if run_id else 'every run'} verifies", file=out)
         return OK
-    print(f"tampered: run {problem.run_id} seq {problem.seq} (position {problem.position}): {problem.reason}", file=out)
+    where = f"run {problem.run_id} seq {problem.seq} (position {problem.position})"
+    print(f"{problem.kind}: {where}: {problem.reason}", file=out)
     return FAILED
 
 
 def cmd_export(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``export RUN_ID``: the run as JSON lines on stdout."""
     for line in export_lines(bench.store, bench.resolve_run_id(args.run_id)):
-        print(line, file=out)
+        print(json_safe(line), file=out)
     return OK
 
 
@@ -260,9 +328,19 @@ def cmd_import(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     path = Path(args.file)
     if not path.is_file():
         raise TransferError(f"no file {args.file!r}")
-    with path.open(encoding="utf-8") as lines:
-        run_id = import_lines(bench.store, lines)
+    try:
+        with path.open(encoding="utf-8") as lines:
+            run_id = import_lines(bench.store, lines)
+    except UnicodeDecodeError as error:
+        raise TransferError(f"{args.file!r} is not UTF-8 text ({error.reason}); is it a file from 'export'?") from None
     print(f"imported run {run_id}", file=out)
+    row = bench.store.get_run(run_id)
+    if bench.store.keyed and row is not None and row.chain == SHA256:
+        print(
+            f"note: run {run_id} has a plain SHA-256 chain, so AGENT_LOG_KEY cannot vouch for it; "
+            "verify-log will report it (it was exported without a key, or edited by someone without it)",
+            file=err,
+        )
     return OK
 
 
@@ -273,8 +351,10 @@ def _overrides(args: argparse.Namespace) -> Overrides:
         if not path.is_file():
             raise UsageError(f"no system prompt file {args.system_prompt!r}")
         prompt = path.read_text(encoding="utf-8")
-    if args.policy and not Path(args.policy).is_file():
-        raise UsageError(f"no policy file {args.policy!r}")
+    if args.policy:
+        if not Path(args.policy).exists():
+            raise UsageError(f"no policy file {args.policy!r} (not found)")
+        Policy.load(Path(args.policy))  # a folder or an invalid file: PolicyError (exit 2) before anything runs
     return Overrides(args.planner, args.model, prompt, Path(args.policy) if args.policy else None, args.tools)
 
 

@@ -6,6 +6,7 @@ every secret present); callers build a ``Settings`` once and hand it down.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from agent_core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
+MIN_LOG_KEY_CHARS = 16
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
 DASHBOARD_PASSWORD_MIN_CHARS = 12
 MAX_ACTIVE_RUNS_RANGE = (1, 32)
@@ -54,6 +56,23 @@ class Settings(BaseSettings):
     max_queued_runs: int = Field(
         default=8, ge=MAX_QUEUED_RUNS_RANGE[0], le=MAX_QUEUED_RUNS_RANGE[1], validation_alias="AGENT_MAX_QUEUED_RUNS"
     )
+
+    agent_log_key: SecretStr | None = Field(default=None, validation_alias="AGENT_LOG_KEY")
+    """When set, runs created from now on chain their events with HMAC-SHA256 under this key."""
+
+    @field_validator("agent_log_key")
+    @classmethod
+    def _a_long_enough_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_LOG_KEY_CHARS:
+            raise ValueError(
+                f"AGENT_LOG_KEY must have at least {MIN_LOG_KEY_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
+
+    def log_key(self) -> str | None:
+        """``AGENT_LOG_KEY``'s value, or None."""
+        return self.agent_log_key.get_secret_value() if self.agent_log_key else None
 
     @field_validator("agent_planner")
     @classmethod
@@ -172,5 +191,107 @@ def describe_database(url: str) -> str:
     except ArgumentError:
         return "<unparseable database URL>"
     if parsed.get_backend_name() == "sqlite":
-        return f"SQLite file {parsed.database or ':memory:'}"
+        try:
+            path = sqlite_file(url)
+        except ConfigError:
+            return "<invalid SQLite URL>"
+        return f"SQLite file {path}" if path is not None else "SQLite in memory (nothing is kept)"
     return f"PostgreSQL {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
+# --- where a SQLite URL really points -----------------------------------------------------------
+
+_MEMORY_VFS = ("memdb",)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite://`` URL opens, resolved the way SQLAlchemy and SQLite will resolve it.
+
+    Every accepted form is covered: ``sqlite:///relative.db``, ``sqlite:////absolute.db``,
+    percent-escapes, and URI filenames with ``?uri=true`` (``file:data/x.db``, ``file:///abs/x.db``,
+    ``file://localhost/abs/x.db``, ``%HH`` escapes, ``#fragment``, query parameters such as
+    ``mode=rwc``). The result is the real path (links resolved, absolute) whether or not the
+    file exists yet. None for a URL of another backend and for a database that is no file (in
+    memory: ``sqlite://``, ``:memory:``, ``mode=memory``; temporary: ``file:`` with an empty path).
+    ``ConfigError`` when the URL cannot be parsed or SQLite would refuse it.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"the database URL {url!r} cannot be parsed: {error}") from None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    filename, uri = _sqlite_connect_filename(parsed)
+    if uri and filename.startswith("file:"):
+        path, params = _parse_sqlite_uri(filename)
+        if params.get("mode") == "memory" or params.get("vfs") in _MEMORY_VFS:
+            return None
+    else:
+        path = os.fsencode(filename)
+    if path in (b"", b":memory:"):
+        return None
+    return Path(os.path.realpath(os.fsdecode(path)))
+
+
+def _sqlite_connect_filename(parsed: URL) -> tuple[str, bool]:
+    """The filename and ``uri`` flag SQLAlchemy's pysqlite dialect hands to ``sqlite3.connect``.
+
+    Asked of the dialect itself rather than copied, so that the two can never disagree.
+    """
+    try:
+        dialect = parsed.get_dialect()()
+        args, options = dialect.create_connect_args(parsed)
+    except ArgumentError as error:
+        message = str(error).strip().splitlines()[0]
+        raise ConfigError(f"the SQLite URL is invalid: {message}; use sqlite:///PATH") from None
+    except Exception as error:  # a driver option SQLAlchemy could not coerce (uri=maybe)
+        raise ConfigError(f"the SQLite URL is invalid: {error}; use sqlite:///PATH") from None
+    filename = args[0] if args else ":memory:"
+    return str(filename), bool(options.get("uri"))
+
+
+def _parse_sqlite_uri(uri: str) -> tuple[bytes, dict[str, str]]:
+    """(path, query parameters) of a SQLite URI filename, by the rules of SQLite's own parser.
+
+    See https://www.sqlite.org/uri.html: an authority must be empty or ``localhost``; ``%HH``
+    escapes are decoded (``%00`` ends the current part); ``#`` ends everything; the path ends at
+    ``?``; parameters are ``name=value`` pairs joined by ``&``.
+    """
+    rest = uri[5:]
+    if rest.startswith("//"):
+        end = rest.find("/", 2)
+        authority = rest[2:] if end < 0 else rest[2:end]
+        if authority not in ("", "localhost"):
+            raise ConfigError(
+                f"the SQLite URI {uri!r} names the host {authority!r}; SQLite opens local files only "
+                "(write file:///absolute/path or file:relative/path)"
+            )
+        rest = "" if end < 0 else rest[end:]
+    data = rest.split("#", 1)[0].encode("utf-8", "surrogateescape")
+    path, _, query = data.partition(b"?")
+    params: dict[str, str] = {}
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name:
+            params[_unescape(name).decode("utf-8", "replace")] = _unescape(value).decode("utf-8", "replace")
+    return _unescape(path), params
+
+
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def _unescape(part: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(part):
+        c = part[i]
+        if c == 0x25 and i + 2 < len(part) and part[i + 1] in _HEX and part[i + 2] in _HEX:
+            octet = int(part[i + 1 : i + 3], 16)
+            if octet == 0:
+                break  # SQLite ignores the rest of the part after %00
+            out.append(octet)
+            i += 3
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)

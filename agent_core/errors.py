@@ -69,3 +69,15 @@ class RunnerBusy(AgentError):
             "nothing was started. Try again when a run finishes, or raise AGENT_MAX_ACTIVE_RUNS / "
             "AGENT_MAX_QUEUED_RUNS and restart the dashboard"
         )
+
+
+class ReadOnlyRun(RunStateError):
+    """The run was imported: history, not authority. It can be read, verified and replayed, never changed."""
+
+    def __init__(self, run_id: str, action: str = "changed") -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id!r} was imported, so it is history, not authority: it can be read, verified and replayed, "
+            f"never {action}; to run it again under local policy, replay it: "
+            f"python -m agent_core replay {run_id} --mode whatif"
+        )

@@ -19,7 +19,7 @@ from agent_core import events as ev
 from agent_core import tools
 from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
-from agent_core.errors import AgentError, ConcurrencyError, RunStateError
+from agent_core.errors import AgentError, ConcurrencyError, ReadOnlyRun, RunStateError
 from agent_core.plan import PlanStep
 from agent_core.planning import (
     CURRENT_PROMPT,
@@ -231,8 +231,10 @@ class Orchestrator:
         """Drive the run forward from whatever its log says; also the crash ``resume``.
 
         Returns when the run is terminal or waits for a human. Raises ``ConcurrencyError`` when
-        another process appended to the run meanwhile (it is the one driving it now).
+        another process appended to the run meanwhile (it is the one driving it now), and
+        ``ReadOnlyRun`` for an imported run.
         """
+        self.ensure_local(run_id, "advanced or resumed")
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
@@ -398,6 +400,16 @@ class Orchestrator:
         writer(*observed)
         return True
 
+    def ensure_local(self, run_id: str, action: str) -> None:
+        """``ReadOnlyRun`` when ``run_id`` was imported: its log is history, and nothing in it is authority here.
+
+        The store refuses to append to an imported run anyway; this check says so before any work
+        (or any paid call) is done.
+        """
+        row = self.store.get_run(run_id)
+        if row is not None and row.imported:
+            raise ReadOnlyRun(run_id, action)
+
     # --- humans ----------------------------------------------------------------------------
 
     def approve(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
@@ -409,6 +421,7 @@ class Orchestrator:
         return self._decide_held(run_id, step_id, ev.ApprovalDenied(step_id=step_id, by=by, comment=comment))
 
     def _decide_held(self, run_id: str, step_id: str, decision: ev.DomainEvent) -> RunState:
+        self.ensure_local(run_id, "approved or denied")
         state = load_state(self.store, run_id)
         step = state.step(step_id)
         if step is None:
@@ -427,6 +440,7 @@ class Orchestrator:
 
     def cancel(self, run_id: str, *, by: str = "human", reason: str = "") -> RunState:
         """End a run that has not ended; a process advancing it stops at its next append."""
+        self.ensure_local(run_id, "cancelled")
         state = load_state(self.store, run_id)
         if state.is_terminal:
             raise RunStateError(f"run {run_id!r} already ended ({state.status}); nothing to cancel")

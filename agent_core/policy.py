@@ -19,9 +19,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_core.config import sqlite_file
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
 from agent_core.tools import TOOLS, sandbox
+from agent_core.tools.base import validation_message
 
 Outcome = Literal["approve", "reject", "hold"]
 ALLOWED_RULE = "allowed"
@@ -63,7 +65,8 @@ class RuleInfo:
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: in a policy, ``limit: true`` or ``max_bytes: "100"`` is a mistake to report, not a number.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class NoParams(_Params):
@@ -135,8 +138,7 @@ def _input_schema(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None
     try:
         spec.input_model.model_validate(step.input)
     except ValidationError as e:
-        details = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'input'}: {x['msg']}" for x in e.errors())
-        return f"invalid input for {step.tool!r}: {details}"
+        return f"invalid input for {step.tool!r}: {validation_message(e, step.input)}"
     return None
 
 
@@ -329,6 +331,10 @@ class Policy:
             raw = Path(path).read_bytes()
         except FileNotFoundError:
             raise PolicyError(f"policy file {str(path)!r} not found; set AGENT_POLICY to an existing file") from None
+        except IsADirectoryError:
+            raise PolicyError(
+                f"policy file {str(path)!r} is a folder; name a policy file such as policies/default.yaml"
+            ) from None
         except OSError as e:
             raise PolicyError(f"cannot read policy file {str(path)!r}: {e.strerror or e}") from e
         # Parsing YAML costs more than a whole tool step; a policy is immutable, so reuse it while the bytes match.
@@ -349,7 +355,7 @@ class Policy:
         except UnicodeDecodeError:
             raise PolicyError(f"policy file {str(path)!r} is not UTF-8 text") from None
         except yaml.YAMLError as e:
-            raise PolicyError(f"policy file {str(path)!r} is not valid YAML: {e}") from None
+            raise PolicyError(f"policy file {str(path)!r} is not valid YAML{_yaml_problem(e)}") from None
         if not isinstance(data, dict):
             raise PolicyError(f"policy file {str(path)!r} must be a mapping with a 'rules' list")
         try:
@@ -387,6 +393,14 @@ class Policy:
         return hold or Decision("approve", ALLOWED_RULE, f"{checked} rules checked, none objected")
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, on one line (the parser's own message spans several lines with a code excerpt)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return f"{where}: {' '.join(str(problem).split())}; fix the file (see policies/default.yaml for the format)"
+
+
 def _errors(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, x['loc'])) or 'file'}: {x['msg']}" for x in error.errors())
 
@@ -415,19 +429,28 @@ def _build_rule(spec: _RuleSpec, path: Path) -> _Rule:
 # --- start-up check --------------------------------------------------------------------------
 
 
+def check_database_outside(workspace: Path, database_url: str) -> None:
+    """Refuse an event database inside the workspace (``ConfigError``), whether or not either exists yet.
+
+    Called before the store is opened, so that nothing is created in the wrong place; a SQLite
+    URL that cannot be resolved is refused too (fail closed).
+    """
+    db = sqlite_file(database_url)
+    if db is not None and sandbox.is_inside(Path(os.path.realpath(workspace)), db):
+        raise ConfigError(
+            f"the event database {str(db)!r} is inside the workspace {str(workspace)!r}, where file tools could "
+            "read or overwrite it; move DATABASE_URL outside the workspace or choose another AGENT_WORKSPACE"
+        )
+
+
 def check_workspace(workspace: Path, database_url: str) -> None:
     """Refuse a workspace that holds the event database or a ``.env``, or is a file (``ConfigError``)."""
+    check_database_outside(workspace, database_url)
     root = Path(os.path.realpath(workspace))
     if not root.exists():
         return  # nothing inside it yet; the file tools report a missing workspace when they run
     if not root.is_dir():
         raise ConfigError(f"workspace {str(workspace)!r} is not a folder; set AGENT_WORKSPACE to a folder")
-    db = sandbox.database_path_from_url(database_url)
-    if db is not None and sandbox.is_inside(root, Path(os.path.realpath(db))):
-        raise ConfigError(
-            f"the event database {str(db)!r} is inside the workspace {str(workspace)!r}, where file tools could "
-            "read or overwrite it; move DATABASE_URL outside the workspace or choose another AGENT_WORKSPACE"
-        )
     found = _find_env_file(root)
     if found is not None:
         raise ConfigError(

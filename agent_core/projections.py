@@ -343,6 +343,13 @@ class RunSummary:
     reason: str = ""
     ended_at: datetime | None = None
     verdict: str | None = None
+    origin: str = "local"
+    """``imported`` for a run read from an export: history, never advanced, approved or resumed."""
+
+    @property
+    def imported(self) -> bool:
+        """True for a run read in by ``import``: history, never advanced here."""
+        return self.origin == "imported"
 
     @classmethod
     def from_row(cls, row: RunRow) -> RunSummary:
@@ -371,6 +378,7 @@ class RunSummary:
             reason=s.get("reason", ""),
             ended_at=datetime.fromisoformat(ended) if ended else None,
             verdict=s.get("verdict"),
+            origin=row.origin,
         )
 
     @property

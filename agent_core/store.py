@@ -5,13 +5,21 @@ expected seq (the optimistic lock), chains each event's hash to the previous one
 and keeps a ``runs`` index row up to date in the same transaction through an injected
 ``indexer``, so that listing runs never scans events. The database itself refuses UPDATE and
 DELETE of events.
+
+Two facts about a run are the store's own, kept in its runs row from the append that creates
+it: its ``chain`` (``sha256``, or ``hmac-sha256`` when the store has a log key: an HMAC that
+nobody without the key can recompute; a run keeps the algorithm it started with, so logs
+written before a key was set still verify) and its ``origin`` (``local``, or ``imported``: a
+log read from elsewhere, which the store never appends to).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -35,6 +43,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
     text,
@@ -43,8 +52,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from agent_core.clock import Clock, SystemClock
-from agent_core.config import masked_url
-from agent_core.errors import ConcurrencyError, StoreError
+from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
+from agent_core.errors import ConcurrencyError, ConfigError, ReadOnlyRun, StoreError
 from agent_core.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -78,12 +87,23 @@ runs_table = Table(
     Column("last_seq", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
     Column("summary", Text, nullable=False),
+    Column("origin", String(16), nullable=False, server_default="local"),
+    Column("chain", String(16), nullable=False, server_default="sha256"),
     Index("ix_runs_started", "started_at", "run_id"),
     Index("ix_runs_status_started", "status", "started_at"),
     Index("ix_runs_parent", "parent_id"),
 )
 
 GENESIS_HASH = "0" * 64
+SHA256, HMAC_SHA256 = "sha256", "hmac-sha256"
+CHAINS = (SHA256, HMAC_SHA256)
+"""How a run's events are chained: plain SHA-256, or HMAC-SHA256 with the store's log key."""
+LOCAL, IMPORTED = "local", "imported"
+_ADDED_RUN_COLUMNS = (
+    ("origin", "VARCHAR(16) NOT NULL DEFAULT 'local'"),
+    ("chain", "VARCHAR(16) NOT NULL DEFAULT 'sha256'"),
+)
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
 PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
@@ -167,6 +187,15 @@ class RunRow:
     updated_at: datetime
     last_seq: int
     summary: dict[str, Any]
+    origin: str = LOCAL
+    """``local``, or ``imported``: read from an export, never appended to."""
+    chain: str = SHA256
+    """``sha256``, or ``hmac-sha256`` (keyed with ``AGENT_LOG_KEY``)."""
+
+    @property
+    def imported(self) -> bool:
+        """True when the run was created by ``import`` (its ``origin``)."""
+        return self.origin == IMPORTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +206,8 @@ class ChainProblem:
     seq: int
     position: int
     reason: str
+    kind: str = "tampered"
+    """``tampered`` (the content does not match its hash), or ``unkeyed`` (a plain chain where a key is set)."""
 
 
 Indexer = Callable[[RunIndex | None, Sequence[StoredEvent]], RunIndex]
@@ -196,9 +227,21 @@ def _dumps(value: Any) -> str:
 
 
 def chain_hash(
-    prev_hash: str, run_id: str, seq: int, event_type: str, version: int, actor: str, at: datetime, payload_text: str
+    prev_hash: str,
+    run_id: str,
+    seq: int,
+    event_type: str,
+    version: int,
+    actor: str,
+    at: datetime,
+    payload_text: str,
+    key: bytes | None = None,
 ) -> str:
-    """SHA-256 over the previous hash and every envelope field: editing any of them breaks the chain."""
+    """The event's hash over the previous hash and every envelope field: editing any of them breaks the chain.
+
+    SHA-256 without ``key``; HMAC-SHA256 with it, so that only a holder of the key can recompute
+    a chain (an edited export with a recomputed plain chain no longer passes for the original).
+    """
     material = "\x1f".join(
         (
             prev_hash,
@@ -210,8 +253,14 @@ def chain_hash(
             _utc(at).isoformat(timespec="microseconds"),
             payload_text,
         )
-    )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    ).encode("utf-8")
+    if key is not None:
+        return hmac.new(key, material, hashlib.sha256).hexdigest()
+    return hashlib.sha256(material).hexdigest()
+
+
+ChainHash = Callable[[str, str, int, str, int, str, datetime, str], str]
+"""``chain_hash`` with its algorithm and key fixed: (prev_hash, run_id, seq, type, version, actor, at, payload)."""
 
 
 class EventStore:
@@ -225,7 +274,21 @@ class EventStore:
         redactor: Redactor | None = None,
         indexer: Indexer = keep_status,
         sqlite_synchronous: str = "FULL",
+        create: bool = True,
+        log_key: str | None = None,
     ) -> None:
+        """Open (and with ``create``, create) the store at ``url``; ``StoreError`` in one line says why not.
+
+        ``create=False`` is for commands that only read: a missing SQLite file or a database
+        without the event tables is an error, and nothing (no folder, no file) is created.
+        ``log_key`` (``AGENT_LOG_KEY``) makes the chains of runs created from now on HMACs.
+        """
+        if log_key is not None and len(log_key) < MIN_LOG_KEY_CHARS:
+            raise ConfigError(
+                f"AGENT_LOG_KEY has {len(log_key)} characters; use at least {MIN_LOG_KEY_CHARS} "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        self._key = log_key.encode("utf-8") if log_key is not None else None
         self.url = url
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
@@ -233,29 +296,53 @@ class EventStore:
         try:
             parsed = make_url(url)
             self.dialect = parsed.get_backend_name()
+            if self.dialect not in SUPPORTED_BACKENDS:
+                raise StoreError(
+                    f"unsupported database {self.dialect!r} in {masked_url(url)}; the event store runs on SQLite "
+                    "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
+                )
             self._sql = _Sql.for_dialect(self.dialect)
             self._bind_time: Callable[[datetime], Any] = _sqlite_time if self.dialect == "sqlite" else _utc
+            self.sqlite_path: Path | None = None
+            """The real file a SQLite store lives in (None on PostgreSQL and for an in-memory database)."""
             if self.dialect == "sqlite":
-                self._write, self._read = self._sqlite_engines(url, parsed.database, sqlite_synchronous)
+                self.sqlite_path = sqlite_file(url)
+                self._check_sqlite_target(create)
+                self._write, self._read = self._sqlite_engines(url, self.sqlite_path, sqlite_synchronous, create)
             else:
                 # Sessions in UTC: timestamps come back with datetime.UTC, so reads need no conversion.
                 # Options already in the URL (e.g. a search_path) are kept, not replaced.
                 given = parsed.query.get("options", "")
                 given = given if isinstance(given, str) else " ".join(given)
                 options = f"{given} -c timezone=UTC".strip()
-                utc = {"options": options} if self.dialect == "postgresql" else {}
-                engine = create_engine(url, pool_pre_ping=True, connect_args=utc)
+                engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
                 self._write = self._read = engine
-            self._create_schema()
-        except (ArgumentError, NoSuchModuleError, DBAPIError, OSError) as error:
+            self._create_schema(create)
+        except ConfigError as error:
+            raise StoreError(f"cannot open the event store: {error}") from error
+        except (ArgumentError, NoSuchModuleError, DBAPIError, OSError, ImportError) as error:
             raise StoreError(f"cannot open the event store at {masked_url(url)}: {_first_line(error)}") from error
 
     # --- setup ---------------------------------------------------------------------------
 
+    def _check_sqlite_target(self, create: bool) -> None:
+        if create:
+            return
+        if self.sqlite_path is None:
+            raise StoreError(
+                f"{masked_url(self.url)} is an in-memory SQLite database: it holds no runs; "
+                "point --db or DATABASE_URL at the store's file"
+            )
+        if not self.sqlite_path.is_file():
+            raise StoreError(
+                f"no event store at {str(self.sqlite_path)!r} ({masked_url(self.url)}); check --db or DATABASE_URL "
+                "(a command that writes, such as 'run' or 'import', creates it)"
+            )
+
     @staticmethod
-    def _sqlite_engines(url: str, database: str | None, synchronous: str) -> tuple[Engine, Engine]:
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    def _sqlite_engines(url: str, path: Path | None, synchronous: str, create: bool) -> tuple[Engine, Engine]:
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the real folder, never a "file:" look-alike
 
         def make(begin: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
@@ -281,13 +368,33 @@ class EventStore:
         # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
         return make("BEGIN IMMEDIATE"), make("BEGIN")
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, create: bool = True) -> None:
         with self._write.begin() as conn:
+            if self.dialect == "sqlite":
+                self._check_sqlite_file(conn)
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_APPEND_LOCK})
+            if not create and not inspect(conn).has_table("events"):
+                raise StoreError(
+                    f"{masked_url(self.url)} holds no event store (no 'events' table); check --db or DATABASE_URL"
+                )
             metadata.create_all(conn)
+            present = {column["name"] for column in inspect(conn).get_columns("runs")}
+            for name, ddl in _ADDED_RUN_COLUMNS:  # a store created before the column: every run it holds is local
+                if name not in present:
+                    conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {ddl}"))
             for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TRIGGERS:
                 conn.execute(text(statement))
+
+    def _check_sqlite_file(self, conn: Connection) -> None:
+        """The file SQLite opened is the one ``sqlite_file`` named: the guard and the start-up check rely on it."""
+        opened = next((row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
+        actual = Path(os.path.realpath(opened)) if opened else None
+        if actual != self.sqlite_path:
+            raise StoreError(
+                f"{masked_url(self.url)} opened {str(actual or 'an in-memory database')!r} where "
+                f"{str(self.sqlite_path or 'an in-memory database')!r} was expected; write the URL as sqlite:///PATH"
+            )
 
     def close(self) -> None:
         """Close the pooled connections (a later call opens new ones): call it when done with the store."""
@@ -304,12 +411,19 @@ class EventStore:
         expected_seq: int,
         *,
         times: Sequence[datetime] | None = None,
+        origin: str = LOCAL,
+        chain: str | None = None,
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
 
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
-        there first). ``times`` overrides the clock (used by import).
+        there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
+        ``origin`` and ``chain`` apply to the append that creates the run (import passes
+        ``imported`` and the export's chain; by default a new run is local and keyed when the
+        store has a key).
         """
+        if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
+            raise ValueError(f"origin {origin!r} / chain {chain!r}: use one of {(LOCAL, IMPORTED)} / {CHAINS}")
         if not events:
             return expected_seq
         # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
@@ -321,10 +435,11 @@ class EventStore:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
         try:
             try:
+                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
                 if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                    last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times)
+                    last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
                 else:
-                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times)
+                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
                 raw.commit()
                 return last_seq
             except BaseException:
@@ -341,7 +456,13 @@ class EventStore:
             raw.close()
 
     def _append_plain(
-        self, cursor: Any, run_id: str, events: Sequence[NewEvent], expected_seq: int, times: Sequence[datetime] | None
+        self,
+        cursor: Any,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        times: Sequence[datetime] | None,
+        new: _NewRun,
     ) -> int:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
@@ -350,12 +471,18 @@ class EventStore:
         else:
             cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
         cursor.execute(self._sql.select_run, (run_id,))
-        rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times)
+        rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
         self._write_rows(cursor, rows, run_sql, run_values)
         return last_seq
 
     def _append_pipelined(
-        self, conn: Any, run_id: str, events: Sequence[NewEvent], expected_seq: int, times: Sequence[datetime] | None
+        self,
+        conn: Any,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        times: Sequence[datetime] | None,
+        new: _NewRun,
     ) -> int:
         # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
         # granted, with its own snapshot), then the writes and the commit in a second one.
@@ -363,7 +490,9 @@ class EventStore:
             lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
             lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
             read.execute(self._sql.select_run, (run_id,))
-            rows, run_sql, run_values, last_seq = self._prepare(read.fetchone(), run_id, events, expected_seq, times)
+            rows, run_sql, run_values, last_seq = self._prepare(
+                read.fetchone(), run_id, events, expected_seq, times, new
+            )
             self._write_rows(write, rows, run_sql, run_values)
             conn.commit()
         return last_seq
@@ -375,23 +504,27 @@ class EventStore:
         events: Sequence[NewEvent],
         expected_seq: int,
         times: Sequence[datetime] | None,
+        new: _NewRun,
     ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int]:
-        """Check the expected seq against the runs row, then build the event rows and the runs row."""
+        """Check the expected seq and the run's origin, then build the event rows and the runs row."""
         actual = current[0] if current else 0
         if actual != expected_seq:
             raise ConcurrencyError(run_id, expected_seq, actual)
+        if current and current[6] == IMPORTED:
+            raise ReadOnlyRun(run_id)
+        chain = current[7] if current else new.chain
+        digest_of = self.chain_function(chain, run_id)
         prev_hash = current[1] if current else GENESIS_HASH
         rows, stored = [], []
-        for offset, new in enumerate(events):
+        for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
             at = _utc(times[offset]) if times else self._clock.now()
-            payload = self._redactor.value(new.to_payload())
+            payload = self._redactor.value(new_event.to_payload())
             payload_text = _dumps(payload)
-            digest = chain_hash(prev_hash, run_id, seq, new.type, new.schema_version, new.actor, at, payload_text)
-            rows.append(
-                (run_id, seq, new.type, new.schema_version, new.actor, self._bind_time(at), payload_text, digest)
-            )
-            stored.append(StoredEvent(0, run_id, seq, new.type, new.schema_version, new.actor, at, digest, payload))
+            kind, version, actor = new_event.type, new_event.schema_version, new_event.actor
+            digest = digest_of(prev_hash, run_id, seq, kind, version, actor, at, payload_text)
+            rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
+            stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
         previous = RunIndex(current[2], current[3], current[4], json.loads(current[5])) if current else None
         index = self._indexer(previous, stored)
@@ -408,7 +541,32 @@ class EventStore:
         )
         if current:
             return rows, self._sql.update_run, values, last.seq
-        return rows, self._sql.insert_run, (*values, self._bind_time(stored[0].at)), last.seq
+        return rows, self._sql.insert_run, (*values, self._bind_time(stored[0].at), new.origin, chain), last.seq
+
+    def chain_function(self, chain: str, run_id: str = "") -> ChainHash:
+        """The hash function of a ``chain`` with this store's key; ``ConfigError`` when it needs a key it lacks."""
+        if chain == SHA256:
+            return chain_hash
+        if chain != HMAC_SHA256:
+            raise StoreError(f"run {run_id!r} has an unknown hash chain {chain!r}; expected one of {CHAINS}")
+        key = self._key
+        if key is None:
+            raise ConfigError(
+                f"run {run_id!r} has a keyed hash chain (HMAC-SHA256); set AGENT_LOG_KEY to the key it was written "
+                "with to verify or extend it"
+            )
+
+        def keyed(
+            prev: str, run: str, seq: int, event_type: str, version: int, actor: str, at: datetime, payload: str
+        ) -> str:
+            return chain_hash(prev, run, seq, event_type, version, actor, at, payload, key)
+
+        return keyed
+
+    @property
+    def keyed(self) -> bool:
+        """True when the store has a log key: new runs get HMAC chains, unkeyed chains fail ``verify_chain``."""
+        return self._key is not None
 
     def _write_rows(self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]) -> None:
         if len(rows) == 1:
@@ -512,6 +670,8 @@ class EventStore:
                         _utc(r.updated_at),
                         r.last_seq,
                         json.loads(r.summary),
+                        r.origin,
+                        r.chain,
                     )
                     for r in conn.execute(query)
                 ]
@@ -521,25 +681,48 @@ class EventStore:
     # --- integrity -----------------------------------------------------------------------
 
     def verify_chain(self, run_id: str | None = None) -> ChainProblem | None:
-        """Recompute every hash (of one run, or all runs); return the first event that does not match."""
+        """Recompute every hash (of one run, or all runs); return the first event that does not match.
+
+        Each run is checked with its own chain's algorithm. With a log key, a run whose chain is
+        plain SHA-256 is a problem too: the key cannot vouch for it (it was written before the key
+        was set, or edited by someone without it). Without the key, a keyed chain cannot be
+        checked at all: ``ConfigError``.
+        """
+        chains = select(runs_table.c.run_id, runs_table.c.chain)
         query = select(events_table).order_by(events_table.c.run_id, events_table.c.seq)
         if run_id is not None:
             query = query.where(events_table.c.run_id == run_id)
+            chains = chains.where(runs_table.c.run_id == run_id)
         with self._read.connect() as conn:
-            for problem in _chain_problems(conn.execute(query.execution_options(yield_per=2000))):
+            chain_of = {row.run_id: row.chain for row in conn.execute(chains)}
+            for problem in _chain_problems(conn.execute(query.execution_options(yield_per=2000)), chain_of, self):
                 return problem
         return None
 
 
-def _chain_problems(rows: Any) -> Iterator[ChainProblem]:
+def _chain_problems(rows: Any, chain_of: dict[str, str], store: EventStore) -> Iterator[ChainProblem]:
     current_run, prev_hash, expected_seq = None, GENESIS_HASH, 1
+    digest_of: ChainHash = chain_hash
     for row in rows:
         if row.run_id != current_run:
             current_run, prev_hash, expected_seq = row.run_id, GENESIS_HASH, 1
+            chain = chain_of.get(row.run_id, SHA256)
+            if store.keyed and chain == SHA256:
+                yield ChainProblem(
+                    row.run_id,
+                    row.seq,
+                    row.position,
+                    "the chain is plain SHA-256, so AGENT_LOG_KEY cannot vouch for it (written before the key "
+                    "was set, or edited by someone without the key); verify-log without AGENT_LOG_KEY checks "
+                    "its integrity alone",
+                    kind="unkeyed",
+                )
+                return
+            digest_of = store.chain_function(chain, row.run_id)
         if row.seq != expected_seq:
             yield ChainProblem(row.run_id, row.seq, row.position, f"seq {row.seq} where {expected_seq} was expected")
             return
-        digest = chain_hash(prev_hash, row.run_id, row.seq, row.type, row.version, row.actor, row.at, row.payload)
+        digest = digest_of(prev_hash, row.run_id, row.seq, row.type, row.version, row.actor, row.at, row.payload)
         if digest != row.hash:
             yield ChainProblem(row.run_id, row.seq, row.position, "hash does not match the event's content")
             return
@@ -621,6 +804,14 @@ def _sqlite_time(value: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _NewRun:
+    """What the append that creates a run records about it (ignored by later appends)."""
+
+    origin: str
+    chain: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Sql:
     """The hot-path statements, written once per dialect in its DBAPI's parameter style."""
 
@@ -638,13 +829,14 @@ class _Sql:
         columns = "position, run_id, seq, type, version, actor, at, payload, hash"
         statements = cls(
             lock="SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))",
-            select_run="SELECT last_seq, last_hash, status, title, parent_id, summary FROM runs WHERE run_id = ?",
+            select_run="SELECT last_seq, last_hash, status, title, parent_id, summary, origin, chain "
+            "FROM runs WHERE run_id = ?",
             insert_event="INSERT INTO events (run_id, seq, type, version, actor, at, payload, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
             "last_hash = ?, summary = ? WHERE run_id = ?",
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
-            "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
             read_all=f"SELECT {columns} FROM events WHERE position > ? ORDER BY position LIMIT ?",
         )
@@ -656,4 +848,18 @@ def _first_line(error: BaseException) -> str:
     return message.splitlines()[0] if message else type(error).__name__
 
 
-__all__ = ["ChainProblem", "EventStore", "NewEvent", "RunIndex", "RunRow", "StoredEvent", "chain_hash"]
+__all__ = [
+    "CHAINS",
+    "HMAC_SHA256",
+    "IMPORTED",
+    "LOCAL",
+    "SHA256",
+    "ChainHash",
+    "ChainProblem",
+    "EventStore",
+    "NewEvent",
+    "RunIndex",
+    "RunRow",
+    "StoredEvent",
+    "chain_hash",
+]

@@ -17,7 +17,7 @@ from agent_core import replay
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
-from agent_core.policy import Policy
+from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
@@ -66,9 +66,16 @@ class PolicyDecision:
 class Workbench:
     """Reads and writes runs for the UI and CLI; see the module docstring."""
 
-    def __init__(self, settings: Settings, store: EventStore | None = None) -> None:
+    def __init__(self, settings: Settings, store: EventStore | None = None, *, create: bool = True) -> None:
+        """Open the store ``settings`` name; ``create=False`` (read-only commands) never creates one.
+
+        A store inside the workspace is refused (``ConfigError``) before anything is created.
+        """
         self.settings = settings
-        self.store = store or open_store(settings.database_url)
+        if store is None:
+            check_database_outside(settings.agent_workspace, settings.database_url)
+            store = open_store(settings.database_url, create=create, log_key=settings.log_key())
+        self.store = store
         self._orchestrator: Orchestrator | None = None
 
     @property
@@ -79,9 +86,9 @@ class Workbench:
         return self._orchestrator
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Workbench:
-        """A workbench over the store ``settings`` name (default: from the environment)."""
-        return cls(settings or Settings())
+    def open(cls, settings: Settings | None = None, *, create: bool = True) -> Workbench:
+        """A workbench over the store ``settings`` name (default: the environment); ``create=False`` never makes one."""
+        return cls(settings or Settings(), create=create)
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -116,6 +123,7 @@ class Workbench:
         A what-if replay continues through ``replay.continue_replay`` so it keeps its recorded
         tools or scratch workspace: a replay must never write the real workspace.
         """
+        self.orchestrator.ensure_local(run_id, "advanced or resumed")
         state = self.run_state(run_id)
         if state.replay_mode == "whatif" and not state.is_terminal:
             return replay.continue_replay(self.store, self.settings, run_id, on_append=self._follow(on_event)).state
@@ -169,6 +177,11 @@ class Workbench:
             return matches[0]
         raise RunNotFound(run_id)
 
+    def is_imported(self, run_id: str) -> bool:
+        """True for a run read from an export: history that is shown, verified and replayed, never advanced."""
+        row = self.store.get_run(run_id)
+        return row is not None and row.imported
+
     def run_state(self, run_id: str) -> RunState:
         """Raises ``RunNotFound`` for an unknown id."""
         return load_state(self.store, run_id)
@@ -182,9 +195,11 @@ class Workbench:
         return [decode(s) for s in self.store.read_all(after_position, limit)]
 
     def pending_approvals(self, limit: int = 100) -> list[PendingApproval]:
-        """Held steps across runs, oldest request first."""
+        """Held steps across runs, oldest request first (never those of imported runs: nobody here can approve them)."""
         pending = []
         for summary in self.list_runs(status=["waiting_approval"], limit=limit):
+            if summary.imported:
+                continue
             state = self.run_state(summary.run_id)
             step = state.pending_approval
             if step is None:

@@ -49,7 +49,7 @@ def pick_run(workbench: Workbench) -> str:
     return chosen
 
 
-def header(workbench: Workbench, state: RunState) -> None:
+def header(workbench: Workbench, state: RunState, imported: bool = False) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.subheader(f"Run {md_escape(short_id(state.run_id))}", width="content")
         st.badge(state.status.replace("_", " "), color=badge_colour(state.status))
@@ -85,7 +85,7 @@ def header(workbench: Workbench, state: RunState) -> None:
     ]
     st.text(" · ".join(about))
     lineage(workbench, state)
-    notices(state)
+    notices(state, imported)
 
 
 def lineage(workbench: Workbench, state: RunState) -> None:
@@ -107,13 +107,19 @@ def lineage(workbench: Workbench, state: RunState) -> None:
                     nav.link_to_run("timeline", r.run_id, "Open", ":material/open_in_new:")
 
 
-def notices(state: RunState) -> None:
+def notices(state: RunState, imported: bool = False) -> None:
     """Why the run stopped, what it waits for, and events this code could not read."""
+    if imported:
+        st.info(
+            "Imported run: history, not authority. It can be read, verified and replayed, never resumed, "
+            "approved or cancelled here; a what-if replay (Replay page) runs it again under the local policy.",
+            icon=":material/history:",
+        )
     if state.status in ("failed", "cancelled") and state.failure_reason:
         st.error(f"Run {state.status}. Reason:", icon=":material/error:")
         st.code(state.failure_reason, language=None, wrap_lines=True)
     held = state.pending_approval
-    if held is not None:
+    if held is not None and not imported:
         st.warning("Waiting for a human to approve a held step:", icon=":material/front_hand:")
         st.text(f"{held.step_id} {held.tool} — rule {held.rule}: {held.reason}")
         nav.link_to_run("policy", state.run_id, "Open the approval queue", ":material/policy:")
@@ -215,8 +221,10 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
         view = follow(workbench, run_id)
         if was_live and view.state.is_terminal:
             st.rerun()  # the run ended: redraw once without polling
-        header(workbench, view.state)
-        stalled(view.state)
+        imported = workbench.is_imported(run_id)
+        header(workbench, view.state, imported)
+        if not imported:
+            stalled(view.state)
         if was_live:
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
         st.plotly_chart(charts.timeline_figure(view.events, live=was_live), config={"displaylogo": False})
@@ -236,7 +244,7 @@ def main() -> None:
     with core.errors_as_messages():
         workbench = core.workbench()
         run_id = pick_run(workbench)
-        live = not follow(workbench, run_id).state.is_terminal
+        live = not follow(workbench, run_id).state.is_terminal and not workbench.is_imported(run_id)
     st.fragment(run_every=LIVE_EVERY_S if live else None)(body)(workbench, run_id, live)
 
 

@@ -14,6 +14,13 @@ from sqlalchemy import create_engine, text
 from agent_core.projections import open_store
 from agent_core.store import EventStore
 
+try:  # a loaded machine (CI beside nothing else, a laptop beside everything) must not fail a browser check
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+except ImportError:  # the browser tests skip without Playwright
+    pass
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -39,6 +46,7 @@ def _no_secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DATABASE_URL",
         "AGENT_WORKSPACE",
         "AGENT_POLICY",
+        "AGENT_LOG_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -49,6 +49,8 @@ class Recording:
     decisions: tuple[ev.ApprovalGranted | ev.ApprovalDenied, ...]
     held: frozenset[tuple[str, str]]  # (step_id, tool) the policy held
     workspace_files: tuple[str, ...]
+    imported: bool = False
+    """Read from an export: its policy path and human decisions are the exporter's, never authority here."""
 
     @property
     def final(self) -> ev.DomainEvent | None:
@@ -97,6 +99,7 @@ def load_recording(store: EventStore, run_id: str) -> Recording:
         decisions=tuple(e.event for e in events if isinstance(e.event, ev.ApprovalGranted | ev.ApprovalDenied)),
         held=frozenset((e.event.step_id, e.event.tool) for e in events if isinstance(e.event, ev.ApprovalRequested)),
         workspace_files=files,
+        imported=bool((row := store.get_run(run_id)) and row.imported),
     )
 
 

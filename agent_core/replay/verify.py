@@ -23,7 +23,8 @@ from agent_core.projections import load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.recording import RecordedTools, Recording, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
-from agent_core.store import EventStore
+from agent_core.store import IMPORTED, EventStore
+from agent_core.transfer import RawEvent
 
 _RUN_STARTED_CONFIG = ("policy_sha", "policy_path", "overrides", "replay_of", "replay_mode")
 
@@ -167,6 +168,9 @@ def verify(
     tool, the network or the real workspace. ``save=True`` keeps the re-execution as a run in
     ``store`` (``replay_mode="verify"``); otherwise it goes to ``scratch`` (or a temporary store).
     Verifying many runs, share one ``scratch_space()``.
+
+    The saved re-execution of an imported run replays the export's human decisions, so it is
+    saved as imported too (history: never advanced, approved or resumed).
     """
     overrides = overrides or Overrides()
     recording = load_recording(store, run_id)
@@ -203,7 +207,8 @@ def verify(
         if limit is not None and seq >= limit:
             raise StopReplay
 
-    with verify_shadow(recording, scratch) as shadow, _target_store(store if save else scratch) as target:
+    in_place = save and not recording.imported
+    with verify_shadow(recording, scratch) as shadow, _target_store(store if in_place else scratch) as target:
         planner = recorded_planner(recording)
         orchestrator = replay_orchestrator(target, settings, shadow, planner, policy_path)
         runner = RecordedTools(recording.calls, shadow)
@@ -231,6 +236,8 @@ def verify(
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
         got = normalize(e for e in load_events(target, new_id) if e.type != "ReplayDiffed")
+        if save and not in_place:
+            _save_as_imported(target, store, new_id)
     if mask:
         expected, got = _mask_config(expected), _mask_config(got)
     index = _first_divergence(expected, got)
@@ -240,6 +247,12 @@ def verify(
     a = expected[index] if index < len(expected) else None
     b = got[index] if index < len(got) else None
     return VerifyResult(run_id, "diverged", explain(a, b, index), index, a, b, len(expected), tuple(notes), saved)
+
+
+def _save_as_imported(source: EventStore, store: EventStore, run_id: str) -> None:
+    rows = source.read_run(run_id)
+    events = [RawEvent(row.type, row.version, row.actor, row.payload) for row in rows]
+    store.append(run_id, events, 0, times=[row.at for row in rows], origin=IMPORTED)
 
 
 @contextmanager

@@ -98,10 +98,15 @@ def whatif(
     observation saying so, never a live call); ``live`` run the real tools in a scratch copy
     of the workspace. A step the original held reuses the original's human decision; any other
     held step waits for a person like any run (continue it with ``continue_replay``).
+
+    The replay of an imported run is a local run under local policy: ``AGENT_POLICY`` unless
+    overridden (never the policy path the export names), and no human decision of the export
+    is reused (its held steps wait for a person here).
     """
     recording = load_recording(store, run_id)
     started = recording.started
-    policy_path = overrides.policy_path or Path(started.policy_path or settings.agent_policy)
+    recorded_policy = settings.agent_policy if recording.imported else started.policy_path or settings.agent_policy
+    policy_path = overrides.policy_path or Path(recorded_policy)
     recorded_overrides = overrides.recorded()
     scratch = None
     if overrides.tools == "live":
@@ -130,7 +135,7 @@ def whatif(
             new_id,
             planner,
             runner,
-            recording.decisions,
+            () if recording.imported else recording.decisions,
             may_reuse=lambda s, t: (s, t) in recording.held,
             on_append=on_append,
         )

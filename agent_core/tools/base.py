@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 ToolResult = dict[str, Any]
 """``success``, ``output`` (text later steps may use), tool fields, and ``error`` when ``success`` is False."""
@@ -41,9 +41,13 @@ class ToolContext:
 
 
 class ToolInput(BaseModel):
-    """Base of every tool's input model: frozen, unknown keys ignored (plans may carry extra fields)."""
+    """Base of every tool's input model: frozen, unknown keys ignored (plans may carry extra fields).
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    Strict: a value must already have its field's JSON type. A boolean is not an integer, and
+    ``"5"`` or ``5.0`` is not ``max_results``: a plan saying so is a mistake to report, not to guess at.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
 
 PlanCheck = Callable[[Mapping[str, Any], Sequence[str]], "str | None"]
@@ -84,13 +88,86 @@ class ToolSpec:
         return not self.writes
 
     def plan_problem(self, data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
-        """The first problem a plan's input for this tool has, in words the model can act on."""
+        """The first problem a plan's input for this tool has, in words the model can act on.
+
+        Checked at plan time: the text fields, the JSON type of every declared field (a wrong type
+        is never coerced), then the tool's own ``check_plan``. Ranges and other limits are left to
+        the guard's ``input_schema`` rule, which sees the input once earlier output is filled in.
+        """
         for key in self.plan_text_fields:
             value = data.get(key)
             if not isinstance(value, str) or not value.strip():
                 where = " (relative to the workspace)" if key == self.path_field else ""
                 return f"{self.name} needs a non-empty {key!r} string{where}"
+        wrong_type = type_problem(self.input_model, data)
+        if wrong_type is not None:
+            return f"{self.name}: {wrong_type}"
         return self.check_plan(data, earlier_ids) if self.check_plan else None
+
+
+# --- validation messages a person (or the model, on repair) can act on --------------------------
+
+_EXPECTED = {
+    "int_type": "an integer (like 5)",
+    "string_type": "a string",
+    "list_type": "a list",
+    "bool_type": "true or false",
+    "dict_type": "an object",
+    "float_type": "a number",
+}
+
+
+def type_problem(model: type[ToolInput], data: Mapping[str, Any]) -> str | None:
+    """The first field of ``data`` whose JSON type is wrong for ``model``; None when every type is right."""
+    try:
+        model.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            if item["type"] in _EXPECTED and item["loc"]:
+                return _phrase(item, data)
+    return None
+
+
+def validation_message(error: ValidationError, data: Mapping[str, Any]) -> str:
+    """Every problem of a validation error on one line: wrong types named with the value given."""
+    return "; ".join(_phrase(item, data) for item in error.errors())
+
+
+def _phrase(item: Any, data: Mapping[str, Any]) -> str:
+    loc = tuple(item["loc"])
+    where = "input"  # a check of the whole input (e.g. "give 'text' or 'from_steps'") has no field
+    if loc:
+        where = repr(str(loc[0])) + "".join(f" item {part + 1}" for part in loc[1:] if isinstance(part, int))
+    if item["type"] in _EXPECTED:
+        return f"{where} must be {_EXPECTED[item['type']]}, not {_shown(_at(data, loc))}"
+    return f"{where}: {item['msg']}"
+
+
+def _at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it, briefly, naming its JSON type."""
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        text = repr(value)
+        return f"the string {text if len(text) <= 40 else text[:39] + '…'}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, int):
+        return "an integer"  # never str(): an integer of thousands of digits cannot be printed
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
 
 
 def output_of(prior_results: Mapping[str, ToolResult], step_id: object) -> str | None:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from agent_core.plan import PlanStep
 from agent_core.tools import sandbox
-from agent_core.tools.base import ToolContext, ToolResult, ToolSpec, failure
+from agent_core.tools.base import ToolContext, ToolResult, ToolSpec, failure, validation_message
 from agent_core.tools.files import READ_FILE, WRITE_FILE
 from agent_core.tools.list_files import LIST_FILES
 from agent_core.tools.search import WEB_SEARCH
@@ -56,7 +56,7 @@ def execute(tool: str, resolved_input: dict[str, Any], ctx: ToolContext) -> dict
     try:
         params = spec.input_model.model_validate(resolved_input)
     except ValidationError as e:
-        return failure(f"invalid input for {tool!r}: {_validation_message(e)}")
+        return failure(f"invalid input for {tool!r}: {validation_message(e, resolved_input)}")
     try:
         return spec.run(params, ctx)
     except sandbox.SandboxError as e:
@@ -65,11 +65,3 @@ def execute(tool: str, resolved_input: dict[str, Any], ctx: ToolContext) -> dict
         return failure(f"{tool} could not use the file system: {e.strerror or e}")
     except Exception as e:  # a tool bug must become an observation, not a crashed run
         return failure(f"{tool} failed unexpectedly: {type(e).__name__}: {e}")
-
-
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(x) for x in item["loc"]) or "input"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)

@@ -23,10 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from agent_core.errors import ToolError
+from agent_core.config import sqlite_file
+from agent_core.errors import ConfigError, ToolError
 
 MAX_PATH_CHARS = 1024
 MAX_COMPONENT_CHARS = 255
@@ -135,14 +133,15 @@ def is_inside(root: Path, candidate: Path) -> bool:
 
 
 def database_path_from_url(database_url: str) -> Path | None:
-    """The SQLite file behind a URL (absolute), or None for PostgreSQL, in-memory or unparseable URLs."""
+    """The SQLite file behind a URL (real, absolute), or None for PostgreSQL, in-memory or invalid URLs.
+
+    Every SQLite URL form is resolved as SQLite resolves it (``config.sqlite_file``): a
+    ``file:...?uri=true`` URL names the same file as the plain form, so the guard sees it.
+    """
     try:
-        url = make_url(database_url)
-    except ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(os.path.abspath(url.database))
+        return sqlite_file(database_url)
+    except ConfigError:
+        return None  # such a URL opens no store, so no run reaches the guard with it
 
 
 def is_database_path(candidate: Path, database_path: Path | None) -> bool:

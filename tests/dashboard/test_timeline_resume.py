@@ -94,3 +94,19 @@ def test_resume_when_the_runner_is_full_is_refused_with_a_message(
         released.set()
     runner.wait(busy, timeout=60)
     assert load_state(open_store(url), run_id).status == "running"  # untouched: resume it later
+
+
+def test_an_imported_run_is_shown_as_history_and_never_offered_for_resume(
+    abandoned_run, open_page: OpenPage, tmp_path: Path
+) -> None:
+    url, run_id = abandoned_run
+    store = open_store(url)
+    started = store.read_run(run_id)[0]
+    imported = ev.RunStarted.model_validate(started.payload)
+    store.append("imported-run", [imported], 0, times=[started.at], origin="imported")  # as import writes it
+    store.close()
+    at = open_page("timeline", run_id="imported-run")
+    no_exceptions(at)
+    assert "Imported run: history, not authority" in texts(at)
+    assert "not driving the run" not in texts(at)
+    assert "resume_run" not in [b.key for b in at.button]

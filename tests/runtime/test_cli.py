@@ -65,6 +65,7 @@ def test_run_json_is_one_document_on_stdout(cli_env: str) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(cli_env: str, argv: list[str], needle: str) -> None:
+    open_store(cli_env).close()  # the store exists: the input, not the store, is what is wrong
     code, out, err = cli(*argv, "--db", cli_env) if argv[0] != "frobnicate" else cli(*argv)
     assert code == 2, (out, err)
     assert needle in err and len(err.strip().splitlines()) == 1
@@ -112,6 +113,7 @@ def test_export_then_import_round_trips_and_refuses_an_existing_run(cli_env: str
 
 
 def test_module_entry_point_runs_in_a_fresh_process(cli_env: str) -> None:
+    open_store(cli_env).close()  # an empty store ('runs' on a missing one exits 2: it never creates one)
     done = subprocess.run(
         [sys.executable, "-m", "agent_core", "runs", "--db", cli_env],
         cwd=ROOT,

@@ -65,4 +65,5 @@ def test_database_descriptions_never_show_a_password() -> None:
     url = "postgresql+psycopg://bob:topsecret@db.example:5433/agents"
     assert "topsecret" not in masked_url(url) and "topsecret" not in describe_database(url)
     assert describe_database(url) == "PostgreSQL db.example:5433/agents"
-    assert describe_database("sqlite:///data/agent.db") == "SQLite file data/agent.db"
+    assert describe_database("sqlite:///data/agent.db") == f"SQLite file {Path.cwd().resolve() / 'data/agent.db'}"
+    assert describe_database("sqlite:///file:data/agent.db?uri=true") == describe_database("sqlite:///data/agent.db")
