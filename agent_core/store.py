@@ -125,7 +125,8 @@ class NewEvent(Protocol):
         ...
 
     def to_payload(self) -> dict[str, Any]:
-        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it."""
+        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it (and
+        counts them in its ``redactions`` key)."""
         ...
 
 
@@ -385,7 +386,7 @@ class EventStore:
         for offset, new in enumerate(events):
             seq = expected_seq + offset + 1
             at = _utc(times[offset]) if times else self._clock.now()
-            payload = self._redactor.value(new.to_payload())
+            payload = self._redactor.payload(new.to_payload())  # secrets out, their count in
             payload_text = _dumps(payload)
             digest = chain_hash(prev_hash, run_id, seq, new.type, new.schema_version, new.actor, at, payload_text)
             rows.append(

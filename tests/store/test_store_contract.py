@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -164,6 +165,7 @@ def test_redactor_scrubs_secrets_at_any_depth_before_storage(store: EventStore, 
     with redacting._read.connect() as conn:
         raw = conn.execute(text("SELECT payload FROM events WHERE run_id = :r"), {"r": run}).scalar_one()
     assert key not in raw and "hunter2" not in raw and raw.count("[REDACTED:") == 3
+    assert json.loads(raw)["redactions"] == 3  # and the payload says so
     redacting.close()
 
 
