@@ -3,10 +3,10 @@
     python -m agent_core.catalogue_docs            # (re)write docs/events.md
     python -m agent_core.catalogue_docs --check    # exit 1 if docs/events.md is out of date
 
-Each type in union order with its actor, schema version, meaning and fields (type, default,
-description), then the shared field types, the decision vocabulary and the upcasters. Nothing
-here is written by hand except the envelope paragraph: change ``events.py`` and regenerate; a
-test fails while the committed file differs.
+The fields every event may hold, then each type in union order with its actor, schema version,
+meaning and own fields (type, default, description), then the shared field types, the decision
+vocabulary and the upcasters. Nothing here is written by hand except the envelope paragraph:
+change ``events.py`` and regenerate; a test fails while the committed file differs.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ def _lines() -> Iterator[str]:
     yield ""
     yield f"Runs end with {_names(ev.TERMINAL_TYPES)}."
     yield ""
+    yield "## Fields every event may hold"
+    yield ""
+    yield from _field_table(_payload_fields(ev.DomainEvent))
+    yield ""
     yield "## Events"
     for name, cls in ev.EVENT_TYPES.items():
         yield ""
@@ -69,7 +73,7 @@ def _lines() -> Iterator[str]:
             facts.append("ends the run")
         yield "; ".join(facts) + "."
         yield ""
-        yield from _field_table(_payload_fields(cls))
+        yield from _field_table(_own_fields(cls))
     yield ""
     yield "## Field types"
     for model in _nested_models():
@@ -105,6 +109,12 @@ def _lines() -> Iterator[str]:
 
 def _payload_fields(cls: type[BaseModel]) -> dict[str, FieldInfo]:
     return {name: field for name, field in cls.model_fields.items() if name != "type"}
+
+
+def _own_fields(cls: type[ev.DomainEvent]) -> dict[str, FieldInfo]:
+    """The type's own fields: those every event has are listed once, above the types."""
+    shared = _payload_fields(ev.DomainEvent)
+    return {name: field for name, field in _payload_fields(cls).items() if name not in shared}
 
 
 def _field_table(fields: dict[str, FieldInfo]) -> Iterator[str]:

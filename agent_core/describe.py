@@ -67,11 +67,15 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
 
 
 def summarize_event(recorded: ev.RecordedEvent, limit: int = SUMMARY_LIMIT) -> str:
-    """What happened, in one line a person can scan; an event this code cannot read says why."""
+    """What happened, in one line a person can scan; an event this code cannot read says why, and one
+    whose payload had secrets redacted says how many."""
     if recorded.problem:
         text = f"unreadable: {recorded.problem}"
     else:
         describe = _SUMMARIES.get(type(recorded.event))
         text = describe(recorded.event) if describe else recorded.type
+        if recorded.event.redactions:  # first, so the limit never cuts it off
+            count = recorded.event.redactions
+            text = f"({count} secret{'s' if count != 1 else ''} redacted) {text}"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -54,6 +54,12 @@ class DomainEvent(BaseModel):
     TERMINAL: ClassVar[bool] = False
     """True for the events that end a run."""
     type: str
+    redactions: int = Field(
+        default=0,
+        ge=0,
+        description="How many secrets were replaced by `[REDACTED:<what>]` marks in this payload before it was "
+        "stored; absent (0) when none.",
+    )
 
     @property
     def schema_version(self) -> int:
@@ -66,8 +72,9 @@ class DomainEvent(BaseModel):
         return self.ACTOR
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON-ready payload the store keeps (no envelope fields)."""
-        return self.model_dump(mode="json", exclude={"type"})
+        """The payload as stored: every field but ``type``, and ``redactions`` only when some were made
+        (so a payload without secrets is exactly what it was before the field existed)."""
+        return self.model_dump(mode="json", exclude={"type"} if self.redactions else {"type", "redactions"})
 
 
 class PlannerInfo(BaseModel):

@@ -1,8 +1,9 @@
 """Normalise event streams for comparison: drop what legitimately differs between two executions.
 
 Ids, times, positions and hashes live in the envelope and are dropped; inside payloads only
-measured durations differ. The same normaliser is the verify-replay oracle and the tests' way
-to assert whole streams.
+measured durations differ, and the count of redactions: the marks stay, but a re-execution is fed
+the recording's already redacted text, so it has nothing left to redact. The same normaliser is
+the verify-replay oracle and the tests' way to assert whole streams.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent_core import events as ev
+from agent_core.redaction import REDACTIONS_FIELD
 
 VOLATILE_PAYLOAD_FIELDS = frozenset({"duration_ms", "latency_ms"})
 
@@ -24,8 +26,10 @@ def _strip(value: Any) -> Any:
 
 
 def normalize_event(recorded: ev.RecordedEvent) -> dict[str, Any]:
-    """``{"type", "actor", "payload"}`` without volatile fields."""
-    return {"type": recorded.type, "actor": recorded.actor, "payload": _strip(recorded.event.to_payload())}
+    """``{"type", "actor", "payload"}`` without volatile fields and the redaction count."""
+    payload = recorded.event.to_payload()
+    payload.pop(REDACTIONS_FIELD, None)
+    return {"type": recorded.type, "actor": recorded.actor, "payload": _strip(payload)}
 
 
 def normalize(events: Iterable[ev.RecordedEvent]) -> list[dict[str, Any]]:

@@ -200,8 +200,10 @@ class Orchestrator:
             recorded_overrides["system_prompt"] = system_prompt
             if version is not LEGACY_PROMPT:  # a custom prompt's sha names no version: record the tools' version
                 recorded_overrides["prompt_version"] = version.id
+        goal, redacted = self._redactor.redact_text(request.goal.strip())
         started = ev.RunStarted(
-            goal=self._redactor.text(request.goal.strip()),
+            goal=goal,
+            redactions=redacted,
             max_steps=request.max_steps,
             budget_usd=request.budget_usd,
             planner=ev.PlannerInfo(provider=planner.provider, model=planner.model, prompt_sha=prompt_sha(prompt)),

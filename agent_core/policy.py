@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent_core.config import sqlite_file
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
+from agent_core.redaction import Redactor
 from agent_core.tools import TOOLS, sandbox
 from agent_core.tools.base import validation_message
 
@@ -161,6 +162,22 @@ def _required_fields(p: RequiredFieldsParams, step: PlanStep, ctx: PolicyContext
     return reason
 
 
+def _no_secrets(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
+    # The log keeps a step's input redacted and the run acts on the log: a secret in the input
+    # (or a mark where one was redacted on the way in) means the step would run altered.
+    redactor = Redactor()
+    held = {field: found for field, value in step.input.items() if (found := redactor.secrets_in(value))}
+    if not held:
+        return None
+    fields = ", ".join(repr(f) for f in held)
+    kinds = ", ".join(sorted({label for found in held.values() for label in found}))
+    return (
+        f"the input's {fields} {'holds' if len(held) == 1 else 'hold'} a secret ({kinds}); the log keeps only its "
+        "redacted form, so the step is refused rather than run with an altered input; take the secret out of the "
+        "goal or of the file it came from"
+    )
+
+
 def _workspace_paths(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
         sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
@@ -258,6 +275,7 @@ RULE_KINDS: dict[str, RuleKind] = {
     "tool_allowlist": RuleKind(ToolAllowlistParams, _tool_allowlist, "reject"),
     "input_schema": RuleKind(NoParams, _input_schema, "reject"),
     "required_fields": RuleKind(RequiredFieldsParams, _required_fields, "reject"),
+    "no_secrets": RuleKind(NoParams, _no_secrets, "reject", "all"),  # any input can carry one
     "event_database": RuleKind(PathFieldParams, _event_database, "reject", "paths"),
     "secret_names": RuleKind(SecretNamesParams, _secret_names, "reject", "paths"),
     "workspace_paths": RuleKind(PathFieldParams, _workspace_paths, "reject", "paths"),

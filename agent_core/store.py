@@ -145,7 +145,8 @@ class NewEvent(Protocol):
         ...
 
     def to_payload(self) -> dict[str, Any]:
-        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it."""
+        """The payload as a JSON-serialisable dict; the store redacts secrets before writing it (and
+        counts them in its ``redactions`` key)."""
         ...
 
 
@@ -519,7 +520,7 @@ class EventStore:
         for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
             at = _utc(times[offset]) if times else self._clock.now()
-            payload = self._redactor.value(new_event.to_payload())
+            payload = self._redactor.payload(new_event.to_payload())  # secrets out, their count in
             payload_text = _dumps(payload)
             kind, version, actor = new_event.type, new_event.schema_version, new_event.actor
             digest = digest_of(prev_hash, run_id, seq, kind, version, actor, at, payload_text)

@@ -18,7 +18,7 @@ from agent_core.errors import AgentError
 from agent_core.normalize import normalize
 from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
-from agent_core.policy import Policy
+from agent_core.policy import ALLOWED_RULE, Policy
 from agent_core.projections import load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.recording import RecordedTools, Recording, load_recording, recorded_planner
@@ -111,7 +111,14 @@ def _mask_config(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
     planner = dict(payload.get("planner") or {})
     planner.pop("prompt_sha", None)
     payload["planner"] = planner
-    return [{**stream[0], "payload": payload}, *stream[1:]]
+    return [{**stream[0], "payload": payload}, *(_mask_rule_count(e) for e in stream[1:])]
+
+
+def _mask_rule_count(event: dict[str, Any]) -> dict[str, Any]:
+    """An approval by no rule says how many rules it checked: a count of the policy file, not a decision."""
+    if event["type"] not in ev.GUARD_DECISIONS or event["payload"].get("rule") != ALLOWED_RULE:
+        return event
+    return {**event, "payload": {k: v for k, v in event["payload"].items() if k != "reason"}}
 
 
 def explain(expected: dict[str, Any] | None, got: dict[str, Any] | None, index: int) -> str:
@@ -167,7 +174,9 @@ def verify(
     planner text and tool results are served either way, so a verify never calls a provider, a
     tool, the network or the real workspace. ``save=True`` keeps the re-execution as a run in
     ``store`` (``replay_mode="verify"``); otherwise it goes to ``scratch`` (or a temporary store).
-    Verifying many runs, share one ``scratch_space()``.
+    Verifying many runs, share one ``scratch_space()``. When the policy file changed since the run
+    (or with overrides, or ``save``), ``RunStarted``'s configuration and the number of rules an
+    approval checked are left out of the comparison: the decisions are compared, not the file.
 
     The saved re-execution of an imported run replays the export's human decisions, so it is
     saved as imported too (history: never advanced, approved or resumed).

@@ -109,10 +109,10 @@ def test_a_provider_error_ends_the_loop_at_once() -> None:
 
 
 def test_the_goal_is_redacted_before_it_is_sent_or_recorded() -> None:
-    secret = "sk-ant-api03-abcdefghijklmnop"
+    secret = "sk-ant-api03-" + "x7Kq" * 23 + "AA"
     planner = ScriptedPlanner(offline_text())
     _, events = collect(planner, goal=f"Summarize notes.txt, my key is {secret}", redactor=Redactor(secrets=()))
-    assert secret not in planner.messages[0] and "[REDACTED]" in planner.messages[0]
+    assert secret not in planner.messages[0] and "[REDACTED:anthropic-key]" in planner.messages[0]
     assert secret not in json.dumps([e.to_payload() for e in events])
 
 

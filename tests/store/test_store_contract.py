@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -151,7 +152,7 @@ def test_redactor_scrubs_secrets_at_any_depth_before_storage(store: EventStore, 
     from agent_core.redaction import Redactor
 
     redacting = EventStore(store.url, redactor=Redactor())
-    key = "sk-ant-api03-" + "A" * 30
+    key = "sk-ant-api03-" + "Ab3" * 31 + "AA"
 
     class Leaky:
         type, schema_version, actor = "Leaky", 1, "orchestrator"
@@ -163,7 +164,8 @@ def test_redactor_scrubs_secrets_at_any_depth_before_storage(store: EventStore, 
     redacting.append(run, [Leaky()], 0)  # type: ignore[list-item]
     with redacting._read.connect() as conn:
         raw = conn.execute(text("SELECT payload FROM events WHERE run_id = :r"), {"r": run}).scalar_one()
-    assert key not in raw and "hunter2" not in raw and raw.count("[REDACTED]") == 3
+    assert key not in raw and "hunter2" not in raw and raw.count("[REDACTED:") == 3
+    assert json.loads(raw)["redactions"] == 3  # and the payload says so
     redacting.close()
 
 
