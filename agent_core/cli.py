@@ -19,6 +19,7 @@ from agent_core.config import Settings
 from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
+from agent_core.otel import cli as otel_cli
 from agent_core.projections import RunState
 from agent_core.replay import Overrides, ReplayError, VerifyResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE
@@ -78,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = command("verify-log", "check the hash chain of one run or of all runs")
     verify.add_argument("run_id", nargs="?")
-    export = command("export", "print a run as JSON lines")
-    export.add_argument("run_id")
+    export = command("export", "print a run as JSON lines, or runs as OpenTelemetry traces (otlp-json, --otlp)")
+    export.add_argument("run_id", nargs="?")
+    otel_cli.add_export_options(export)
     imp = command("import", "read a run exported as JSON lines (refuses an existing run id)")
     imp.add_argument("file")
 
@@ -221,6 +223,11 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
 
 
 def cmd_export(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if otel_cli.wants_traces(args):
+        return otel_cli.cmd_export_traces(bench, args, out, err)
+    if not args.run_id or otel_cli.selects_many(args) or args.include_content:
+        raise UsageError("export RUN_ID prints one run's events; --all, filters and --include-content are for "
+                         "traces: add --format otlp-json or --otlp URL")  # fmt: skip
     for line in export_lines(bench.store, bench.resolve_run_id(args.run_id)):
         print(line, file=out)
     return OK
