@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", "print a run as JSON lines, or runs as OpenTelemetry traces (otlp-json, --otlp)")
     export.add_argument("run_id", nargs="?")
     otel_cli.add_export_options(export)
+    otel_cli.add_follow_options(command("otel-follow", "export each run to OTEL_EXPORTER_OTLP_ENDPOINT as it ends"))
     imp = command("import", "read a run exported as JSON lines (refuses an existing run id)")
     imp.add_argument("file")
 
@@ -351,6 +352,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "import": cmd_import,
     "replay": cmd_replay,
     "demo": cmd_demo,
+    "otel-follow": otel_cli.cmd_follow,
 }
 
 

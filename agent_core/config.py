@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     brave_api_key: SecretStr | None = Field(default=None, validation_alias="BRAVE_API_KEY")
     llm_timeout_s: float = Field(default=60.0, validation_alias="AGENT_LLM_TIMEOUT")
+    otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     def resolved_planner(self) -> Literal["offline", "anthropic", "openai"]:
         """``auto`` -> Anthropic if its key is set, else OpenAI if its key or base URL is set, else offline."""

@@ -3,6 +3,7 @@
 - ``run_spans(events)``: a run's events -> ``ReadableSpan`` objects (deterministic ids and times).
 - ``otlp_json(spans)`` / ``read_otlp_json(text)``: OTLP/JSON text, one ``ExportTraceServiceRequest``.
 - ``OtlpSender(endpoint).send(spans)``: OTLP over HTTP with the official exporter.
+- ``LiveExporter(store, endpoint)``: a thread that exports each run as it ends.
 
 The OpenTelemetry SDK is imported on first use of a name here, so the CLI's other commands
 start without it.
@@ -25,11 +26,15 @@ _EXPORTS = {
     "to_request": "agent_core.otel.encode",
     "traces_endpoint": "agent_core.otel.encode",
     "OtlpSender": "agent_core.otel.encode",
+    "LiveExporter": "agent_core.otel.live",
+    "LiveStats": "agent_core.otel.live",
 }
 __all__ = [
     "COST_ATTRIBUTE",
     "SEMCONV_SCHEMA_URL",
     "TOTAL_COST_ATTRIBUTE",
+    "LiveExporter",
+    "LiveStats",
     "OtlpSender",
     "otlp_json",
     "read_otlp_json",
@@ -42,6 +47,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agent_core.otel.encode import OtlpSender, otlp_json, read_otlp_json, to_request, traces_endpoint
+    from agent_core.otel.live import LiveExporter, LiveStats
     from agent_core.otel.spans import (
         COST_ATTRIBUTE,
         SEMCONV_SCHEMA_URL,

@@ -1,11 +1,13 @@
-"""The OpenTelemetry command of ``python -m agent_core``: ``export --format otlp-json | --otlp URL``.
+"""The OpenTelemetry commands of ``python -m agent_core``: ``export --format otlp-json | --otlp URL``
+and ``otel-follow``.
 
-``agent_core.cli`` adds these options and dispatches here; the SDK is imported only when they are used.
+``agent_core.cli`` adds their options and dispatches here; the SDK is imported only when they run.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
@@ -41,6 +43,18 @@ def add_export_options(export: argparse.ArgumentParser) -> None:
     )
     export.add_argument("--match", metavar="TEXT", help="runs whose goal contains TEXT (traces only)")
     export.add_argument("--limit", type=int, help="at most the newest N selected runs (traces only)")
+
+
+def add_follow_options(follow: argparse.ArgumentParser) -> None:
+    follow.add_argument(
+        "--endpoint", metavar="URL", help="OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, plus /v1/traces)"
+    )
+    follow.add_argument(
+        "--include-content", action="store_true", help="traces carry prompts and tool content (redacted)"
+    )
+    follow.add_argument("--from-start", action="store_true", help="first export every run that has already ended")
+    follow.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="how often to read the live feed")
+    follow.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
 
 
 def wants_traces(args: argparse.Namespace) -> bool:
@@ -142,3 +156,40 @@ def _pages(bench: Workbench, filters: dict[str, object]) -> Iterator[str]:
         if len(rows) < PAGE:
             return
         offset += PAGE
+
+
+def cmd_follow(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Export each run as it ends, until interrupted (or ``--duration`` passes)."""
+    from agent_core.otel.live import LiveExporter
+
+    endpoint = args.endpoint or bench.settings.otel_exporter_otlp_endpoint
+    if not endpoint:
+        return _usage(err, "set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4318) or pass --endpoint URL")
+    exporter = LiveExporter(
+        bench.store,
+        endpoint,
+        include_content=args.include_content,
+        poll_s=args.poll,
+        start_position=0 if args.from_start else None,
+    )
+    exporter.start()
+    print(
+        f"following {bench.store_label()}: each run is exported to {exporter.endpoint} as it ends "
+        f"({'from the first event' if args.from_start else 'from now'}; Ctrl-C stops)",
+        file=out,
+        flush=True,
+    )
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())) if deadline else 0.2)
+    except KeyboardInterrupt:
+        pass
+    exporter.stop()
+    stats = exporter.stats()
+    print(
+        f"exported {stats.exported_runs} run(s), {stats.exported_spans} spans; "
+        f"{stats.pending_runs} ended run(s) not delivered",
+        file=out,
+    )
+    return OK if stats.pending_runs == 0 else FAILED
