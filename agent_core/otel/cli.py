@@ -54,6 +54,13 @@ def add_follow_options(follow: argparse.ArgumentParser) -> None:
     )
     follow.add_argument("--from-start", action="store_true", help="first export every run that has already ended")
     follow.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="how often to read the live feed")
+    follow.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait this long after a run's last event before exporting it (a replay's verdict)",
+    )
     follow.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
 
 
@@ -170,6 +177,7 @@ def cmd_follow(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         endpoint,
         include_content=args.include_content,
         poll_s=args.poll,
+        settle_s=args.settle,
         start_position=0 if args.from_start else None,
     )
     exporter.start()
