@@ -7,8 +7,11 @@ benchmarked process nothing; it counts requests and bytes, and prints them when 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 received = {"requests": 0, "bytes": 0}
@@ -32,7 +35,15 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A sink left behind by a killed bench stops by itself."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main() -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     print(server.server_address[1], flush=True)
     signal.signal(signal.SIGTERM, _interrupt)

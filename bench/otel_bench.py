@@ -163,8 +163,9 @@ class Follower:
     of a round's runs happens during that round."""
 
     def __init__(self, url: str, sink: Sink) -> None:
+        # --duration: a follower left behind by a killed bench ends by itself
         command = [sys.executable, "-m", "agent_core", "otel-follow", "--db", url, "--endpoint", sink.url,
-                   "--poll", "0.02", "--settle", "0"]  # fmt: skip
+                   "--poll", "0.02", "--settle", "0", "--duration", "600"]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.process.stdout is not None
         ready = self.process.stdout.readline()  # "following ...": it reads the feed from now on
