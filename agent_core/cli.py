@@ -20,6 +20,7 @@ from agent_core.config import load_settings
 from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, ConfigError, PolicyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
+from agent_core.otel import cli as otel_cli
 from agent_core.policy import Policy
 from agent_core.projections import RunState
 from agent_core.providers import planner_choices
@@ -86,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = command("verify-log", "check the hash chain of one run or of all runs")
     verify.add_argument("run_id", nargs="?")
-    export = command("export", "print a run as JSON lines")
-    export.add_argument("run_id")
+    export = command("export", "print a run as JSON lines, or runs as OpenTelemetry traces (otlp-json, --otlp)")
+    export.add_argument("run_id", nargs="?")
+    otel_cli.add_export_options(export)
+    otel_cli.add_follow_options(command("otel-follow", "export each run to OTEL_EXPORTER_OTLP_ENDPOINT as it ends"))
     imp = command("import", "read a run exported as JSON lines (refuses an existing run id)")
     imp.add_argument("file")
 
@@ -318,6 +321,13 @@ def cmd_verify_log(bench: Workbench, args: argparse.Namespace, out: TextIO, err:
 
 def cmd_export(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``export RUN_ID``: the run as JSON lines on stdout."""
+    if otel_cli.wants_traces(args):
+        return otel_cli.cmd_export_traces(bench, args, out, err)
+    if not args.run_id or otel_cli.selects_many(args) or args.include_content:
+        raise UsageError(
+            "export RUN_ID prints one run's events; --all, filters and --include-content are for "
+            "traces: add --format otlp-json or --otlp URL"
+        )
     for line in export_lines(bench.store, bench.resolve_run_id(args.run_id)):
         print(json_safe(line), file=out)
     return OK
@@ -469,6 +479,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "import": cmd_import,
     "replay": cmd_replay,
     "demo": cmd_demo,
+    "otel-follow": otel_cli.cmd_follow,
 }
 
 

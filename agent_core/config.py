@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     max_queued_runs: int = Field(
         default=8, ge=MAX_QUEUED_RUNS_RANGE[0], le=MAX_QUEUED_RUNS_RANGE[1], validation_alias="AGENT_MAX_QUEUED_RUNS"
     )
+    otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     agent_log_key: SecretStr | None = Field(default=None, validation_alias="AGENT_LOG_KEY")
     """When set, runs created from now on chain their events with HMAC-SHA256 under this key."""

@@ -97,8 +97,25 @@ KEY_SHAPES: tuple[KeyShape, ...] = (
 )
 _SHAPES = re.compile("|".join(f"(?:{shape.pattern})" for shape in KEY_SHAPES))
 _SHAPE_OF_GROUP = {f"b{i}": shape for i, shape in enumerate(KEY_SHAPES)}
-_SHAPE_PREFIXES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "ABIA", "ACCA", "xox",
-                   "AIza", "k_live_", "k_test_", "BSA", "-----BEGIN")  # fmt: skip
+_SHAPE_PREFIXES = (
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "AKIA",
+    "ASIA",
+    "ABIA",
+    "ACCA",
+    "xox",
+    "AIza",
+    "k_live_",
+    "k_test_",
+    "BSA",
+    "-----BEGIN",
+)
 """A text holding none of these holds no key shape: most text skips the shape scan altogether."""
 
 
@@ -106,17 +123,51 @@ _SHAPE_PREFIXES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
 
 SECRET_NAME_PARTS = frozenset(
     {
-        "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASS", "PASSWD", "PASSWORD",
-        "PASSPHRASE", "PAT", "DSN", "CREDENTIAL", "CREDENTIALS", "BEARER", "AUTH", "PRIVATE",
+        "KEY",
+        "KEYS",
+        "APIKEY",
+        "TOKEN",
+        "TOKENS",
+        "SECRET",
+        "SECRETS",
+        "PASS",
+        "PASSWD",
+        "PASSWORD",
+        "PASSPHRASE",
+        "PAT",
+        "DSN",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "BEARER",
+        "AUTH",
+        "PRIVATE",
     }
-)  # fmt: skip
+)
 """A variable is secret-named when one of its ``_``-separated parts is one of these..."""
 SECRET_NAME_ENDINGS = ("APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD")
 """...or a part ends with one of these (``GITHUBTOKEN``, ``DBPASSWORD``)."""
 NOT_SECRET_LAST_PARTS = frozenset(
-    {"FILE", "PATH", "DIR", "SOCK", "SOCKET", "URL", "URI", "HOST", "PORT", "USER", "USERNAME", "ID", "NAME", "TYPE",
-     "MODE", "ENABLED", "TIMEOUT", "TTL"}
-)  # fmt: skip
+    {
+        "FILE",
+        "PATH",
+        "DIR",
+        "SOCK",
+        "SOCKET",
+        "URL",
+        "URI",
+        "HOST",
+        "PORT",
+        "USER",
+        "USERNAME",
+        "ID",
+        "NAME",
+        "TYPE",
+        "MODE",
+        "ENABLED",
+        "TIMEOUT",
+        "TTL",
+    }
+)
 """A name ending in one of these describes a secret without holding one (``SSH_AUTH_SOCK``, ``TOKEN_URL``)."""
 _NOT_SECRET_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"})
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")

@@ -126,3 +126,14 @@ def test_every_public_class_and_function_of_agent_core_says_what_it_is_for() -> 
 
         visit(ast.parse(path.read_text(encoding="utf-8")), "")
     assert not missing, "add a short docstring (what it is for, its contract):\n" + "\n".join(missing)
+
+
+def test_ruff_format_owns_the_layout_no_fmt_skip_markers() -> None:
+    marked = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("agent_core", "ui", "pages", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if line.rstrip().endswith("# fmt" + ": skip")
+    ]
+    assert not marked, f"remove the fmt: skip markers and let ruff format lay the code out: {marked}"

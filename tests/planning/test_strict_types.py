@@ -111,8 +111,9 @@ def test_a_string_field_never_takes_a_number() -> None:
 
 @pytest.mark.parametrize("value", ["5", 5.0, True, None, [5]])
 def test_the_guard_and_the_tool_refuse_a_non_integer(value: Any, tmp_path: Path) -> None:
-    step = PlanStep(id="s1", objective="o", tool="web_search", input={"query": "q", "max_results": value},
-                    success_criteria="c")  # fmt: skip
+    step = PlanStep(
+        id="s1", objective="o", tool="web_search", input={"query": "q", "max_results": value}, success_criteria="c"
+    )
     context = PolicyContext(tmp_path, None, 0, 0.0, 1.0)
     decision = Policy.load(DEFAULT_POLICY).evaluate(step, context)
     assert decision.outcome == "reject" and decision.rule == "input_schema"
@@ -122,8 +123,9 @@ def test_the_guard_and_the_tool_refuse_a_non_integer(value: Any, tmp_path: Path)
 
 
 def test_range_limits_are_still_the_guards(tmp_path: Path) -> None:
-    step = PlanStep(id="s1", objective="o", tool="web_search", input={"query": "q", "max_results": 99},
-                    success_criteria="c")  # fmt: skip
+    step = PlanStep(
+        id="s1", objective="o", tool="web_search", input={"query": "q", "max_results": 99}, success_criteria="c"
+    )
     assert not isinstance(parse_plan(plan_with("web_search", dict(step.input)), LIMITS), PlanRejection)
     decision = Policy.load(DEFAULT_POLICY).evaluate(step, PolicyContext(tmp_path, None, 0, 0.0, 1.0))
     assert (
@@ -164,8 +166,17 @@ def test_a_plan_with_a_string_count_is_repaired_not_run(
 ) -> None:
     workspace = tmp_path / "workspace"
     seed_workspace(workspace)
-    wrong = {"steps": [{"id": "step_1", "objective": "search", "tool": "web_search",
-                        "input": {"query": "agents", "max_results": "5"}, "success_criteria": "results"}]}  # fmt: skip
+    wrong = {
+        "steps": [
+            {
+                "id": "step_1",
+                "objective": "search",
+                "tool": "web_search",
+                "input": {"query": "agents", "max_results": "5"},
+                "success_criteria": "results",
+            }
+        ]
+    }
     right = json.loads(json.dumps(wrong))
     right["steps"][0]["input"]["max_results"] = 5
     fake_llm.script(OPENAI_PATH, openai_reply(json.dumps(wrong)), openai_reply(json.dumps(right)))

@@ -95,8 +95,17 @@ def _bad_policies(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return cases
 
 
-POLICY_CASES = ["invalid-yaml", "unknown-kind", "not-a-mapping", "no-rules", "bad-params", "tabs-and-lines",
-                "not-utf8", "missing", "folder"]  # fmt: skip
+POLICY_CASES = [
+    "invalid-yaml",
+    "unknown-kind",
+    "not-a-mapping",
+    "no-rules",
+    "bad-params",
+    "tabs-and-lines",
+    "not-utf8",
+    "missing",
+    "folder",
+]
 
 
 @pytest.mark.parametrize("case", POLICY_CASES)
@@ -156,8 +165,13 @@ def test_terminal_safe_leaves_no_control_character_and_keeps_the_rest(text: str)
     assert shown == "".join(f"\\x{ord(c):02x}" if RAW_CONTROL.match(c) else c for c in text)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda inner: st.lists(inner)
-                    | st.dictionaries(st.text(), inner), max_leaves=20))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=20,
+    )
+)
 def test_json_safe_is_the_same_json_value_without_control_characters(value: object) -> None:
     line = json_safe(json.dumps(value, ensure_ascii=False))
     assert not RAW_CONTROL.search(line)
@@ -173,8 +187,13 @@ def _nasty_run(url: str) -> str:
     """A run whose goal, plan, file text and LLM text carry escape sequences (as an imported or old log may)."""
     store = open_store(url)
     run = new_run_id()
-    step = {"id": "s1", "objective": f"read {NASTY}", "tool": "read_file", "input": {"path": f"a{NASTY}.txt"},
-            "success_criteria": f"ok {NASTY}"}  # fmt: skip
+    step = {
+        "id": "s1",
+        "objective": f"read {NASTY}",
+        "tool": "read_file",
+        "input": {"path": f"a{NASTY}.txt"},
+        "success_criteria": f"ok {NASTY}",
+    }
     store.append(
         run,
         [
@@ -202,10 +221,19 @@ def _nasty_run(url: str) -> str:
 
 @pytest.mark.parametrize(
     "argv",
-    [["runs"], ["runs", "--json"], ["events", "{run}"], ["events", "{run}", "--json"], ["export", "{run}"],
-     ["resume", "{run}"], ["replay", "{run}", "--list"], ["events", "{nasty}"], ["approve", "{run}", "{nasty}"]],
+    [
+        ["runs"],
+        ["runs", "--json"],
+        ["events", "{run}"],
+        ["events", "{run}", "--json"],
+        ["export", "{run}"],
+        ["resume", "{run}"],
+        ["replay", "{run}", "--list"],
+        ["events", "{nasty}"],
+        ["approve", "{run}", "{nasty}"],
+    ],
     ids=lambda a: "-".join(a).replace("{", "").replace("}", ""),
-)  # fmt: skip
+)
 def test_no_command_prints_a_control_character(cli_env: str, argv: list[str]) -> None:
     run = _nasty_run(cli_env)
     _, out, err = cli(*[a.format(run=run, nasty=NASTY) for a in argv], "--db", cli_env)

@@ -52,8 +52,17 @@ def rechain(records: Records, key: str | None = None) -> Records:
     for r in records:
         payload_text = json.dumps(r["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         at = datetime.fromisoformat(r["at"])
-        digest = chain_hash(prev, r["run_id"], r["seq"], r["type"], r["version"], r["actor"], at, payload_text,
-                            key.encode() if key else None)  # fmt: skip
+        digest = chain_hash(
+            prev,
+            r["run_id"],
+            r["seq"],
+            r["type"],
+            r["version"],
+            r["actor"],
+            at,
+            payload_text,
+            key.encode() if key else None,
+        )
         r["hash"] = prev = digest
     return records
 
@@ -65,11 +74,18 @@ def dump(records: Records, path: Path) -> Path:
 
 def append_record(records: Records, event: ev.DomainEvent) -> None:
     last = records[-1]
-    records.append({
-        "run_id": last["run_id"], "seq": last["seq"] + 1, "type": event.type, "version": event.schema_version,
-        "actor": event.actor, "at": (datetime.fromisoformat(last["at"]) + timedelta(seconds=1)).isoformat(),
-        "hash": "", "payload": event.to_payload(),
-    })  # fmt: skip
+    records.append(
+        {
+            "run_id": last["run_id"],
+            "seq": last["seq"] + 1,
+            "type": event.type,
+            "version": event.schema_version,
+            "actor": event.actor,
+            "at": (datetime.fromisoformat(last["at"]) + timedelta(seconds=1)).isoformat(),
+            "hash": "",
+            "payload": event.to_payload(),
+        }
+    )
 
 
 @pytest.fixture
@@ -212,8 +228,19 @@ def test_an_imported_run_verifies_and_a_saved_verify_stays_history(source, datab
 
 def test_a_store_from_before_the_origin_column_is_migrated_and_its_runs_are_local(database_url: str) -> None:
     store = open_store(database_url)
-    store.append("old-run", [ev.RunStarted(goal="g", max_steps=1, budget_usd=0.1, planner=ev.PlannerInfo(
-        provider="offline", model="m", prompt_sha="p"), policy_sha="s")], 0)  # fmt: skip
+    store.append(
+        "old-run",
+        [
+            ev.RunStarted(
+                goal="g",
+                max_steps=1,
+                budget_usd=0.1,
+                planner=ev.PlannerInfo(provider="offline", model="m", prompt_sha="p"),
+                policy_sha="s",
+            )
+        ],
+        0,
+    )
     with store._write.begin() as conn:
         conn.execute(text("ALTER TABLE runs DROP COLUMN origin"))
         conn.execute(text("ALTER TABLE runs DROP COLUMN chain"))
@@ -328,8 +355,10 @@ def test_database_tampering_is_detected_with_the_key(database_url: str, workspac
         else:
             conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_change"))
         for seq, text_, digest in hashes:
-            conn.execute(text("UPDATE events SET payload = :p, hash = :h WHERE run_id = :r AND seq = :s"),
-                         {"p": text_, "h": digest, "r": run_id, "s": seq})  # fmt: skip
+            conn.execute(
+                text("UPDATE events SET payload = :p, hash = :h WHERE run_id = :r AND seq = :s"),
+                {"p": text_, "h": digest, "r": run_id, "s": seq},
+            )
         conn.execute(
             text("UPDATE runs SET chain = 'sha256', last_hash = :h WHERE run_id = :r"), {"h": prev, "r": run_id}
         )
