@@ -110,6 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--json", action="store_true")
 
+    fork = command("fork", "start a new run from STEP of RUN_ID: the steps before it inherited, the rest live")
+    fork.add_argument("run_id")
+    fork.add_argument("--at", required=True, metavar="STEP", help="the first step the fork runs itself")
+    fork.add_argument("--input", metavar="JSON", help="the fork step's edited input (a JSON object)")
+    fork.add_argument("--replan", action="store_true", help="ask the planner for a new plan for the rest")
+    fork.add_argument("--planner", choices=planner_choices(auto=False))
+    fork.add_argument("--model")
+    fork.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
+    fork.add_argument("--policy", metavar="FILE")
+    fork.add_argument("--json", action="store_true")
+
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
     demo.add_argument("--goal", default=DEMO_GOAL)
     return parser
@@ -338,6 +349,42 @@ def _print_verify(result: VerifyResult, args: argparse.Namespace, out: TextIO) -
         print(f"  note: {note}", file=out)
 
 
+def cmd_fork(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    edited = None
+    if args.input is not None:
+        try:
+            edited = json.loads(args.input)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--input is not JSON ({error.msg}); give the step's input as a JSON object") from error
+        if not isinstance(edited, dict):
+            raise UsageError("--input must be a JSON object (the step's tool input)")
+    args.tools = "recorded"
+    result = bench.fork(
+        bench.resolve_run_id(args.run_id),
+        args.at,
+        input=edited,
+        replan=args.replan,
+        overrides=_overrides(args),
+        on_event=_progress(err if args.json else out),
+    )
+    if args.json:
+        document = {
+            **state_document(result.state),
+            "forked_from": {"run_id": result.original_id, "step_id": result.step_id},
+            "inherited_events": result.inherited,
+            "verdict": result.diff.verdict if result.diff else None,
+            "diff": result.diff.to_document() if result.diff else None,
+        }
+        print(json.dumps(document, indent=2, default=str), file=out)
+    else:
+        print(result.line(), file=out)
+        if result.diff:
+            print("\n".join(result.diff.summary_lines()), file=out)
+        if result.state.pending_approval:
+            _finish(result.state, args, out)
+    return FAILED if result.state.status in ("failed", "cancelled") else OK
+
+
 def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run, show the log, verify, what-if under the strict policy, verdict: the tour of the product."""
     print(f"== 1. running the demo goal with the {bench.planner_label()}\n   goal: {args.goal}", file=out)
@@ -374,6 +421,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "import": cmd_import,
     "replay": cmd_replay,
     "demo": cmd_demo,
+    "fork": cmd_fork,
 }
 
 

@@ -8,12 +8,14 @@
 - ``policy_counterfactual`` re-decides the recorded plans of recent runs under another policy
   file without executing anything.
 - ``diff_runs`` aligns two runs step by step and gives a verdict with reasons.
+- ``fork`` starts a new run from a step of a recorded one: the prefix inherited, the rest live.
 """
 
 from agent_core.replay.batch import ReplayAllReport, originals, replay_all
 from agent_core.replay.counterfactual import CounterfactualReport, DecisionChange, policy_counterfactual
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, StepDiff, diff_runs
 from agent_core.replay.driver import Overrides, ReplayError, ToolsMode
+from agent_core.replay.fork import ForkResult, fork, record_fork_verdict
 from agent_core.replay.recording import (
     NO_RECORDING_ERROR,
     RecordedCall,
@@ -31,6 +33,7 @@ __all__ = [
     "NO_RECORDING_ERROR",
     "CounterfactualReport",
     "DecisionChange",
+    "ForkResult",
     "Overrides",
     "RecordedCall",
     "RecordedTools",
@@ -46,9 +49,11 @@ __all__ = [
     "continue_replay",
     "diff_runs",
     "expected_stream",
+    "fork",
     "load_recording",
     "originals",
     "policy_counterfactual",
+    "record_fork_verdict",
     "replay_all",
     "scratch_space",
     "scratch_store",

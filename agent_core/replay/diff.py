@@ -279,12 +279,24 @@ def _share(delta: float, base: float) -> str:
     return f"{delta / base:+.0%}" if base > 0 else "from $0"
 
 
+def _inherited_steps(orig: Any, rep: Any) -> frozenset[str]:
+    """The ids of the steps a fork of ``orig`` inherited (empty when ``rep`` is not a fork of it)."""
+    fork = rep.forked_from
+    if fork is None or fork.run_id != orig.run_id or orig.plan is None:
+        return frozenset()
+    ids = [s.id for s in orig.plan.steps]
+    return frozenset(ids[: ids.index(fork.step_id)]) if fork.step_id in ids else frozenset()
+
+
 def diff_runs(
     original: Sequence[ev.RecordedEvent], replay: Sequence[ev.RecordedEvent], *, cost_share: float = DEFAULT_COST_SHARE
 ) -> RunDiff:
     """Align and judge two runs from their events (the original first)."""
     orig, rep = fold(original), fold(replay)
     rows = tuple(_row(o, r) for o, r in align(orig.steps, rep.steps))
+    inherited = _inherited_steps(orig, rep)
+    if inherited:  # a fork is compared from its fork point on: the steps before it are the original's own
+        rows = tuple(r for r in rows if not (r.key in inherited and not r.changed))
     plan_diff = "\n".join(difflib.unified_diff(
         _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
     ))  # fmt: skip
@@ -293,7 +305,11 @@ def diff_runs(
     notes = []
     if any(r.changed for r in rows) and not worse and not better:
         notes.append("steps changed (see the rows) but no change counts as better or worse")
-    if not rows:
+    if inherited:
+        fork = rep.forked_from
+        notes.append(f"a fork at {fork.step_id}: compared from the fork point on "  # type: ignore[union-attr]
+                     f"({len(inherited)} inherited step(s) left out)")  # fmt: skip
+    elif not rows:
         notes.append("neither run has a plan")
     return RunDiff(
         original_id=orig.run_id,

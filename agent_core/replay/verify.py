@@ -65,15 +65,15 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
     """The recording normalised for comparison, minus what a clean re-execution cannot reproduce.
 
     An interrupted attempt (an intent the crash left without its outcome, then ``StepInterrupted``)
-    is removed, with a resume's ``resume_target_changed`` hold and its decision; ``ReplayDiffed``
-    annotations are dropped.
+    is removed, with a resume's ``resume_target_changed`` hold and its decision; annotations
+    (``ReplayDiffed``, ``ResponseJudged``) are dropped.
     """
     kept: list[ev.RecordedEvent] = []
     notes: list[str] = []
     dropped_holds: set[str] = set()
     for recorded in recording.events:
         e = recorded.event
-        if isinstance(e, ev.ReplayDiffed):
+        if recorded.type in ev.ANNOTATION_TYPES:
             continue
         if isinstance(e, ev.StepInterrupted):
             for i in range(len(kept) - 1, -1, -1):
@@ -209,7 +209,7 @@ def verify(
         state = load_state(target, new_id)
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
-        got = normalize(e for e in load_events(target, new_id) if e.type != "ReplayDiffed")
+        got = normalize(e for e in load_events(target, new_id) if e.type not in ev.ANNOTATION_TYPES)
     if mask:
         expected, got = _mask_config(expected), _mask_config(got)
     index = _first_divergence(expected, got)
