@@ -70,7 +70,8 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"{e.verdict} against {e.original_run_id[:8]}" + (f": {'; '.join(e.reasons)}" if e.reasons else "")
     ),
     ev.ResponseJudged: lambda e: (
-        f"score {e.score:.2f} by {e.judge}" + (f"/{e.model}" if e.model else "")
+        f"score {e.score:.2f} by {e.judge}"
+        + (f"/{e.model}" if e.model else "")
         + f": {sum(c.met for c in e.criteria)}/{len(e.criteria)} criteria met"
         + (f"; {e.reasons[0]}" if e.reasons else "")
     ),
