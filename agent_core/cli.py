@@ -22,6 +22,7 @@ from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.projections import RunState
 from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
+from agent_core.replay.bundle import write_recording
 from agent_core.replay.diff import DEFAULT_COST_SHARE
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
@@ -120,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     fork.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
     fork.add_argument("--policy", metavar="FILE")
     fork.add_argument("--json", action="store_true")
+
+    record = command("record", "write RUN_ID as a recording folder (for the pytest plugin: --agent-recordings DIR)")
+    record.add_argument("run_id")
+    record.add_argument("--to", required=True, metavar="DIR")
 
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
     demo.add_argument("--goal", default=DEMO_GOAL)
@@ -385,6 +390,12 @@ def cmd_fork(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextI
     return FAILED if result.state.status in ("failed", "cancelled") else OK
 
 
+def cmd_record(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    folder = write_recording(bench.store, bench.settings, bench.resolve_run_id(args.run_id), Path(args.to))
+    print(f"recorded {folder}", file=out)
+    return OK
+
+
 def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run, show the log, verify, what-if under the strict policy, verdict: the tour of the product."""
     print(f"== 1. running the demo goal with the {bench.planner_label()}\n   goal: {args.goal}", file=out)
@@ -422,6 +433,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "replay": cmd_replay,
     "demo": cmd_demo,
     "fork": cmd_fork,
+    "record": cmd_record,
 }
 
 

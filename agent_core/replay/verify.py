@@ -146,6 +146,7 @@ def verify(
     *,
     save: bool = False,
     scratch: Scratch | None = None,
+    policy_file: Path | None = None,
 ) -> VerifyResult:
     """Re-execute ``run_id`` with the current code, fed only its recording; compare the event streams.
 
@@ -153,13 +154,15 @@ def verify(
     planner text and tool results are served either way, so a verify never calls a provider, a
     tool, the network or the real workspace. ``save=True`` keeps the re-execution as a run in
     ``store`` (``replay_mode="verify"``); otherwise it goes to ``scratch`` (or a temporary store).
-    Verifying many runs, share one ``scratch_space()``.
+    Verifying many runs, share one ``scratch_space()``. ``policy_file`` is where the recorded
+    policy's bytes are kept (a recording folder): the run's recorded ``policy_path`` is compared
+    as recorded, and its sha must match.
     """
     overrides = overrides or Overrides()
     recording = load_recording(store, run_id)
     started = recording.started
     notes: list[str] = []
-    policy_path = overrides.policy_path or Path(started.policy_path or settings.agent_policy)
+    policy_path = overrides.policy_path or policy_file or Path(started.policy_path or settings.agent_policy)
     try:
         policy = Policy.load(policy_path)
     except AgentError as error:
@@ -210,6 +213,8 @@ def verify(
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
         got = normalize(e for e in load_events(target, new_id) if e.type not in ev.ANNOTATION_TYPES)
+    if policy_file is not None and overrides.policy_path is None and got and got[0]["type"] == "RunStarted":
+        got[0]["payload"]["policy_path"] = started.policy_path  # the same file, kept elsewhere
     if mask:
         expected, got = _mask_config(expected), _mask_config(got)
     index = _first_divergence(expected, got)
