@@ -58,6 +58,7 @@ _EXPORTS = {
     "DEFAULT_COST_SHARE": "agent_core.replay",
     "Overrides": "agent_core.replay",
     "ForkResult": "agent_core.replay",
+    "ArmsReport": "agent_core.replay",
     "ReplayError": "agent_core.replay",
     "RunDiff": "agent_core.replay",
     "StepDiff": "agent_core.replay",
@@ -103,6 +104,7 @@ if TYPE_CHECKING:
     from agent_core.projections import fold as fold
     from agent_core.providers import planner_choices as planner_choices
     from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
+    from agent_core.replay import ArmsReport as ArmsReport
     from agent_core.replay import ForkResult as ForkResult
     from agent_core.replay import Overrides as Overrides
     from agent_core.replay import ReplayError as ReplayError

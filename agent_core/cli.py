@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --policy: the decisions it would change on the last N runs (nothing runs)",
     )
+    rep.add_argument(
+        "--arm",
+        action="append",
+        default=[],
+        metavar="ARM",
+        help="compare arms on the recording: PROVIDER:MODEL, PROVIDER or prompt=FILE (repeat; with --all: "
+        "win/tie/loss per arm, exit 1 when an arm regresses)",
+    )
+    rep.add_argument("--judge", choices=["offline", "llm"], help="with --arm: score each arm's final response")
     rep.add_argument("--json", action="store_true")
 
     fork = command("fork", "start a new run from STEP of RUN_ID: the steps before it inherited, the rest live")
@@ -301,6 +310,8 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         return OK
     if args.all == bool(args.run_id):
         raise UsageError("name one RUN_ID or --all")
+    if args.arm:
+        return _replay_arms(bench, args, out)
     mode = args.mode or ("verify" if overrides.empty else "whatif")
     if args.all:
         show = None if args.json else (lambda line: print(line, file=out, flush=True))
@@ -340,6 +351,30 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         print(f"what-if replay {outcome.replay_id} of {run_id}: {outcome.state.status}", file=out)
         print("\n".join(diff.summary_lines()), file=out)
     return FAILED if diff.verdict == "regression" else OK
+
+
+def _replay_arms(bench: Workbench, args: argparse.Namespace, out: TextIO) -> int:
+    if args.all:
+        show = None if args.json else (lambda line: print(line, file=out, flush=True))
+        tallies = bench.compare_arms_all(args.arm, tools=args.tools, on_result=show)
+        regressed = any(t.regressed for t in tallies)
+        if args.json:
+            arms = [{"arm": t.arm, "wins": t.wins, "ties": t.ties, "losses": t.losses, "errors": t.errors}
+                    for t in tallies]  # fmt: skip
+            print(json.dumps({"arms": arms, "failed": regressed}, indent=2), file=out)
+        else:
+            for t in tallies:
+                errors = f", {len(t.errors)} errors" if t.errors else ""
+                print(f"{t.arm}: {t.wins} win, {t.ties} tie, {t.losses} loss{errors}", file=out)
+        return FAILED if regressed else OK
+    report = bench.compare_arms(bench.resolve_run_id(args.run_id), args.arm, tools=args.tools, judge=args.judge)
+    if args.json:
+        print(json.dumps({"run_id": report.run_id, "arms": [r.to_document() for r in report.results]}, indent=2),
+              file=out)  # fmt: skip
+    else:
+        print(f"arms on {report.run_id} (tools {args.tools}):", file=out)
+        print("\n".join(report.table()), file=out)
+    return FAILED if any(r.diff.verdict == "regression" for r in report.results) else OK
 
 
 def _print_verify(result: VerifyResult, args: argparse.Namespace, out: TextIO) -> None:

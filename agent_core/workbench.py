@@ -254,6 +254,30 @@ class Workbench:
             on_append=self._follow(on_event),
         )
 
+    def compare_arms(
+        self, run_id: str, arms: list[str], *, tools: str = "recorded", judge: str | None = None
+    ) -> replay.ArmsReport:
+        """One what-if of ``run_id`` per arm (``PROVIDER:MODEL``, ``PROVIDER`` or ``prompt=FILE``): the matrix.
+
+        ``judge`` (``offline`` or ``llm``) scores each arm's final response, recorded on its replay.
+        """
+        parsed = [replay.parse_arm(a) for a in arms]
+        return replay.compare_arms(
+            self.store,
+            self.settings,
+            run_id,
+            parsed,
+            tools=tools,  # type: ignore[arg-type]  # checked by the CLI's choices and the page's radio
+            judge_with=judge,  # type: ignore[arg-type]
+        )
+
+    def compare_arms_all(
+        self, arms: list[str], *, tools: str = "recorded", on_result: Callable[[str], None] | None = None
+    ) -> list[replay.ArmTally]:
+        """Every arm over every original run: per-arm wins, ties and losses."""
+        parsed = [replay.parse_arm(a) for a in arms]
+        return replay.compare_arms_all(self.store, self.settings, parsed, tools=tools, on_result=on_result)  # type: ignore[arg-type]
+
     def lineage(self, run_id: str) -> LineageNode:
         """The tree ``run_id`` belongs to, from its original down: replays and forks, each with its verdict."""
         root = self.resolve_run_id(run_id)
