@@ -161,6 +161,10 @@ def verify(
     overrides = overrides or Overrides()
     recording = load_recording(store, run_id)
     started = recording.started
+    if started.forked_from is not None:
+        fork = started.forked_from
+        return VerifyResult(run_id, "error", why=f"run {run_id!r} is a fork of {fork.run_id!r} at {fork.step_id}; "
+                            "verify re-executes original runs only: verify the run it was forked from")  # fmt: skip
     notes: list[str] = []
     policy_path = overrides.policy_path or policy_file or Path(started.policy_path or settings.agent_policy)
     try:

@@ -97,6 +97,8 @@ def test_a_fork_of_a_fork_and_the_lineage_tree(bench: Workbench) -> None:
     assert all(node.run.verdict for _, node in tree.walk()[1:])
     assert bench.run_summary(first.fork_id).forked_from == original_id
     assert bench.run_summary(first.fork_id).replay_of is None
+    refused = bench.verify(first.fork_id)
+    assert refused.status == "error" and "verify the run it was forked from" in refused.why
 
 
 NEW_PLAN = {
