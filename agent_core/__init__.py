@@ -51,12 +51,15 @@ _EXPORTS = {
     "SYSTEM_PROMPT": "agent_core.planning",
     "DECISION_OUTCOMES": "agent_core.workbench",
     "PendingApproval": "agent_core.workbench",
+    "LineageNode": "agent_core.workbench",
     "PolicyDecision": "agent_core.workbench",
     "Workbench": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
     # replay, export and import
     "DEFAULT_COST_SHARE": "agent_core.replay",
     "Overrides": "agent_core.replay",
+    "ForkResult": "agent_core.replay",
+    "ArmsReport": "agent_core.replay",
     "ReplayError": "agent_core.replay",
     "RunDiff": "agent_core.replay",
     "StepDiff": "agent_core.replay",
@@ -103,6 +106,8 @@ if TYPE_CHECKING:
     from agent_core.projections import fold as fold
     from agent_core.providers import planner_choices as planner_choices
     from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
+    from agent_core.replay import ArmsReport as ArmsReport
+    from agent_core.replay import ForkResult as ForkResult
     from agent_core.replay import Overrides as Overrides
     from agent_core.replay import ReplayError as ReplayError
     from agent_core.replay import RunDiff as RunDiff
@@ -113,6 +118,7 @@ if TYPE_CHECKING:
     from agent_core.transfer import export_lines as export_lines
     from agent_core.transfer import import_lines as import_lines
     from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
+    from agent_core.workbench import LineageNode as LineageNode
     from agent_core.workbench import PendingApproval as PendingApproval
     from agent_core.workbench import PolicyDecision as PolicyDecision
     from agent_core.workbench import Workbench as Workbench

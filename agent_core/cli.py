@@ -25,6 +25,7 @@ from agent_core.policy import Policy
 from agent_core.projections import RunState
 from agent_core.providers import planner_choices
 from agent_core.replay import Overrides, ReplayError, VerifyResult
+from agent_core.replay.bundle import write_recording
 from agent_core.replay.diff import DEFAULT_COST_SHARE
 from agent_core.store import SHA256
 from agent_core.transfer import TransferError, export_lines, import_lines
@@ -118,7 +119,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --policy: the decisions it would change on the last N runs (nothing runs)",
     )
+    rep.add_argument(
+        "--arm",
+        action="append",
+        default=[],
+        metavar="ARM",
+        help="compare arms on the recording: PROVIDER:MODEL, PROVIDER or prompt=FILE (repeat; with --all: "
+        "win/tie/loss per arm, exit 1 when an arm regresses)",
+    )
+    rep.add_argument("--judge", choices=["offline", "llm"], help="with --arm: score each arm's final response")
     rep.add_argument("--json", action="store_true")
+
+    fork = command("fork", "start a new run from STEP of RUN_ID: the steps before it inherited, the rest live")
+    fork.add_argument("run_id")
+    fork.add_argument("--at", required=True, metavar="STEP", help="the first step the fork runs itself")
+    fork.add_argument("--input", metavar="JSON", help="the fork step's edited input (a JSON object)")
+    fork.add_argument("--replan", action="store_true", help="ask the planner for a new plan for the rest")
+    fork.add_argument("--planner", choices=planner_choices(auto=False))
+    fork.add_argument("--model")
+    fork.add_argument("--system-prompt", metavar="FILE", help="a file holding the system prompt text")
+    fork.add_argument("--policy", metavar="FILE")
+    fork.add_argument("--json", action="store_true")
+
+    record = command("record", "write RUN_ID as a recording folder (for the pytest plugin: --agent-recordings DIR)")
+    record.add_argument("run_id")
+    record.add_argument("--to", required=True, metavar="DIR")
 
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
     demo.add_argument("--goal", default=DEMO_GOAL)
@@ -388,6 +413,8 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         return OK
     if args.all == bool(args.run_id):
         raise UsageError("name one RUN_ID or --all")
+    if args.arm:
+        return _replay_arms(bench, args, out)
     mode: ev.ReplayMode = (
         "verify" if (args.mode or ("verify" if overrides.empty else "whatif")) == "verify" else "whatif"
     )
@@ -431,6 +458,32 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     return FAILED if diff.verdict == "regression" else OK
 
 
+def _replay_arms(bench: Workbench, args: argparse.Namespace, out: TextIO) -> int:
+    if args.all:
+        show = None if args.json else (lambda line: print(line, file=out, flush=True))
+        tallies = bench.compare_arms_all(args.arm, tools=args.tools, on_result=show)
+        regressed = any(t.regressed for t in tallies)
+        if args.json:
+            arms = [
+                {"arm": t.arm, "wins": t.wins, "ties": t.ties, "losses": t.losses, "errors": t.errors} for t in tallies
+            ]
+            print(json.dumps({"arms": arms, "failed": regressed}, indent=2), file=out)
+        else:
+            for t in tallies:
+                errors = f", {len(t.errors)} errors" if t.errors else ""
+                print(f"{t.arm}: {t.wins} win, {t.ties} tie, {t.losses} loss{errors}", file=out)
+        return FAILED if regressed else OK
+    report = bench.compare_arms(bench.resolve_run_id(args.run_id), args.arm, tools=args.tools, judge=args.judge)
+    if args.json:
+        print(
+            json.dumps({"run_id": report.run_id, "arms": [r.to_document() for r in report.results]}, indent=2), file=out
+        )
+    else:
+        print(f"arms on {report.run_id} (tools {args.tools}):", file=out)
+        print("\n".join(report.table()), file=out)
+    return FAILED if any(r.diff.verdict == "regression" for r in report.results) else OK
+
+
 def _print_verify(result: VerifyResult, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
         print(json.dumps(result.to_document(), indent=2, default=str), file=out)
@@ -441,6 +494,50 @@ def _print_verify(result: VerifyResult, args: argparse.Namespace, out: TextIO) -
         print(f"  got:      {json.dumps(result.got, default=str)[:400]}", file=out)
     for note in result.notes:
         print(f"  note: {note}", file=out)
+
+
+def cmd_fork(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``fork RUN_ID --at STEP``: a new run inheriting the steps before STEP, continuing live from it."""
+    edited = None
+    if args.input is not None:
+        try:
+            edited = json.loads(args.input)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--input is not JSON ({error.msg}); give the step's input as a JSON object") from error
+        if not isinstance(edited, dict):
+            raise UsageError("--input must be a JSON object (the step's tool input)")
+    args.tools = "recorded"
+    result = bench.fork(
+        bench.resolve_run_id(args.run_id),
+        args.at,
+        input=edited,
+        replan=args.replan,
+        overrides=_overrides(args),
+        on_event=_progress(err if args.json else out),
+    )
+    if args.json:
+        document = {
+            **state_document(result.state),
+            "forked_from": {"run_id": result.original_id, "step_id": result.step_id},
+            "inherited_events": result.inherited,
+            "verdict": result.diff.verdict if result.diff else None,
+            "diff": result.diff.to_document() if result.diff else None,
+        }
+        print(json.dumps(document, indent=2, default=str), file=out)
+    else:
+        print(result.line(), file=out)
+        if result.diff:
+            print("\n".join(result.diff.summary_lines()), file=out)
+        if result.state.pending_approval:
+            _finish(result.state, args, out)
+    return FAILED if result.state.status in ("failed", "cancelled") else OK
+
+
+def cmd_record(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``record RUN_ID --to DIR``: a self-contained recording for the pytest plugin."""
+    folder = write_recording(bench.store, bench.settings, bench.resolve_run_id(args.run_id), Path(args.to))
+    print(f"recorded {folder}", file=out)
+    return OK
 
 
 def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -480,6 +577,8 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "replay": cmd_replay,
     "demo": cmd_demo,
     "otel-follow": otel_cli.cmd_follow,
+    "fork": cmd_fork,
+    "record": cmd_record,
 }
 
 

@@ -36,6 +36,12 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"max {e.max_steps} steps, {_money(e.budget_usd)}, {e.planner.provider}"
         + (f"/{e.planner.model}" if e.planner.model else "")
         + (f" — {e.replay_mode} replay of {e.replay_of[:8]}" if e.replay_of else "")
+        + (
+            f" — fork of {e.forked_from.run_id[:8]} at {e.forked_from.step_id}"
+            f" ({e.forked_from.inherited} events inherited{', replanned' if e.forked_from.replan else ''})"
+            if e.forked_from
+            else ""
+        )
     ),
     ev.PlanRequested: lambda e: f"{e.provider}/{e.model}, attempt {e.attempt}",
     ev.PlanGenerated: lambda e: f"{len(e.plan.steps)} steps: {', '.join(e.plan.tools())}",
@@ -62,6 +68,12 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.RunCancelled: lambda e: f"by {e.by}" + (f": {e.reason}" if e.reason else ""),
     ev.ReplayDiffed: lambda e: (
         f"{e.verdict} against {e.original_run_id[:8]}" + (f": {'; '.join(e.reasons)}" if e.reasons else "")
+    ),
+    ev.ResponseJudged: lambda e: (
+        f"score {e.score:.2f} by {e.judge}"
+        + (f"/{e.model}" if e.model else "")
+        + f": {sum(c.met for c in e.criteria)}/{len(e.criteria)} criteria met"
+        + (f"; {e.reasons[0]}" if e.reasons else "")
     ),
 }
 

@@ -53,6 +53,9 @@ class DomainEvent(BaseModel):
     """Set on the decision events only: what the event decides about its step."""
     TERMINAL: ClassVar[bool] = False
     """True for the events that end a run."""
+    ANNOTATION: ClassVar[bool] = False
+    """True for the events that annotate a run (a verdict, a judge's score) rather than being a step of it:
+    verify ignores them, and a re-execution never writes them."""
     type: str
     redactions: int = Field(
         default=0,
@@ -71,10 +74,14 @@ class DomainEvent(BaseModel):
         """Who writes this type of event (the catalogue's actor column)."""
         return self.ACTOR
 
+    OPTIONAL_IN_PLACE: ClassVar[frozenset[str]] = frozenset({"redactions"})
+    """Fields added without a version bump: left out of the payload while unset (0, None), so an event
+    that does not use them stores exactly what it stored before they existed."""
+
     def to_payload(self) -> dict[str, Any]:
-        """The payload as stored: every field but ``type``, and ``redactions`` only when some were made
-        (so a payload without secrets is exactly what it was before the field existed)."""
-        return self.model_dump(mode="json", exclude={"type"} if self.redactions else {"type", "redactions"})
+        """The payload as stored: every field but ``type`` and the unset optional-in-place ones."""
+        unset = {name for name in self.OPTIONAL_IN_PLACE if not getattr(self, name)}
+        return self.model_dump(mode="json", exclude={"type", *unset})
 
 
 class PlannerInfo(BaseModel):
@@ -94,6 +101,30 @@ class Usage(BaseModel):
 
     input_tokens: int = Field(default=0, description="Tokens sent to the model (prompt and message).")
     output_tokens: int = Field(default=0, description="Tokens the model answered with.")
+
+
+class ForkPoint(BaseModel):
+    """Where a fork branched off: the run and step it continues from, and how it continues.
+
+    The fork's events ``2 .. inherited + 1`` are the original's events ``2 .. inherited + 1``,
+    copied byte for byte (the plan and every step before ``step_id``): its inherited prefix.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    run_id: str = Field(description="The run this one was forked from.")
+    step_id: str = Field(description="The first step the fork runs itself (every step before it is inherited).")
+    inherited: int = Field(
+        default=0, description="How many events after `RunStarted` were copied from the original (the prefix)."
+    )
+    inputs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Step id -> the input it runs with instead of the planned one: the fork step's edited input, "
+        "and the edits a forked parent had made to the steps this fork inherits.",
+    )
+    replan: bool = Field(
+        default=False, description="True when the planner was asked for a new plan for the rest after the prefix."
+    )
 
 
 class RunStarted(DomainEvent):
@@ -121,6 +152,14 @@ class RunStarted(DomainEvent):
         description="What a replay changed (provider, model, policy_path, tools, workspace, system_prompt), "
         "and a custom system prompt of any run.",
     )
+    forked_from: ForkPoint | None = Field(
+        default=None,
+        description="Set on a fork: the run and step it branched off, and how much of the original it inherited. "
+        "Absent (not null) from the payload of a run that is not a fork.",
+    )
+
+    # ``forked_from`` was added in place: a run that is not a fork stores what it stored before forks.
+    OPTIONAL_IN_PLACE: ClassVar[frozenset[str]] = frozenset({"redactions", "forked_from"})
 
 
 class PlanRequested(DomainEvent):
@@ -352,16 +391,45 @@ class RunCancelled(DomainEvent):
 
 
 class ReplayDiffed(DomainEvent):
-    """A what-if replay's verdict against its original, appended to the replay when it stops.
+    """A what-if replay's (or a fork's) verdict against its original, appended when it stops.
 
     An annotation, not a step of the run: verify-replay ignores it, and a later one (after the
-    replay was continued) supersedes an earlier one.
+    replay was continued) supersedes an earlier one. A fork is compared from its fork point on.
     """
 
+    ANNOTATION: ClassVar[bool] = True
     type: Literal["ReplayDiffed"] = "ReplayDiffed"
     original_run_id: str = Field(description="The run this replay was compared with.")
     verdict: Literal["regression", "improvement", "unchanged"] = Field(description="The replay against the original.")
     reasons: list[str] = Field(default_factory=list, description="Why, one sentence each.")
+
+
+class CriterionScore(BaseModel):
+    """One criterion a judge checked: the goal, or a step's success criteria."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    criterion: str = Field(description="What was checked, as the goal or the plan states it.")
+    met: bool = Field(description="Whether the final response (and the step's observation) meets it.")
+    note: str = Field(default="", description="Why, in a few words.")
+
+
+class ResponseJudged(DomainEvent):
+    """A judge's score of the run's final response against its goal and the steps' success criteria.
+
+    An annotation appended to a replay arm (or any finished run) when asked for: an LLM judge
+    through the configured provider, or the deterministic offline scorer. Verify ignores it.
+    """
+
+    ANNOTATION: ClassVar[bool] = True
+    type: Literal["ResponseJudged"] = "ResponseJudged"
+    judge: str = Field(description="Who scored: `offline` (the deterministic scorer) or the provider of an LLM judge.")
+    model: str = Field(default="", description="The judge's model (empty for the offline scorer).")
+    score: float = Field(description="From 0 (fails the goal) to 1 (meets the goal and every criterion).")
+    criteria: list[CriterionScore] = Field(default_factory=list, description="Each criterion checked, in order.")
+    reasons: list[str] = Field(default_factory=list, description="The judge's reasons, one sentence each.")
+    input_tokens: int = Field(default=0, description="Tokens the LLM judge was sent (0 offline).")
+    output_tokens: int = Field(default=0, description="Tokens the LLM judge answered with (0 offline).")
 
 
 class UnknownEvent(DomainEvent):
@@ -391,7 +459,8 @@ AnyEvent = Annotated[
     | RunCompleted
     | RunFailed
     | RunCancelled
-    | ReplayDiffed,
+    | ReplayDiffed
+    | ResponseJudged,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
@@ -400,6 +469,8 @@ EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 EVENT_CLASSES: tuple[type[DomainEvent], ...] = get_args(get_args(AnyEvent)[0])
 EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.model_fields["type"].default: cls for cls in EVENT_CLASSES}
 TERMINAL_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.TERMINAL)
+ANNOTATION_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.ANNOTATION)
+"""The event types that annotate a run (verdicts, scores): not steps of it, so verify and forks skip them."""
 
 # --- the decision vocabulary (declared on the decision classes, see ``Decides``) ----------------
 

@@ -182,11 +182,13 @@ class Orchestrator:
         overrides: dict[str, Any] | None = None,
         on_append: OnAppend | None = None,
         prompt_version: str | None = None,
+        forked_from: ev.ForkPoint | None = None,
     ) -> str:
         """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet).
 
         ``prompt_version`` (default: the current one) decides the prompt and the tools offered;
         verify passes the recording's, so an old run is planned again the way it was.
+        ``forked_from`` marks a fork (``replay.fork`` writes its inherited prefix next).
         """
         request = request.validate()
         policy = Policy.load(policy_path or self.settings.agent_policy)
@@ -212,6 +214,7 @@ class Orchestrator:
             replay_of=replay_of,
             replay_mode=replay_mode,
             overrides=recorded_overrides,
+            forked_from=forked_from,
         )
         _Writer(self.store, run_id, 0, on_append)(started)
         return run_id

@@ -88,8 +88,16 @@ class RunState:
     final_summary: str = ""
     budget_exceeded: bool = False
     problems: tuple[str, ...] = ()
-    verdict: str | None = None  # a what-if replay's latest ReplayDiffed verdict
+    verdict: str | None = None  # a what-if replay's (or a fork's) latest ReplayDiffed verdict
     verdict_reasons: tuple[str, ...] = ()
+    forked_from: ev.ForkPoint | None = None
+    judge_score: float | None = None  # the latest ResponseJudged score
+    judged_by: str = ""
+
+    @property
+    def parent_id(self) -> str | None:
+        """The run this one derives from: the original of a replay, or the run a fork branched off."""
+        return self.replay_of or (self.forked_from.run_id if self.forked_from else None)
 
     @property
     def is_terminal(self) -> bool:
@@ -152,6 +160,7 @@ def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
         replay_of=e.replay_of,
         replay_mode=e.replay_mode,
         overrides=dict(e.overrides),
+        forked_from=e.forked_from,
     )
 
 
@@ -160,13 +169,26 @@ def _plan_requested(state: RunState, e: ev.PlanRequested) -> RunState:
 
 
 def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
-    steps = tuple(
-        StepState(
+    plan = _with_fork_input(e.plan, state.forked_from)
+    # A later plan (a fork's replan) keeps what earlier steps already did; a first plan has nothing to keep.
+    done = {s.step_id: s for s in state.steps if s.decision is not None or s.executed or s.result is not None}
+    planned = tuple(
+        done.pop(s.id)
+        if s.id in done
+        else StepState(
             step_id=s.id, tool=s.tool, objective=s.objective, input=dict(s.input), success_criteria=s.success_criteria
         )
-        for s in e.plan.steps
+        for s in plan.steps
     )
-    return replace(state, plan=e.plan, steps_planned=len(steps), steps=steps)
+    return replace(state, plan=plan, steps_planned=len(plan.steps), steps=(*done.values(), *planned))
+
+
+def _with_fork_input(plan: Plan, fork: ev.ForkPoint | None) -> Plan:
+    """The plan with a fork's edited inputs put into their steps (the recorded plan event stays as it was)."""
+    if fork is None or not fork.inputs or not any(s.id in fork.inputs for s in plan.steps):
+        return plan
+    steps = [s.model_copy(update={"input": dict(fork.inputs[s.id])}) if s.id in fork.inputs else s for s in plan.steps]
+    return plan.model_copy(update={"steps": steps})
 
 
 def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
@@ -231,6 +253,10 @@ def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
     return replace(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
 
 
+def _response_judged(state: RunState, e: ev.ResponseJudged) -> RunState:
+    return replace(state, judge_score=e.score, judged_by=e.judge + (f"/{e.model}" if e.model else ""))
+
+
 Handler = Callable[[RunState, Any], RunState]
 HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.RunStarted: _run_started,
@@ -252,6 +278,7 @@ HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.RunFailed: _failed,
     ev.RunCancelled: _cancelled,
     ev.ReplayDiffed: _replay_diffed,
+    ev.ResponseJudged: _response_judged,
 }
 """One handler per catalogue class (a test checks the table covers ``events.EVENT_CLASSES``)."""
 
@@ -343,6 +370,9 @@ class RunSummary:
     reason: str = ""
     ended_at: datetime | None = None
     verdict: str | None = None
+    forked_from: str | None = None
+    fork_step: str | None = None
+    judge_score: float | None = None
     origin: str = "local"
     """``imported`` for a run read from an export: history, never advanced, approved or resumed."""
 
@@ -360,7 +390,7 @@ class RunSummary:
             run_id=row.run_id,
             status=row.status,
             goal=row.title,
-            replay_of=row.parent_id,
+            replay_of=None if s.get("forked_from") else row.parent_id,
             started_at=row.started_at,
             updated_at=row.updated_at,
             event_count=row.last_seq,
@@ -379,6 +409,9 @@ class RunSummary:
             ended_at=datetime.fromisoformat(ended) if ended else None,
             verdict=s.get("verdict"),
             origin=row.origin,
+            forked_from=s.get("forked_from"),
+            fork_step=s.get("fork_step"),
+            judge_score=s.get("judge_score"),
         )
 
     @property
@@ -410,7 +443,7 @@ def _index_row(state: RunState) -> RunIndex:
     return RunIndex(
         status=state.status,
         title=state.goal,
-        parent_id=state.replay_of,
+        parent_id=state.parent_id,
         summary={
             "provider": state.planner.provider if state.planner else "",
             "model": state.planner.model if state.planner else "",
@@ -426,6 +459,12 @@ def _index_row(state: RunState) -> RunIndex:
             "reason": state.failure_reason,
             "ended_at": state.ended_at.isoformat() if state.ended_at else None,
             "verdict": state.verdict,
+            **(
+                {"forked_from": state.forked_from.run_id, "fork_step": state.forked_from.step_id}
+                if state.forked_from
+                else {}
+            ),
+            **({"judge_score": state.judge_score} if state.judge_score is not None else {}),
             "steps": [_indexed_step(step) for step in state.steps],
         },
     )
@@ -447,8 +486,12 @@ def _indexed_state(previous: RunIndex | None, run_id: str) -> RunState:
         run_id=run_id,
         status=previous.status,
         goal=previous.title,
-        replay_of=previous.parent_id,
+        replay_of=None if s.get("forked_from") else previous.parent_id,
         replay_mode=s.get("replay_mode"),
+        forked_from=ev.ForkPoint(run_id=s["forked_from"], step_id=s.get("fork_step", ""))
+        if s.get("forked_from")
+        else None,
+        judge_score=s.get("judge_score"),
         planner=ev.PlannerInfo(provider=s["provider"], model=s.get("model", ""), prompt_sha="")
         if "provider" in s
         else None,

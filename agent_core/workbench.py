@@ -19,7 +19,7 @@ from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
-from agent_core.replay import CounterfactualReport, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
+from agent_core.replay import CounterfactualReport, ForkResult, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
 from agent_core.transfer import export_lines
@@ -43,6 +43,22 @@ class PendingApproval:
 
 
 DECISION_OUTCOMES = ev.DECISION_OUTCOMES
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    """A run in its lineage tree: what it is (original, replay or fork) and the runs derived from it."""
+
+    run: RunSummary
+    kind: str  # original | verify | whatif | fork
+    children: tuple[LineageNode, ...] = ()
+
+    def walk(self, depth: int = 0) -> list[tuple[int, LineageNode]]:
+        """(depth, node) in display order: the node, then its children's subtrees, oldest first."""
+        found = [(depth, self)]
+        for child in self.children:
+            found.extend(child.walk(depth + 1))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +143,10 @@ class Workbench:
         state = self.run_state(run_id)
         if state.replay_mode == "whatif" and not state.is_terminal:
             return replay.continue_replay(self.store, self.settings, run_id, on_append=self._follow(on_event)).state
-        return self.orchestrator.advance(run_id, on_append=self._follow(on_event))
+        state = self.orchestrator.advance(run_id, on_append=self._follow(on_event))
+        if state.forked_from is not None and state.verdict is None:
+            state, _ = replay.record_fork_verdict(self.store, run_id, state)
+        return state
 
     def approve(self, run_id: str, step_id: str, *, by: str = "human", comment: str = "") -> RunState:
         """Record a person's approval of the held step and continue the run."""
@@ -236,6 +255,76 @@ class Workbench:
         """Step-aligned diff and verdict of two runs (any two, usually an original and its replay)."""
         share = DEFAULT_COST_SHARE if cost_share is None else cost_share
         return diff_runs(self.run_events(original_id), self.run_events(replay_id), cost_share=share)
+
+    def fork(
+        self,
+        run_id: str,
+        step_id: str,
+        *,
+        input: dict[str, Any] | None = None,
+        replan: bool = False,
+        overrides: Overrides | None = None,
+        on_event: EventCallback | None = None,
+    ) -> ForkResult:
+        """A new run that inherits ``run_id`` up to ``step_id`` and continues live from it (see ``replay.fork``)."""
+        return replay.fork(
+            self.store,
+            self.settings,
+            run_id,
+            step_id,
+            input=input,
+            replan=replan,
+            overrides=overrides,
+            on_append=self._follow(on_event),
+        )
+
+    def compare_arms(
+        self, run_id: str, arms: list[str], *, tools: str = "recorded", judge: str | None = None
+    ) -> replay.ArmsReport:
+        """One what-if of ``run_id`` per arm (``PROVIDER:MODEL``, ``PROVIDER`` or ``prompt=FILE``): the matrix.
+
+        ``judge`` (``offline`` or ``llm``) scores each arm's final response, recorded on its replay.
+        """
+        parsed = [replay.parse_arm(a) for a in arms]
+        return replay.compare_arms(
+            self.store,
+            self.settings,
+            run_id,
+            parsed,
+            tools=tools,  # type: ignore[arg-type]  # checked by the CLI's choices and the page's radio
+            judge_with=judge,  # type: ignore[arg-type]
+        )
+
+    def compare_arms_all(
+        self, arms: list[str], *, tools: str = "recorded", on_result: Callable[[str], None] | None = None
+    ) -> list[replay.ArmTally]:
+        """Every arm over every original run: per-arm wins, ties and losses."""
+        parsed = [replay.parse_arm(a) for a in arms]
+        return replay.compare_arms_all(self.store, self.settings, parsed, tools=tools, on_result=on_result)  # type: ignore[arg-type]
+
+    def lineage(self, run_id: str) -> LineageNode:
+        """The tree ``run_id`` belongs to, from its original down: replays and forks, each with its verdict."""
+        root = self.resolve_run_id(run_id)
+        seen = {root}
+        while (parent := self.run_state(root).parent_id) is not None and parent not in seen:
+            if self.store.get_run(parent) is None:
+                break
+            root = parent
+            seen.add(root)
+        return self._lineage_node(self.run_summary(root))
+
+    def run_summary(self, run_id: str) -> RunSummary:
+        """The run list's line for one run."""
+        row = self.store.get_run(run_id)
+        if row is None:
+            raise RunNotFound(run_id)
+        return RunSummary.from_row(row)
+
+    def _lineage_node(self, run: RunSummary, depth: int = 0) -> LineageNode:
+        children = sorted(self.list_runs(parent_id=run.run_id, limit=500), key=lambda r: r.started_at)
+        kind = "fork" if run.forked_from else run.replay_mode or "original"
+        nodes = tuple(self._lineage_node(c, depth + 1) for c in children) if depth < 20 else ()
+        return LineageNode(run, kind, nodes)
 
     def replays_of(self, run_id: str, limit: int = 100) -> list[RunSummary]:
         """The replays of a run, newest first; each summary carries its ``verdict``."""

@@ -7,6 +7,11 @@ Both sides execute the same ``--runs`` recorded offline runs with the current or
           copy of the workspace (plan, bm25 search, file reads, extractive summaries), stored as the
           product stores a live run (WAL + synchronous=FULL); a second row stores live runs in the
           scratch store too, to show the cost of the re-execution alone
+Replay v2 figures, on a durable SQLite store and a copy of the workspace:
+  fork    ``replay.fork`` of a read-only run (read, read, summarize) at its last step, against a fresh
+          run of the same goal: the fork inherits the plan and two steps, so it should be faster by them
+  arms    ``replay.compare_arms`` with three arms (offline, offline with another prompt, offline again) and
+          recorded tools: arms per second
 Figures are runs/s, medians of ``--repeats`` passes. The recorded runs are created once and cached in
 bench/results/ (``--fresh`` rebuilds them).
 
@@ -27,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from agent_core.config import Settings
 from agent_core.orchestrator import Orchestrator, RunRequest
 from agent_core.projections import open_store
-from agent_core.replay import originals, scratch_space, scratch_store, verify
+from agent_core.replay import compare_arms, fork, originals, parse_arm, scratch_space, scratch_store, verify
 from agent_core.workspace import SAMPLE_WORKSPACE
 from bench import _common as c
 
@@ -132,6 +137,53 @@ def measure(url: str, workspace: Path, repeats: int) -> dict[str, object]:
     }
 
 
+FORK_GOAL = "Read agent-evaluation.md and llm-cost-control.md and summarize them"
+
+
+def measure_v2(workspace: Path, repeats: int, count: int) -> dict[str, object]:
+    """Fork-from-step latency against a fresh run of the same goal; arms per second with recorded tools."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-v2-"))
+    copy = folder / "workspace"
+    shutil.copytree(workspace, copy)
+    prompt = folder / "v2.txt"
+    prompt.write_text("You plan tersely.", encoding="utf-8")
+    url = f"sqlite:///{folder / 'v2.db'}"
+    store = open_store(url)
+    settings = settings_for(url, copy)
+    try:
+        orchestrator = Orchestrator(store, settings)
+        original = orchestrator.run(RunRequest(FORK_GOAL))
+        assert original.status == "completed" and original.plan is not None, original.failure_reason
+        last = original.plan.steps[-1].id
+        c.progress(f"fork at {last} of a {len(original.plan.steps)}-step run vs a fresh run; {count} of each per pass")
+
+        def fresh(i: int) -> float:
+            return sum(c.seconds(lambda: orchestrator.run(RunRequest(FORK_GOAL))) for _ in range(count))
+
+        def forked(i: int) -> float:
+            return sum(c.seconds(lambda: fork(store, settings, original.run_id, last)) for _ in range(count))
+
+        samples = c.interleaved({"fresh": fresh, "fork": forked}, repeats)
+        fresh_ms = samples["fresh"].median / count * 1000
+        fork_ms = samples["fork"].median / count * 1000
+        arms = [parse_arm("offline"), parse_arm(f"prompt={prompt}"), parse_arm("offline:offline-rules-v1")]
+
+        def arms_pass(i: int) -> float:
+            return sum(c.seconds(lambda: compare_arms(store, settings, original.run_id, arms)) for _ in range(count))
+
+        arms_s = c.repeat(arms_pass, repeats, warmup=0)
+    finally:
+        store.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "fork_ms": round(fork_ms, 2),
+        "fresh_run_ms": round(fresh_ms, 2),
+        "fork_ratio": c.ratio(fork_ms, fresh_ms, higher_is_better=False),
+        "fork_faster": fork_ms < fresh_ms,
+        "arms_per_s": c.per_second(count * len(arms), arms_s.median),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -143,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     runs, repeats = (20, 1) if args.quick else (args.runs, args.repeats)
     url, workspace = build_fixture(runs, args.fresh)
     figures = measure(url, workspace, repeats)
+    figures.update(measure_v2(workspace, repeats, 5 if args.quick else 20))
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -168,10 +221,23 @@ def main(argv: list[str] | None = None) -> int:
         "-",
     )
     print(table.render())
+    v2 = c.Table(["replay v2", "ours", "baseline", "ratio", "target", "result"])
+    v2.add(
+        "fork at the last step (ms)",
+        c.fmt_number(figures["fork_ms"]),  # type: ignore[arg-type]
+        f"fresh run {c.fmt_number(figures['fresh_run_ms'])}",  # type: ignore[arg-type]
+        c.fmt_ratio(figures["fork_ratio"]),  # type: ignore[arg-type]
+        "fork faster by the inherited prefix",
+        c.verdict(bool(figures["fork_faster"])),
+    )
+    v2.add("arms/s, recorded tools", c.fmt_number(figures["arms_per_s"]), "-", "-", "-", "-")  # type: ignore[arg-type]
+    print()
+    print(v2.render())
     print(f"\nmedians of {repeats} passes; {c.machine_line()}")
     if figures["not_identical_count"]:
         print(f"{figures['not_identical_count']} runs did not verify identical, e.g.: {figures['not_identical']}")
-    return 0 if figures["verify_faster"] and not figures["not_identical_count"] else 1
+    ok = figures["verify_faster"] and figures["fork_faster"] and not figures["not_identical_count"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

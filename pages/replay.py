@@ -17,6 +17,7 @@ from agent_core import (
     PROVIDER_FAILURE_MARKER,
     SYSTEM_PROMPT,
     AgentError,
+    ArmsReport,
     ConfigError,
     Overrides,
     PolicyError,
@@ -34,7 +35,8 @@ from ui.format import md_escape, relative_time, short_id, status_label
 
 PICKER_SIZE = 100
 HISTORY_SIZE = 20
-MODES = {"verify": "verify", "whatif": "what-if"}
+MODES = {"verify": "verify", "whatif": "what-if", "arms": "compare arms"}
+JUDGES = {"": "no judge", "offline": "offline scorer (deterministic)", "llm": "LLM judge (the configured provider)"}
 ORIGINAL = "original"
 FIRST_RUN_HINT = (
     "No runs to replay yet. Launch one from the Launch page, or from a terminal:\n\n"
@@ -57,6 +59,8 @@ class Request:
     mode: str
     overrides: Overrides
     save: bool = False
+    arms: tuple[str, ...] = ()
+    judge: str | None = None
 
 
 def replay_error(error: AgentError) -> None:
@@ -159,6 +163,8 @@ def form(workbench: Workbench, state: RunState) -> Request | None:
         save = st.checkbox("Keep the re-execution as a run (listed under earlier replays)", key="replay_save")
         pressed = st.button("Run replay", type="primary", icon=":material/replay:", key="replay_go")
         return Request("verify", Overrides(), save) if pressed else None
+    if mode == "arms":
+        return arms_form()
 
     provider_col, model_col, tools_col, policy_col = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     provider = provider_col.selectbox(
@@ -199,13 +205,54 @@ def form(workbench: Workbench, state: RunState) -> Request | None:
     return Request("whatif", overrides)
 
 
+def arms_form() -> Request | None:
+    """Several what-ifs of the run side by side: one per arm, optionally judged."""
+    st.caption(
+        "One what-if replay per arm, compared in one matrix. An arm is PROVIDER:MODEL (openai:gpt-4.1-mini), "
+        "PROVIDER (its default model) or prompt=FILE (the recorded planner with another system prompt)."
+    )
+    text = st.text_area("Arms, one per line", key="replay_arms_text", height=110, placeholder="openai:gpt-4.1-mini")
+    tools_col, judge_col = st.columns(2)
+    tools = tools_col.radio("Tools", ("recorded", "live"), horizontal=True, key="replay_arms_tools")
+    judge = judge_col.selectbox("Judge", list(JUDGES), format_func=JUDGES.__getitem__, key="replay_arms_judge")
+    pressed = st.button("Compare arms", type="primary", icon=":material/compare_arrows:", key="replay_arms_go")
+    arms = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not pressed:
+        return None
+    if not arms:
+        st.error("Name at least one arm, one per line.")
+        return None
+    return Request("arms", Overrides(tools=tools), arms=arms, judge=judge or None)  # type: ignore[arg-type]
+
+
+def arms_matrix(workbench: Workbench, run_id: str) -> None:
+    """The last arms comparison of this run: the matrix, and a button per arm to open its diff below."""
+    report: ArmsReport | None = st.session_state.get("replay_arms")
+    if report is None or report.run_id != run_id:
+        return
+    st.subheader(f"Arms on {short_id(run_id)}")
+    rows = [r.to_document() for r in report.results]
+    columns = ["arm", "verdict", "actions", "steps_ok", "cost_usd", "tokens", "latency_ms", "plan_changes", "score"]
+    st.dataframe([{c: row[c] for c in columns} for row in rows], hide_index=True, key="replay_arms_matrix")
+    with st.container(horizontal=True):
+        for r in report.results:
+            st.button(f"Diff: {r.arm}", key=f"replay_arm_{r.replay_id}", on_click=_show, args=(r.replay_id,))
+
+
 def run_request(workbench: Workbench, state: RunState, request: Request) -> None:
     """Run the replay in this script run, its progress in a status box; the address bar names the result."""
     label = f"{MODES[request.mode]} replay of {short_id(state.run_id)}"
     failure: AgentError | None = None
     with st.status(f"Running the {label}…", expanded=request.mode == "whatif") as status:
         try:
-            if request.mode == "verify":
+            if request.mode == "arms":
+                report = workbench.compare_arms(
+                    state.run_id, list(request.arms), tools=request.overrides.tools, judge=request.judge
+                )
+                st.session_state["replay_arms"] = report
+                st.session_state.pop("replay_verified", None)
+                status.update(label=f"{len(report.results)} arms compared", state="complete", expanded=False)
+            elif request.mode == "verify":
                 verified = workbench.verify(state.run_id, request.overrides, save=request.save)
                 st.session_state["replay_verified"] = verified
                 _name_replay(verified.replay_run_id)
@@ -314,7 +361,8 @@ def history(workbench: Workbench, run_id: str) -> None:
         )
         with st.container(horizontal=True, vertical_alignment="center"):
             st.text(
-                f"{short_id(r.run_id)} · {relative_time(r.started_at)} · {r.replay_mode or 'replay'} · "
+                f"{short_id(r.run_id)} · {relative_time(r.started_at)} · "
+                f"{'fork at ' + (r.fork_step or '?') if r.forked_from else r.replay_mode or 'replay'} · "
                 f"{status_label(r.status)} · {changed or 'no overrides'}"
             )
             st.badge(r.verdict or "no verdict", color=diffview.VERDICT_BADGE.get(r.verdict or "", "gray"))
@@ -336,6 +384,7 @@ def main() -> None:
         request = form(workbench, state)
         if request is not None:
             run_request(workbench, state, request)
+        arms_matrix(workbench, run_id)
         result(workbench, run_id)
         st.divider()
         history(workbench, run_id)

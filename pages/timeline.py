@@ -5,6 +5,7 @@ progress refreshes itself every second, reading only the new events.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -89,22 +90,37 @@ def header(workbench: Workbench, state: RunState, imported: bool = False) -> Non
 
 
 def lineage(workbench: Workbench, state: RunState) -> None:
-    """Replay of which run; replays of this one."""
+    """Where the run comes from (replay of, fork of) and its whole lineage tree, each run with its verdict."""
     if state.replay_of:
         with st.container(horizontal=True, vertical_alignment="center"):
             st.text(f"{state.replay_mode or 'replay'} replay of {short_id(state.replay_of)}")
             nav.link_to_run("timeline", state.replay_of, "Open the original", ":material/north_west:")
-    replays = workbench.list_runs(parent_id=state.run_id, limit=20)
-    if replays:
-        with st.expander(f"Replays of this run ({len(replays)})"):
-            for r in replays:
-                with st.container(horizontal=True, vertical_alignment="center"):
-                    verdict = f" · verdict {r.verdict}" if r.verdict else ""
-                    st.text(
-                        f"{short_id(r.run_id)} · {r.replay_mode or 'replay'} · {status_label(r.status)}{verdict} · "
-                        f"{relative_time(r.started_at)}"
-                    )
-                    nav.link_to_run("timeline", r.run_id, "Open", ":material/open_in_new:")
+    fork = state.forked_from
+    if fork is not None:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            how = "replanned" if fork.replan else "edited input" if fork.step_id in fork.inputs else "same input"
+            st.text(
+                f"fork of {short_id(fork.run_id)} at {fork.step_id} ({how}; {plural(fork.inherited, 'event')} "
+                "inherited)"
+            )
+            nav.link_to_run("timeline", fork.run_id, "Open the parent", ":material/north_west:")
+    tree = workbench.lineage(state.run_id)
+    nodes = tree.walk()
+    if len(nodes) < 2:
+        return
+    with st.expander(f"Lineage ({plural(len(nodes), 'run')}: original, replays and forks)"):
+        for depth, node in nodes:
+            run = node.run
+            with st.container(horizontal=True, vertical_alignment="center"):
+                verdict = f" · verdict {run.verdict}" if run.verdict else ""
+                at = f" at {run.fork_step}" if run.fork_step else ""
+                here = " · this run" if run.run_id == state.run_id else ""
+                st.text(
+                    f"{'    ' * depth}{'└ ' if depth else ''}{short_id(run.run_id)} · {node.kind}{at} · "
+                    f"{status_label(run.status)}{verdict}{here}"
+                )
+                if run.run_id != state.run_id:
+                    nav.link_to_run("timeline", run.run_id, "Open", ":material/open_in_new:")
 
 
 def notices(state: RunState, imported: bool = False) -> None:
@@ -175,7 +191,7 @@ def events_tab(view: RunView) -> None:
     st.json(tables.payload_of(chosen))
 
 
-def plan_tab(state: RunState) -> None:
+def plan_tab(workbench: Workbench, state: RunState) -> None:
     for error in state.plan_errors:
         st.warning("A plan was rejected:", icon=":material/block:")
         st.code(error, language=None, wrap_lines=True)
@@ -187,6 +203,43 @@ def plan_tab(state: RunState) -> None:
     if state.plan.stop_conditions:
         st.caption("Stop conditions")
         st.text("\n".join(f"• {c}" for c in state.plan.stop_conditions))
+    fork_controls(workbench, state)
+
+
+def fork_controls(workbench: Workbench, state: RunState) -> None:
+    """'Fork from here' on each step: a new run inherits the steps before it and runs the rest live."""
+    if state.plan is None or (not state.is_terminal and state.pending_approval is None):
+        return
+    st.caption(
+        "Fork from a step: a new run inherits the plan and every step before it (decisions and observations), "
+        "then runs that step live — with its input as edited here, or with a new plan for the rest."
+    )
+    for step in state.plan.steps:
+        with st.expander(f"Fork from here · {step.id} {step.tool}"):
+            key = f"fork_{state.run_id}_{step.id}"
+            edited = st.text_area(
+                "Input (JSON)", json.dumps(step.input, indent=2, ensure_ascii=False), key=f"{key}_input", height=120
+            )
+            replan = st.checkbox("Ask the planner for a new plan for the rest instead", key=f"{key}_replan")
+            if st.button("Fork from here", key=f"{key}_go", icon=":material/call_split:"):
+                start_fork(workbench, state.run_id, step.id, step.input, edited, replan)
+
+
+def start_fork(
+    workbench: Workbench, run_id: str, step_id: str, planned: dict[str, object], edited: str, replan: bool
+) -> None:
+    try:
+        value = json.loads(edited)
+    except json.JSONDecodeError as error:
+        st.error(f"The input is not JSON ({error.msg} at line {error.lineno}); fix it and fork again.")
+        return
+    if not isinstance(value, dict):
+        st.error("The input must be a JSON object: the step's tool input.")
+        return
+    with st.spinner(f"Forking at {step_id}…"):
+        result = workbench.fork(run_id, step_id, input=None if replan or value == planned else value, replan=replan)
+    st.success(result.line(), icon=":material/call_split:")
+    nav.link_to_run("timeline", result.fork_id, "Open the fork", ":material/open_in_new:")
 
 
 def observations_tab(state: RunState) -> None:
@@ -232,7 +285,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
         with events:
             events_tab(view)
         with plan:
-            plan_tab(view.state)
+            plan_tab(workbench, view.state)
         with observations:
             observations_tab(view.state)
         with export:

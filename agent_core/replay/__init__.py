@@ -8,12 +8,16 @@
 - ``policy_counterfactual`` re-decides the recorded plans of recent runs under another policy
   file without executing anything.
 - ``diff_runs`` aligns two runs step by step and gives a verdict with reasons.
+- ``compare_arms`` replays one recording per arm (models, providers, prompts), judged on request.
+- ``fork`` starts a new run from a step of a recorded one: the prefix inherited, the rest live.
 """
 
+from agent_core.replay.arms import Arm, ArmResult, ArmsReport, ArmTally, compare_arms, compare_arms_all, parse_arm
 from agent_core.replay.batch import ReplayAllReport, originals, replay_all
 from agent_core.replay.counterfactual import CounterfactualReport, DecisionChange, policy_counterfactual
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, StepDiff, diff_runs
 from agent_core.replay.driver import Overrides, ReplayError, ToolsMode
+from agent_core.replay.fork import ForkResult, fork, record_fork_verdict
 from agent_core.replay.recording import (
     NO_RECORDING_ERROR,
     RecordedCall,
@@ -29,8 +33,13 @@ from agent_core.replay.whatif import WhatIfResult, continue_replay, whatif
 __all__ = [
     "DEFAULT_COST_SHARE",
     "NO_RECORDING_ERROR",
+    "Arm",
+    "ArmResult",
+    "ArmTally",
+    "ArmsReport",
     "CounterfactualReport",
     "DecisionChange",
+    "ForkResult",
     "Overrides",
     "RecordedCall",
     "RecordedTools",
@@ -43,12 +52,17 @@ __all__ = [
     "ToolsMode",
     "VerifyResult",
     "WhatIfResult",
+    "compare_arms",
+    "compare_arms_all",
     "continue_replay",
     "diff_runs",
     "expected_stream",
+    "fork",
     "load_recording",
     "originals",
+    "parse_arm",
     "policy_counterfactual",
+    "record_fork_verdict",
     "replay_all",
     "scratch_space",
     "scratch_store",

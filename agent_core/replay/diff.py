@@ -19,6 +19,10 @@ from agent_core import events as ev
 from agent_core.projections import COMPLETED, FAILED, StepState, fold
 
 Verdict = Literal["regression", "improvement", "unchanged"]
+Actions = Literal["same", "same_actions_different_words", "different_actions"]
+"""How the replay behaved against the original, apart from the verdict: ``same`` (same tool calls, same
+words), ``same_actions_different_words`` (the same tools with the same inputs, other text: outputs,
+objectives, the final response), ``different_actions`` (the tool sequence or an input changed)."""
 DEFAULT_COST_SHARE = 0.20
 """A replay whose cost rose by more than this share of the original's is a regression."""
 UNCHANGED_REASON = "same outcome, same steps succeeded, no new policy decisions, cost within the allowed share"
@@ -67,6 +71,7 @@ class RunDiff:
     tokens: tuple[int, int] = (0, 0)
     events: tuple[int, int] = (0, 0)
     failure_reasons: tuple[str, str] = ("", "")
+    actions: Actions = "same"
 
     @property
     def cost_delta_usd(self) -> float:
@@ -81,7 +86,7 @@ class RunDiff:
     def summary_lines(self) -> list[str]:
         """A short plain-text summary (the CLI's and the demo's)."""
         lines = [
-            f"verdict: {self.verdict.upper()}",
+            f"verdict: {self.verdict.upper()} ({self.actions.replace('_', ' ')})",
             *(f"  - {r}" for r in self.reasons),
             f"outcome: {self.original_status} -> {self.replay_status}; steps ok {self.steps_ok[0]} -> "
             f"{self.steps_ok[1]}; cost ${self.cost_usd[0]:.4f} -> ${self.cost_usd[1]:.4f} "
@@ -111,6 +116,7 @@ class RunDiff:
             "original_id": self.original_id,
             "replay_id": self.replay_id,
             "verdict": self.verdict,
+            "actions": self.actions,
             "reasons": list(self.reasons),
             "notes": list(self.notes),
             "outcome": {"original": self.original_status, "replay": self.replay_status},
@@ -307,12 +313,35 @@ def _share(delta: float, base: float) -> str:
     return f"{delta / base:+.0%}" if base > 0 else "from $0"
 
 
+def _actions(orig: Any, rep: Any, rows: Sequence[StepDiff]) -> Actions:
+    def calls(state: Any) -> list[tuple[str, str]]:
+        return [(s.tool, json.dumps(s.input, sort_keys=True)) for s in state.steps if s.result is not None]
+
+    if calls(orig) != calls(rep):
+        return "different_actions"
+    if any(r.changed for r in rows) or orig.final_summary != rep.final_summary:
+        return "same_actions_different_words"
+    return "same"
+
+
+def _inherited_steps(orig: Any, rep: Any) -> frozenset[str]:
+    """The ids of the steps a fork of ``orig`` inherited (empty when ``rep`` is not a fork of it)."""
+    fork = rep.forked_from
+    if fork is None or fork.run_id != orig.run_id or orig.plan is None:
+        return frozenset()
+    ids = [s.id for s in orig.plan.steps]
+    return frozenset(ids[: ids.index(fork.step_id)]) if fork.step_id in ids else frozenset()
+
+
 def diff_runs(
     original: Sequence[ev.RecordedEvent], replay: Sequence[ev.RecordedEvent], *, cost_share: float = DEFAULT_COST_SHARE
 ) -> RunDiff:
     """Align and judge two runs from their events (the original first)."""
     orig, rep = fold(original), fold(replay)
     rows = tuple(_row(o, r) for o, r in align(orig.steps, rep.steps))
+    inherited = _inherited_steps(orig, rep)
+    if inherited:  # a fork is compared from its fork point on: the steps before it are the original's own
+        rows = tuple(r for r in rows if not (r.key in inherited and not r.changed))
     plan_diff = "\n".join(
         difflib.unified_diff(
             _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
@@ -323,7 +352,13 @@ def diff_runs(
     notes = []
     if any(r.changed for r in rows) and not worse and not better:
         notes.append("steps changed (see the rows) but no change counts as better or worse")
-    if not rows:
+    if inherited:
+        fork = rep.forked_from
+        notes.append(
+            f"a fork at {fork.step_id}: compared from the fork point on "  # type: ignore[union-attr]
+            f"({len(inherited)} inherited step(s) left out)"
+        )
+    elif not rows:
         notes.append("neither run has a plan")
     return RunDiff(
         original_id=orig.run_id,
@@ -340,4 +375,5 @@ def diff_runs(
         tokens=(orig.input_tokens + orig.output_tokens, rep.input_tokens + rep.output_tokens),
         events=(orig.event_count, rep.event_count),
         failure_reasons=(orig.failure_reason, rep.failure_reason),
+        actions=_actions(orig, rep, rows),
     )

@@ -55,7 +55,7 @@ class Recording:
     @property
     def final(self) -> ev.DomainEvent | None:
         """The last event of the run itself (verdict annotations excluded)."""
-        steps = [e for e in self.events if e.type != "ReplayDiffed"]
+        steps = [e for e in self.events if e.type not in ev.ANNOTATION_TYPES]
         return steps[-1].event if steps else None
 
 

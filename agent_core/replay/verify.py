@@ -74,15 +74,15 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
     """The recording normalised for comparison, minus what a clean re-execution cannot reproduce.
 
     An interrupted attempt (an intent the crash left without its outcome, then ``StepInterrupted``)
-    is removed, with a resume's ``resume_target_changed`` hold and its decision; ``ReplayDiffed``
-    annotations are dropped.
+    is removed, with a resume's ``resume_target_changed`` hold and its decision; annotations
+    (``ReplayDiffed``, ``ResponseJudged``) are dropped.
     """
     kept: list[ev.RecordedEvent] = []
     notes: list[str] = []
     dropped_holds: set[str] = set()
     for recorded in recording.events:
         e = recorded.event
-        if isinstance(e, ev.ReplayDiffed):
+        if recorded.type in ev.ANNOTATION_TYPES:
             continue
         if isinstance(e, ev.StepInterrupted):
             for i in range(len(kept) - 1, -1, -1):
@@ -167,6 +167,7 @@ def verify(
     *,
     save: bool = False,
     scratch: Scratch | None = None,
+    policy_file: Path | None = None,
 ) -> VerifyResult:
     """Re-execute ``run_id`` with the current code, fed only its recording; compare the event streams.
 
@@ -179,13 +180,23 @@ def verify(
     approval checked are left out of the comparison: the decisions are compared, not the file.
 
     The saved re-execution of an imported run replays the export's human decisions, so it is
-    saved as imported too (history: never advanced, approved or resumed).
+    saved as imported too (history: never advanced, approved or resumed). ``policy_file`` is where
+    the recorded policy's bytes are kept (a recording folder): the run's recorded ``policy_path`` is
+    compared as recorded, and its sha must match.
     """
     overrides = overrides or Overrides()
     recording = load_recording(store, run_id)
     started = recording.started
+    if started.forked_from is not None:
+        fork = started.forked_from
+        return VerifyResult(
+            run_id,
+            "error",
+            why=f"run {run_id!r} is a fork of {fork.run_id!r} at {fork.step_id}; "
+            "verify re-executes original runs only: verify the run it was forked from",
+        )
     notes: list[str] = []
-    policy_path = overrides.policy_path or Path(started.policy_path or settings.agent_policy)
+    policy_path = overrides.policy_path or policy_file or Path(started.policy_path or settings.agent_policy)
     try:
         policy = Policy.load(policy_path)
     except AgentError as error:
@@ -244,9 +255,11 @@ def verify(
         state = load_state(target, new_id)
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
-        got = normalize(e for e in load_events(target, new_id) if e.type != "ReplayDiffed")
+        got = normalize(e for e in load_events(target, new_id) if e.type not in ev.ANNOTATION_TYPES)
         if save and not in_place:
             _save_as_imported(target, store, new_id)
+    if policy_file is not None and overrides.policy_path is None and got and got[0]["type"] == "RunStarted":
+        got[0]["payload"]["policy_path"] = started.policy_path  # the same file, kept elsewhere
     if mask:
         expected, got = _mask_config(expected), _mask_config(got)
     index = _first_divergence(expected, got)

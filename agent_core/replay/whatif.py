@@ -91,6 +91,7 @@ def whatif(
     *,
     cost_share: float = DEFAULT_COST_SHARE,
     on_append: OnAppend | None = None,
+    planner: Planner | None = None,
 ) -> WhatIfResult:
     """Replay ``run_id`` as a new run with ``overrides``; append its verdict (``ReplayDiffed``) and return it.
 
@@ -102,6 +103,8 @@ def whatif(
     The replay of an imported run is a local run under local policy: ``AGENT_POLICY`` unless
     overridden (never the policy path the export names), and no human decision of the export
     is reused (its held steps wait for a person here).
+
+    ``planner`` replaces the planner the overrides ask for (the pytest plugin's strict recorded one).
     """
     recording = load_recording(store, run_id)
     started = recording.started
@@ -114,7 +117,7 @@ def whatif(
         recorded_overrides["workspace"] = scratch
     with _replay_workspace(settings, recording, overrides.tools, scratch) as (workspace, runner):
         scoped = settings.model_copy(update={"agent_workspace": workspace})
-        planner = _planner_for(scoped, recording, overrides)
+        planner = planner or _planner_for(scoped, recording, overrides)
         orchestrator = replay_orchestrator(store, settings, workspace, planner, policy_path)
         # The request needs a name people may choose; the planner that answers is the one built above.
         provider = planner.provider if planner.provider in planner_choices(auto=False) else "offline"

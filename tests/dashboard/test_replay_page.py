@@ -65,7 +65,7 @@ def test_the_form_offers_both_modes_and_the_whatif_overrides(seeded, open_page: 
     at = open_page("replay", run_id=ids.completed)
     no_exceptions(at)
     assert at.selectbox(key="replay_run").value == ids.completed
-    assert at.radio(key="replay_mode").options == ["verify", "what-if"]
+    assert at.radio(key="replay_mode").options == ["verify", "what-if", "compare arms"]
     assert "Research agent frameworks and write a short report" in [c.value for c in at.code]
     assert at.button(key="replay_go").label == "Run replay"
 
@@ -120,6 +120,40 @@ def test_a_whatif_with_the_strict_policy_is_a_regression_with_the_held_step_high
     assert "red-badge[regression]" in "\n".join(m.value for m in at.markdown)
     replay: RunState = with_bench(lambda w: w.run_state(replay_id))
     assert (replay.replay_of, replay.replay_mode, replay.verdict) == (run_id, "whatif", "regression")
+
+
+def test_compare_arms_shows_the_matrix_and_opens_an_arms_diff(seeded, open_page: OpenPage, tmp_path: Path) -> None:
+    run_id = real_run()
+    prompt = tmp_path / "v2.txt"
+    prompt.write_text("You plan tersely.", encoding="utf-8")
+    at = open_page("replay", run_id=run_id)
+    at.radio(key="replay_mode").set_value("arms").run()
+    at.text_area(key="replay_arms_text").set_value(f"offline\nprompt={prompt}")
+    at.selectbox(key="replay_arms_judge").set_value("offline")
+    at.button(key="replay_arms_go").click().run()
+    no_exceptions(at)
+
+    matrix = next(d.value for d in at.dataframe if "arm" in d.value.columns)
+    assert list(matrix["arm"]) == ["offline", f"prompt={prompt}"]
+    assert list(matrix["verdict"]) == ["unchanged", "unchanged"]
+    assert list(matrix["score"]) == [1.0, 1.0]
+    assert list(matrix.columns) == [
+        "arm",
+        "verdict",
+        "actions",
+        "steps_ok",
+        "cost_usd",
+        "tokens",
+        "latency_ms",
+        "plan_changes",
+        "score",
+    ]
+    replays = with_bench(lambda w: w.replays_of(run_id))
+    target = next(r.run_id for r in replays if r.replay_mode == "whatif")
+    at.button(key=f"replay_arm_{target}").click().run()
+    no_exceptions(at)
+    assert at.query_params["replay_id"] == target
+    assert any("**UNCHANGED**" in e.value for e in at.success) or "UNCHANGED" in texts(at).upper()
 
 
 def test_verify_of_an_unchanged_run_is_identical_and_writes_nothing(seeded, open_page: OpenPage) -> None:

@@ -80,11 +80,13 @@ def test_lineage_links_a_replay_and_its_original_both_ways(seeded, open_page: Op
     replay = open_page("timeline", run_id=ids.replay)
     assert f"whatif replay of {short_id(ids.completed)}" in texts(replay)
     assert [(p.proto.label, p.proto.query_string) for p in replay.get("page_link")] == [
-        ("Open the original", f"run_id={ids.completed}")
+        ("Open the original", f"run_id={ids.completed}"),
+        ("Open", f"run_id={ids.completed}"),  # the lineage tree
     ]
     original = open_page("timeline", run_id=ids.completed)
-    assert [e.label for e in original.expander] == ["Replays of this run (1)"]
+    assert next(e.label for e in original.expander) == "Lineage (2 runs: original, replays and forks)"
     assert [p.proto.query_string for p in original.get("page_link")] == [f"run_id={ids.replay}"]
+    assert f"{short_id(ids.replay)} · whatif · " in texts(original)
 
 
 def test_selecting_an_event_shows_its_payload(seeded, open_page: OpenPage) -> None:

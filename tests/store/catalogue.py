@@ -46,6 +46,7 @@ MINIMAL_PAYLOADS: dict[type[ev.DomainEvent], dict[str, Any]] = {
     ev.RunFailed: {"reason": "boom"},
     ev.RunCancelled: {},
     ev.ReplayDiffed: {"original_run_id": "a" * 32, "verdict": "unchanged"},
+    ev.ResponseJudged: {"judge": "offline", "score": 1.0},
 }
 
 
