@@ -382,7 +382,9 @@ class Orchestrator:
             result = {"success": False, "error": f"{type(error).__name__}: {error}"}
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         observed: list[ev.DomainEvent] = [
-            ev.ObservationCaptured(step_id=step.id, tool=step.tool, result=result, duration_ms=duration_ms)
+            ev.ObservationCaptured(
+                step_id=step.id, tool=step.tool, result=ev.result_once(result), duration_ms=duration_ms
+            )
         ]
         usage = result.get("usage")
         if isinstance(usage, dict) and (usage.get("input_tokens") or usage.get("output_tokens")):

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent_core.errors import ProviderError
-from agent_core.events import CostRecorded, PlanGenerated, PlanRejected, PlanRequested, Usage
+from agent_core.events import (
+    CostRecorded,
+    PlanGenerated,
+    PlanRejected,
+    PlanRequested,
+    Usage,
+    answer_digest,
+)
 from agent_core.plan import Plan
 from agent_core.planning.parse import PlanLimits, PlanRejection, parse_plan
 from agent_core.planning.prompt import SYSTEM_PROMPT, build_repair_message, build_user_message
@@ -80,19 +87,24 @@ def request_plan(
             reason = f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {failure}"
             emit(PlanRejected(error=reason, attempt=attempt, retryable=False))
             return PlanOutcome(None, reason=reason, spent_usd=total, attempts=attempt)
-        parsed = _judge(reply, limits)
         last = attempt == max_attempts
-        if isinstance(parsed, Plan):
-            generated = PlanGenerated(
-                plan=parsed, raw_text=reply.text, usage=reply.usage, latency_ms=reply.latency_ms, attempt=attempt
-            )
-            total, cost = _cost(prices, reply, total, always=True)
-            emit(generated, *cost)  # one transaction: both describe the answer already received
-            return PlanOutcome(parsed, spent_usd=total, attempts=attempt)
-        error = parsed.error
+        if reply.replayed_rejection is not None:
+            recorded = reply.replayed_rejection
+            error = recorded.error
+            digest = {k: getattr(recorded, k) for k in ("raw_chars", "raw_sha256", "raw_excerpt")}
+        else:
+            parsed = _judge(reply, limits)
+            if isinstance(parsed, Plan):
+                generated = PlanGenerated(
+                    plan=parsed, raw_text=reply.text, usage=reply.usage, latency_ms=reply.latency_ms, attempt=attempt
+                )
+                total, cost = _cost(prices, reply, total, always=True)
+                emit(generated, *cost)  # one transaction: both describe the answer already received
+                return PlanOutcome(parsed, spent_usd=total, attempts=attempt)
+            error, digest = parsed.error, answer_digest(reply.text)
         rejected = PlanRejected(
             error=error,
-            raw_text=reply.text,
+            **digest,
             usage=reply.usage,
             latency_ms=reply.latency_ms,
             attempt=attempt,
@@ -108,7 +120,7 @@ def request_plan(
 
 
 def _judge(reply: Reply, limits: PlanLimits) -> Plan | PlanRejection:
-    if reply.truncated:
+    if reply.truncated:  # a truncated reply's stop reason is one of two known words (``Reply.truncated``)
         return PlanRejection(
             f"{TRUNCATED_MARKER} at the model's token limit after {reply.usage.output_tokens} output tokens "
             f"(stop reason {reply.stop_reason!r}); return a shorter plan with fewer, briefer steps"

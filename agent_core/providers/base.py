@@ -15,7 +15,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from agent_core.errors import ProviderError
-from agent_core.events import Usage
+from agent_core.events import PlanRejected, Usage
 from agent_core.planning import PlanLimits
 
 MAX_OUTPUT_TOKENS = 4096
@@ -35,6 +35,9 @@ class Reply:
     model: str
     latency_ms: float
     stop_reason: str = ""
+    replayed_rejection: PlanRejected | None = None
+    """Set only by the recorded planner, for a rejected answer recorded as an excerpt (``PlanRejected``
+    v2): the excerpt cannot be parsed into the same rejection, so the recorded one is written again."""
 
     @property
     def truncated(self) -> bool:
