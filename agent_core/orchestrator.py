@@ -9,6 +9,7 @@ process that wrote it died, so it becomes ``StepInterrupted`` and the step is re
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from agent_core import events as ev
 from agent_core import tools
 from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
-from agent_core.errors import AgentError, ConcurrencyError, RunStateError
+from agent_core.errors import AgentError, ConcurrencyError, PayloadRejected, RunStateError
+from agent_core.jsontext import clean, first_surrogate
 from agent_core.plan import PlanStep
 from agent_core.planning import (
     CURRENT_PROMPT,
@@ -43,6 +45,8 @@ GOAL_MAX_CHARS = 4000
 MAX_STEPS_RANGE = (1, 10)
 BUDGET_RANGE = (0.01, 5.00)
 FINAL_SUMMARY_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters a goal may not hold: C0 controls but tab and line breaks, DEL, C1 controls."""
 
 
 class RunRequestError(AgentError):
@@ -71,6 +75,7 @@ class RunRequest:
             raise RunRequestError(
                 "goal", f"the goal has {len(goal)} characters; shorten it to {GOAL_MAX_CHARS} or fewer"
             )
+        _check_goal_text(goal)
         low, high = MAX_STEPS_RANGE
         if not low <= self.max_steps <= high:
             raise RunRequestError("max_steps", f"max steps must be between {low} and {high}, not {self.max_steps}")
@@ -83,6 +88,23 @@ class RunRequest:
         if self.planner not in choices:
             raise RunRequestError("planner", f"unknown planner {self.planner!r}; choose one of {choices}")
         return RunRequest(goal, self.max_steps, float(self.budget_usd), self.planner, self.model or None)
+
+
+def _check_goal_text(goal: str) -> None:
+    """Refuse what no engine stores alike or a terminal should not receive: control characters, invalid text."""
+    control = _CONTROL.search(goal)
+    if control is not None:
+        raise RunRequestError(
+            "goal",
+            f"the goal holds the control character U+{ord(control.group()):04X} at position {control.start() + 1}; "
+            "remove it (tabs and line breaks are fine)",
+        )
+    where = first_surrogate(goal)
+    if where is not None:
+        raise RunRequestError(
+            "goal",
+            f"the goal holds U+{ord(goal[where]):04X} at position {where + 1}, which is not valid text; remove it",
+        )
 
 
 OnAppend = Callable[[str, int], None]
@@ -224,8 +246,23 @@ class Orchestrator:
         """Drive the run forward from whatever its log says; also the crash ``resume``.
 
         Returns when the run is terminal or waits for a human. Raises ``ConcurrencyError`` when
-        another process appended to the run meanwhile (it is the one driving it now).
+        another process appended to the run meanwhile (it is the one driving it now). An event
+        the store refuses (``PayloadRejected``: too large, or not storable JSON) ends the run with
+        ``RunFailed`` saying which: a run is never left running by what a provider or a tool sent.
         """
+        try:
+            return self._advance(run_id, planner, tool_runner, on_append)
+        except PayloadRejected as error:
+            state = load_state(self.store, run_id)
+            if state.is_terminal:
+                raise
+            reason = f"the run stopped because the store refused an event: {error}"
+            _Writer(self.store, run_id, state.last_seq, on_append)(ev.RunFailed(reason=reason))
+            return self._catch_up(state)
+
+    def _advance(
+        self, run_id: str, planner: Planner | None, tool_runner: ToolRunner | None, on_append: OnAppend | None
+    ) -> RunState:
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
@@ -381,16 +418,21 @@ class Orchestrator:
         except Exception as error:  # a tool must never take the run down: record it as a failed observation
             result = {"success": False, "error": f"{type(error).__name__}: {error}"}
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        observed: list[ev.DomainEvent] = [
-            ev.ObservationCaptured(
-                step_id=step.id, tool=step.tool, result=ev.result_once(result), duration_ms=duration_ms
-            )
-        ]
+        result = clean(result) if isinstance(result, dict) else {"success": False, "error": "the tool gave no result"}
+        costs: list[ev.DomainEvent] = []
         usage = result.get("usage")
-        if isinstance(usage, dict) and (usage.get("input_tokens") or usage.get("output_tokens")):
-            spent = ev.Usage(**{k: int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens")})
-            observed.append(self._prices.cost_event(step.tool, str(result.get("model", "")), spent, state.cost_usd))
-        writer(*observed)
+        tokens = {k: _count(usage.get(k)) for k in ("input_tokens", "output_tokens")} if isinstance(usage, dict) else {}
+        if any(tokens.values()):
+            spent = ev.Usage(**tokens)
+            costs.append(self._prices.cost_event(step.tool, str(result.get("model", "")), spent, state.cost_usd))
+        observed = ev.ObservationCaptured(
+            step_id=step.id, tool=step.tool, result=ev.result_once(result), duration_ms=duration_ms
+        )
+        try:
+            writer(observed, *costs)
+        except PayloadRejected as refused:  # the result cannot be stored (too large, ...): the step failed
+            failed = {"success": False, "output": "", "error": f"the tool's result could not be stored: {refused}"}
+            writer(observed.model_copy(update={"result": failed}), *costs)
         return True
 
     # --- humans ----------------------------------------------------------------------------
@@ -426,6 +468,11 @@ class Orchestrator:
             raise RunStateError(f"run {run_id!r} already ended ({state.status}); nothing to cancel")
         self.store.append(run_id, [ev.RunCancelled(by=by, reason=reason or f"cancelled by {by}")], state.last_seq)
         return load_state(self.store, run_id)
+
+
+def _count(value: Any) -> int:
+    """A token count from a tool's result; anything but a non-negative integer counts 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def prior_results(state: RunState) -> dict[str, dict[str, Any]]:

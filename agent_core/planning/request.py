@@ -15,6 +15,7 @@ from agent_core.events import (
     Usage,
     answer_digest,
 )
+from agent_core.jsontext import clean_text
 from agent_core.plan import Plan
 from agent_core.planning.parse import PlanLimits, PlanRejection, parse_plan
 from agent_core.planning.prompt import SYSTEM_PROMPT, build_repair_message, build_user_message
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 TRUNCATED_MARKER = "the answer was cut off"
 PROVIDER_FAILURE_MARKER = "could not answer:"
 """In every ``PlanRejected.error`` written for a provider failure: how a recorded replay tells them apart."""
+MAX_REASON_CHARS = 1000
+"""The longest provider failure a ``PlanRejected`` records (SDK messages quote whole response bodies)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,9 @@ def request_plan(
     Emits, in order, for every attempt: ``PlanRequested`` (before the provider is called), then
     ``PlanGenerated`` + ``CostRecorded``, or ``PlanRejected`` (+ ``CostRecorded`` when tokens were
     used); ``emit(*events)`` stores the events of one call in one transaction. A ``ProviderError``
-    ends the loop at once with a non-retryable ``PlanRejected``. The goal is redacted before it is
-    sent or stored.
+    ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
+    the planner raises (a provider must not leave a run without its outcome). The goal is redacted
+    before it is sent or stored.
     """
     prompt = SYSTEM_PROMPT if system_prompt is None else system_prompt
     clean_goal = (redactor or Redactor()).text(goal)
@@ -83,10 +87,11 @@ def request_plan(
         )
         try:
             reply = planner.plan(prompt, message, limits)
-        except ProviderError as failure:
-            reason = f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {failure}"
-            emit(PlanRejected(error=reason, attempt=attempt, retryable=False))
-            return PlanOutcome(None, reason=reason, spent_usd=total, attempts=attempt)
+        except Exception as failure:  # a ProviderError, or a provider bug: either way the attempt ends in an event
+            detail = str(failure) if isinstance(failure, ProviderError) else f"{type(failure).__name__}: {failure}"
+            reason = clean_text(f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {detail}")
+            emit(PlanRejected(error=reason[:MAX_REASON_CHARS], attempt=attempt, retryable=False))
+            return PlanOutcome(None, reason=reason[:MAX_REASON_CHARS], spent_usd=total, attempts=attempt)
         last = attempt == max_attempts
         if reply.replayed_rejection is not None:
             recorded = reply.replayed_rejection

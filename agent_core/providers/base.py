@@ -118,6 +118,12 @@ def translate_sdk_error(error: Exception, where: Endpoint) -> ProviderError:
     return ProviderError(f"{where.name} failed ({kind}): {detail}")
 
 
+def unreadable_response(where: Endpoint, error: BaseException) -> ProviderError:
+    """A response the SDK (or this code) could not read, e.g. JSON nested beyond Python's recursion limit."""
+    detail = str(error)[:200] or type(error).__name__
+    return ProviderError(f"{where.name} at {where.url} sent a response this code cannot read: {detail}")
+
+
 def secret_value(value: SecretStr | str | None) -> str | None:
     """The plain value of a key given as a SecretStr or a string."""
     return value.get_secret_value() if isinstance(value, SecretStr) else value
