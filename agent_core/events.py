@@ -203,7 +203,8 @@ class CostRecorded(DomainEvent):
     """An LLM call's tokens and price, and the run's running total.
 
     Written by the planner for a plan answer and by the tool executor for a tool's LLM call
-    (``summarize``): the actor follows ``source``.
+    (``summarize``): the actor follows ``source``. A call that answers after the run ended (it
+    was in flight when the run was cancelled) is still recorded, after the terminal event.
     """
 
     ACTOR: ClassVar[Actor] = "planner"
@@ -350,7 +351,7 @@ class StepInterrupted(DomainEvent):
 
 
 class BudgetExceeded(DomainEvent):
-    """The run spent more than its budget before its next step; ``RunFailed`` follows."""
+    """The run's budget is spent: written instead of its next step or paid LLM call; ``RunFailed`` follows."""
 
     type: Literal["BudgetExceeded"] = "BudgetExceeded"
     spent_usd: float = Field(description="What the run had spent, in USD.")

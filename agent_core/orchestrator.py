@@ -24,10 +24,12 @@ from agent_core.errors import AgentError, ConcurrencyError, PayloadRejected, Run
 from agent_core.jsontext import clean, first_surrogate
 from agent_core.plan import PlanStep
 from agent_core.planning import (
+    BUDGET_MARKER,
     CURRENT_PROMPT,
     LEGACY_PROMPT,
     PROMPT_VERSIONS,
     PlanLimits,
+    budget_left,
     prompt_sha,
     prompt_version_for,
     request_plan,
@@ -156,9 +158,36 @@ class _Writer:
     on_append: OnAppend | None = None
 
     def __call__(self, *events: ev.DomainEvent) -> None:
-        self.seq = self.store.append(self.run_id, events, self.seq)
+        try:
+            self.seq = self.store.append(self.run_id, events, self.seq)
+        except ConcurrencyError:
+            self._record_late_costs(events)
+            raise
         if self.on_append:
             self.on_append(self.run_id, self.seq)
+
+    def _record_late_costs(self, events: tuple[ev.DomainEvent, ...]) -> None:
+        """An LLM call that answered after the run ended (a cancel while it was in flight) was still paid:
+        its ``CostRecorded`` is appended after the terminal event, its total carried on from the run's.
+
+        Only to an ended run: a run another process is driving is its log to extend, not ours.
+        """
+        costs = [e for e in events if isinstance(e, ev.CostRecorded)]
+        for _attempt in range(3) if costs else ():
+            state = load_state(self.store, self.run_id)
+            if not state.is_terminal:
+                return
+            total, late = state.cost_usd, []
+            for cost in costs:
+                total = round(total + cost.usd, 6)
+                late.append(cost.model_copy(update={"total_usd": total}))
+            try:
+                seq = self.store.append(self.run_id, late, state.last_seq)
+            except ConcurrencyError:
+                continue
+            if self.on_append:
+                self.on_append(self.run_id, seq)
+            return
 
 
 class Orchestrator:
@@ -285,8 +314,9 @@ class Orchestrator:
         if state.plan is None and not self._plan(state, planner, writer):
             return self._catch_up(state)
         state = self._catch_up(state)
+        llm = _has_llm(planner)
         for step in state.plan.steps if state.plan else ():
-            if not self._advance_step(state, step, policy, tool_runner, writer):
+            if not self._advance_step(state, step, policy, tool_runner, writer, llm=llm):
                 return self._catch_up(state)
             state = self._catch_up(state)
 
@@ -308,7 +338,7 @@ class Orchestrator:
 
     def _live_tools(self, planner: Planner) -> LiveTools:
         brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
-        llm = planner.summarize if planner.provider != "offline" else None
+        llm = planner.summarize if _has_llm(planner) else None
         return LiveTools(self.workspace, self.database_path, brave, llm)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
@@ -326,6 +356,7 @@ class Orchestrator:
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt") or version.text,
             redactor=self._redactor,
+            budget_usd=state.budget_usd,
         )
         if outcome.plan is None:
             writer(ev.RunFailed(reason=outcome.reason))
@@ -333,27 +364,23 @@ class Orchestrator:
         return True
 
     def _advance_step(
-        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer
+        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer, *, llm: bool
     ) -> bool:
-        """Take one step as far as it can go; False when the run stopped (ended or waits)."""
+        """Take one step as far as it can go; False when the run stopped (ended or waits).
+
+        ``llm``: the run has an LLM, so a tool that calls it (``summarize``) is a paid call.
+        """
         current = state.step(step.id) or StepState(step_id=step.id, tool=step.tool)
         if current.result is not None or current.decision in ("rejected", "denied"):
             return True
+        paid = llm and tools.calls_llm(step.tool)
         resolved = tools.resolve_input(step, prior_results(state))
         if current.executed:  # an intent without its outcome: the writer died mid-tool
-            return self._after_interruption(state, step, current, resolved, runner, writer)
+            return self._after_interruption(state, step, current, resolved, runner, writer, paid=paid)
         if current.decision in ("approved", "granted") or (current.interrupted and current.decision is None):
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         if state.cost_usd > state.budget_usd:
-            writer(
-                ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
-                ev.RunFailed(
-                    reason=(
-                        f"budget exceeded: spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} before {step.id}; "
-                        "raise the budget or lower max steps"
-                    )
-                ),
-            )
+            _stop_for_budget(state, f"before {step.id}", writer)
             return False
         decision = self._decide(state, step, resolved, policy)
         if decision.outcome == "reject":
@@ -367,7 +394,7 @@ class Orchestrator:
             )
             return False
         approved = ev.ToolApproved(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason)
-        return self._execute(state, step, resolved, runner, writer, decided=approved)
+        return self._execute(state, step, resolved, runner, writer, decided=approved, paid=paid)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
         return decide(policy, state, step, resolved, self.workspace, self.database_path)
@@ -380,13 +407,15 @@ class Orchestrator:
         resolved: dict[str, Any],
         runner: ToolRunner,
         writer: _Writer,
+        *,
+        paid: bool,
     ) -> bool:
         if tools.is_read_only(step.tool):
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (read-only tool)"))
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         if runner.target_sha256(step.tool, resolved) == current.target_sha256:
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (target unchanged)"))
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         writer(
             ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="hold (target changed since the intent)"),
             ev.ApprovalRequested(
@@ -407,7 +436,12 @@ class Orchestrator:
         runner: ToolRunner,
         writer: _Writer,
         decided: ev.DomainEvent | None = None,
+        *,
+        paid: bool = False,
     ) -> bool:
+        if paid and not budget_left(state.cost_usd, state.budget_usd):
+            _stop_for_budget(state, f"before {step.id}, whose {step.tool} calls the LLM", writer)
+            return False
         intent = ev.ToolExecuted(
             step_id=step.id, tool=step.tool, input=resolved, target_sha256=runner.target_sha256(step.tool, resolved)
         )
@@ -470,9 +504,26 @@ class Orchestrator:
         return load_state(self.store, run_id)
 
 
+def _has_llm(planner: Planner) -> bool:
+    """True when the run's planner is an LLM (its ``summarize`` is then a paid call); the offline one is not."""
+    return planner.provider != "offline"
+
+
 def _count(value: Any) -> int:
     """A token count from a tool's result; anything but a non-negative integer counts 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _stop_for_budget(state: RunState, where: str, writer: _Writer) -> None:
+    writer(
+        ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
+        ev.RunFailed(
+            reason=(
+                f"{BUDGET_MARKER} spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} {where}; "
+                "raise the budget or lower max steps"
+            )
+        ),
+    )
 
 
 def prior_results(state: RunState) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from agent_core.errors import ProviderError
 from agent_core.events import (
+    BudgetExceeded,
     CostRecorded,
     PlanGenerated,
     PlanRejected,
@@ -30,6 +31,13 @@ PROVIDER_FAILURE_MARKER = "could not answer:"
 """In every ``PlanRejected.error`` written for a provider failure: how a recorded replay tells them apart."""
 MAX_REASON_CHARS = 1000
 """The longest provider failure a ``PlanRejected`` records (SDK messages quote whole response bodies)."""
+BUDGET_MARKER = "budget exceeded:"
+"""How every ``RunFailed.reason`` written for a spent budget begins."""
+
+
+def budget_left(spent_usd: float, budget_usd: float) -> bool:
+    """True while a paid LLM call may still be made: something of the budget is left."""
+    return spent_usd < budget_usd
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ def request_plan(
     system_prompt: str | None = None,
     max_attempts: int = 3,
     redactor: Redactor | None = None,
+    budget_usd: float | None = None,
 ) -> PlanOutcome:
     """Ask ``planner`` for a plan, repairing a rejected answer at most ``max_attempts - 1`` times.
 
@@ -66,12 +75,23 @@ def request_plan(
     ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
     the planner raises (a provider must not leave a run without its outcome). The goal is redacted
     before it is sent or stored.
+
+    Every attempt is a paid call: with a ``budget_usd``, an attempt is made only while
+    ``spent_usd`` (carried on with each answer's cost) is below it; otherwise ``BudgetExceeded``
+    is emitted and the outcome's ``reason`` (for ``RunFailed``) says so.
     """
     prompt = SYSTEM_PROMPT if system_prompt is None else system_prompt
     clean_goal = (redactor or Redactor()).text(goal)
     total = spent_usd
     error = ""
     for attempt in range(1, max_attempts + 1):
+        if budget_usd is not None and not budget_left(total, budget_usd):
+            emit(BudgetExceeded(spent_usd=total, budget_usd=budget_usd))
+            reason = (
+                f"{BUDGET_MARKER} spent ${total:.4f} of ${budget_usd:.2f} before plan attempt {attempt} "
+                "(each attempt is a paid LLM call); raise the budget or try a simpler goal"
+            )
+            return PlanOutcome(None, reason=reason, spent_usd=total, attempts=attempt - 1)
         if attempt == 1:
             message = build_user_message(clean_goal, limits, workspace_files)
         else:

@@ -149,4 +149,5 @@ SUMMARIZE = ToolSpec(
     required=("text",),
     check_plan=_check_summarize_plan,
     resolve=_resolve_summarize,
+    calls_llm=True,
 )
