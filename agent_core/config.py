@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     """``ANTHROPIC_API_KEY``, ``OPENAI_BASE_URL``...: the variables registered providers name (``credential``)."""
     brave_api_key: SecretStr | None = Field(default=None, validation_alias="BRAVE_API_KEY")
     llm_timeout_s: float = Field(default=60.0, validation_alias="AGENT_LLM_TIMEOUT")
+    max_interruptions: int = Field(default=3, ge=1, le=100, validation_alias="AGENT_MAX_INTERRUPTIONS")
+    """How many times one step may be interrupted (the process died inside its tool) before resume fails the run."""
 
     @field_validator("agent_planner")
     @classmethod

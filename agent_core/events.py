@@ -345,8 +345,8 @@ class StepInterrupted(DomainEvent):
     tool: str = Field(default="", description="Its tool.")
     next_action: str = Field(
         default="",
-        description="What the resume does about it: re-run the step, or hold it for a "
-        "person when its write target changed.",
+        description="What the resume does about it: re-run the step, hold it for a person when its write "
+        "target changed, or fail the run when the step was interrupted `AGENT_MAX_INTERRUPTIONS` times.",
     )
 
 

@@ -410,6 +410,23 @@ class Orchestrator:
         *,
         paid: bool,
     ) -> bool:
+        times = current.interrupted + 1
+        limit = self.settings.max_interruptions
+        if times >= limit:
+            writer(
+                ev.StepInterrupted(
+                    step_id=step.id, tool=step.tool, next_action=f"fail the run (interrupted {times} times)"
+                ),
+                ev.RunFailed(
+                    reason=(
+                        f"step {step.id} ({step.tool}) was interrupted {times} times: the process running its "
+                        f"tool died each time, so the run stops instead of trying it again (the limit is "
+                        f"AGENT_MAX_INTERRUPTIONS={limit}); find out what kills it (memory, a timeout, the input), "
+                        "then start a new run or fork this one"
+                    )
+                ),
+            )
+            return False
         if tools.is_read_only(step.tool):
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (read-only tool)"))
             return self._execute(state, step, resolved, runner, writer, paid=paid)
