@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         """``AGENT_LOG_KEY``'s value, or None."""
         return self.agent_log_key.get_secret_value() if self.agent_log_key else None
 
+    max_interruptions: int = Field(default=3, ge=1, le=100, validation_alias="AGENT_MAX_INTERRUPTIONS")
+    """How many times one step may be interrupted (the process died inside its tool) before resume fails the run."""
+
     @field_validator("agent_planner")
     @classmethod
     def _a_registered_planner(cls, value: str) -> str:

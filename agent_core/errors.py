@@ -34,6 +34,40 @@ class ConcurrencyError(StoreError):
         )
 
 
+class PayloadRejected(StoreError):
+    """The store refused to write an event: nothing of the append was written.
+
+    ``run_id`` and ``event_type`` name the event; the message says what is wrong with it.
+    """
+
+    def __init__(self, run_id: str, event_type: str, message: str) -> None:
+        self.run_id = run_id
+        self.event_type = event_type
+        super().__init__(message)
+
+
+class PayloadTooLarge(PayloadRejected):
+    """An event's JSON payload is larger than the store's cap (``store.MAX_PAYLOAD_BYTES``)."""
+
+    def __init__(self, run_id: str, event_type: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            run_id,
+            event_type,
+            f"{event_type} of run {run_id!r} is {size:,} bytes of JSON, more than the store's cap of {limit:,} "
+            "bytes per event; nothing was written (the caps are listed in the README, 'Limits')",
+        )
+
+
+class InvalidPayload(PayloadRejected):
+    """An event holds a value no engine can store and hash alike (see ``jsontext.storable_problem``)."""
+
+    def __init__(self, run_id: str, event_type: str, problem: str) -> None:
+        self.problem = problem
+        super().__init__(run_id, event_type, f"{event_type} of run {run_id!r} cannot be stored: {problem}")
+
+
 class RunNotFound(AgentError):
     """No run with this id exists in the store."""
 

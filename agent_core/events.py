@@ -12,6 +12,7 @@ from what each class declares. Every field says what it holds (``Field(descripti
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from agent_core.jsontext import clean_text
 from agent_core.plan import Plan
 
 Actor = Literal["orchestrator", "planner", "policy_guard", "tool_executor", "human"]
@@ -192,13 +194,28 @@ class PlanGenerated(DomainEvent):
 
 
 class PlanRejected(DomainEvent):
-    """The planner's answer was not a valid plan, or the provider failed; a retryable one is repaired."""
+    """The planner's answer was not a valid plan, or the provider failed; a retryable one is repaired.
 
+    v2: the answer is kept as its length, sha256 and first ``REJECTED_EXCERPT_CHARS`` characters
+    (v1 stored it whole, so a long invalid answer grew the store by its full size). A replay
+    parses the excerpt again when it is the whole answer, and replays the recorded ``error``
+    otherwise (``replays_whole_answer``).
+    """
+
+    VERSION: ClassVar[int] = 2
     ACTOR: ClassVar[Actor] = "planner"
     type: Literal["PlanRejected"] = "PlanRejected"
     error: str = Field(description="What was wrong, in words a person (and the repair prompt) can act on.")
-    raw_text: str = Field(
-        default="", description="The model's answer exactly as received; empty when the provider failed."
+    raw_chars: int = Field(
+        default=0, description="The answer's length in characters; 0 when the provider failed or answered nothing."
+    )
+    raw_sha256: str = Field(
+        default="", description="sha256 (hex) of the whole answer's UTF-8 text; empty when there was no answer."
+    )
+    raw_excerpt: str = Field(
+        default="",
+        description="The answer's first characters (at most `REJECTED_EXCERPT_CHARS`, 2,000): the whole "
+        "answer when it is no longer. Text that is not valid UTF-8 is replaced by U+FFFD.",
     )
     usage: Usage = Field(default=Usage(), description="Tokens the answer used.")
     latency_ms: float = Field(default=0.0, description="How long the provider took to answer, in milliseconds.")
@@ -207,12 +224,36 @@ class PlanRejected(DomainEvent):
         default=True, description="False when no further attempt follows (the last attempt, or a provider failure)."
     )
 
+    @property
+    def replays_whole_answer(self) -> bool:
+        """True when ``raw_excerpt`` is the whole answer exactly (so a replay can parse it again)."""
+        return len(self.raw_excerpt) == self.raw_chars and answer_sha256(self.raw_excerpt) == self.raw_sha256
+
+
+REJECTED_EXCERPT_CHARS = 2000
+"""How much of a rejected answer ``PlanRejected`` keeps (its length and sha256 describe the rest)."""
+
+
+def answer_sha256(text: str) -> str:
+    """sha256 (hex) of an answer's text; empty for no answer. Unpaired surrogates are hashed as they came."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() if text else ""
+
+
+def answer_digest(text: str) -> dict[str, Any]:
+    """``raw_chars``, ``raw_sha256`` and ``raw_excerpt`` of a rejected answer: how ``PlanRejected`` keeps it."""
+    return {
+        "raw_chars": len(text),
+        "raw_sha256": answer_sha256(text),
+        "raw_excerpt": clean_text(text[:REJECTED_EXCERPT_CHARS]),
+    }
+
 
 class CostRecorded(DomainEvent):
     """An LLM call's tokens and price, and the run's running total.
 
     Written by the planner for a plan answer and by the tool executor for a tool's LLM call
-    (``summarize``): the actor follows ``source``.
+    (``summarize``): the actor follows ``source``. A call that answers after the run ended (it
+    was in flight when the run was cancelled) is still recorded, after the terminal event.
     """
 
     ACTOR: ClassVar[Actor] = "planner"
@@ -316,15 +357,20 @@ class ToolExecuted(DomainEvent):
 
 
 class ObservationCaptured(DomainEvent):
-    """What a tool did: its result, also when it failed (a tool never takes the run down)."""
+    """What a tool did: its result, also when it failed (a tool never takes the run down).
 
+    v2: the result keeps its text once: a field that only repeated ``output`` (``read_file``'s
+    ``content``, ``summarize``'s ``summary``) is dropped (``result_once``).
+    """
+
+    VERSION: ClassVar[int] = 2
     ACTOR: ClassVar[Actor] = "tool_executor"
     type: Literal["ObservationCaptured"] = "ObservationCaptured"
     step_id: str = Field(description="The plan step that ran.")
     tool: str = Field(description="The tool that ran.")
     result: dict[str, Any] = Field(
         description="`success`, `output` (text later steps may use), the tool's own "
-        "fields, and `error` when `success` is false."
+        "fields, and `error` when `success` is false. A field that would only repeat `output` is not stored."
     )
     duration_ms: float = Field(default=0.0, description="How long the tool took, in milliseconds.")
 
@@ -332,6 +378,14 @@ class ObservationCaptured(DomainEvent):
     def success(self) -> bool:
         """Whether the tool reported success."""
         return bool(self.result.get("success"))
+
+
+def result_once(result: dict[str, Any]) -> dict[str, Any]:
+    """A tool result as ``ObservationCaptured`` stores it: without the fields that repeat a non-empty ``output``."""
+    output = result.get("output")
+    if not isinstance(output, str) or not output:
+        return result
+    return {key: value for key, value in result.items() if key == "output" or value != output}
 
 
 class StepInterrupted(DomainEvent):
@@ -342,13 +396,13 @@ class StepInterrupted(DomainEvent):
     tool: str = Field(default="", description="Its tool.")
     next_action: str = Field(
         default="",
-        description="What the resume does about it: re-run the step, or hold it for a "
-        "person when its write target changed.",
+        description="What the resume does about it: re-run the step, hold it for a person when its write "
+        "target changed, or fail the run when the step was interrupted `AGENT_MAX_INTERRUPTIONS` times.",
     )
 
 
 class BudgetExceeded(DomainEvent):
-    """The run spent more than its budget before its next step; ``RunFailed`` follows."""
+    """The run's budget is spent: written instead of its next step or paid LLM call; ``RunFailed`` follows."""
 
     type: Literal["BudgetExceeded"] = "BudgetExceeded"
     spent_usd: float = Field(description="What the run had spent, in USD.")
@@ -498,8 +552,23 @@ def upcast_run_started_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return lifted
 
 
+def upcast_plan_rejected_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 stored the answer whole in ``raw_text``; v2 keeps its length, sha256 and excerpt (``answer_digest``)."""
+    lifted = dict(payload)
+    raw = lifted.pop("raw_text", "")
+    return {**lifted, **answer_digest(raw if isinstance(raw, str) else "")}
+
+
+def upcast_observation_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 results repeated their text (``content`` or ``summary`` beside ``output``); v2 keeps it once."""
+    result = payload.get("result")
+    return {**payload, "result": result_once(result)} if isinstance(result, dict) else payload
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("RunStarted", 1): upcast_run_started_v1_v2,
+    ("PlanRejected", 1): upcast_plan_rejected_v1_v2,
+    ("ObservationCaptured", 1): upcast_observation_v1_v2,
 }
 
 

@@ -9,6 +9,7 @@ process that wrote it died, so it becomes ``StepInterrupted`` and the step is re
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,13 +20,16 @@ from agent_core import events as ev
 from agent_core import tools
 from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
-from agent_core.errors import AgentError, ConcurrencyError, ReadOnlyRun, RunStateError
+from agent_core.errors import AgentError, ConcurrencyError, PayloadRejected, ReadOnlyRun, RunStateError
+from agent_core.jsontext import clean, first_surrogate
 from agent_core.plan import PlanStep
 from agent_core.planning import (
+    BUDGET_MARKER,
     CURRENT_PROMPT,
     LEGACY_PROMPT,
     PROMPT_VERSIONS,
     PlanLimits,
+    budget_left,
     prompt_sha,
     prompt_version_for,
     request_plan,
@@ -43,6 +47,8 @@ GOAL_MAX_CHARS = 4000
 MAX_STEPS_RANGE = (1, 10)
 BUDGET_RANGE = (0.01, 5.00)
 FINAL_SUMMARY_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters a goal may not hold: C0 controls but tab and line breaks, DEL, C1 controls."""
 
 
 class RunRequestError(AgentError):
@@ -72,6 +78,7 @@ class RunRequest:
             raise RunRequestError(
                 "goal", f"the goal has {len(goal)} characters; shorten it to {GOAL_MAX_CHARS} or fewer"
             )
+        _check_goal_text(goal)
         low, high = MAX_STEPS_RANGE
         if not low <= self.max_steps <= high:
             raise RunRequestError("max_steps", f"max steps must be between {low} and {high}, not {self.max_steps}")
@@ -84,6 +91,23 @@ class RunRequest:
         if self.planner not in choices:
             raise RunRequestError("planner", f"unknown planner {self.planner!r}; choose one of {choices}")
         return RunRequest(goal, self.max_steps, float(self.budget_usd), self.planner, self.model or None)
+
+
+def _check_goal_text(goal: str) -> None:
+    """Refuse what no engine stores alike or a terminal should not receive: control characters, invalid text."""
+    control = _CONTROL.search(goal)
+    if control is not None:
+        raise RunRequestError(
+            "goal",
+            f"the goal holds the control character U+{ord(control.group()):04X} at position {control.start() + 1}; "
+            "remove it (tabs and line breaks are fine)",
+        )
+    where = first_surrogate(goal)
+    if where is not None:
+        raise RunRequestError(
+            "goal",
+            f"the goal holds U+{ord(goal[where]):04X} at position {where + 1}, which is not valid text; remove it",
+        )
 
 
 OnAppend = Callable[[str, int], None]
@@ -141,9 +165,36 @@ class _Writer:
     on_append: OnAppend | None = None
 
     def __call__(self, *events: ev.DomainEvent) -> None:
-        self.seq = self.store.append(self.run_id, events, self.seq)
+        try:
+            self.seq = self.store.append(self.run_id, events, self.seq)
+        except ConcurrencyError:
+            self._record_late_costs(events)
+            raise
         if self.on_append:
             self.on_append(self.run_id, self.seq)
+
+    def _record_late_costs(self, events: tuple[ev.DomainEvent, ...]) -> None:
+        """An LLM call that answered after the run ended (a cancel while it was in flight) was still paid:
+        its ``CostRecorded`` is appended after the terminal event, its total carried on from the run's.
+
+        Only to an ended run: a run another process is driving is its log to extend, not ours.
+        """
+        costs = [e for e in events if isinstance(e, ev.CostRecorded)]
+        for _attempt in range(3) if costs else ():
+            state = load_state(self.store, self.run_id)
+            if not state.is_terminal:
+                return
+            total, late = state.cost_usd, []
+            for cost in costs:
+                total = round(total + cost.usd, 6)
+                late.append(cost.model_copy(update={"total_usd": total}))
+            try:
+                seq = self.store.append(self.run_id, late, state.last_seq)
+            except ConcurrencyError:
+                continue
+            if self.on_append:
+                self.on_append(self.run_id, seq)
+            return
 
 
 class Orchestrator:
@@ -237,9 +288,24 @@ class Orchestrator:
 
         Returns when the run is terminal or waits for a human. Raises ``ConcurrencyError`` when
         another process appended to the run meanwhile (it is the one driving it now), and
-        ``ReadOnlyRun`` for an imported run.
+        ``ReadOnlyRun`` for an imported run. An event the store refuses (``PayloadRejected``: too
+        large, or not storable JSON) ends the run with ``RunFailed`` saying which: a run is never
+        left running by what a provider or a tool sent.
         """
         self.ensure_local(run_id, "advanced or resumed")
+        try:
+            return self._advance(run_id, planner, tool_runner, on_append)
+        except PayloadRejected as error:
+            state = load_state(self.store, run_id)
+            if state.is_terminal:
+                raise
+            reason = f"the run stopped because the store refused an event: {error}"
+            _Writer(self.store, run_id, state.last_seq, on_append)(ev.RunFailed(reason=reason))
+            return self._catch_up(state)
+
+    def _advance(
+        self, run_id: str, planner: Planner | None, tool_runner: ToolRunner | None, on_append: OnAppend | None
+    ) -> RunState:
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
@@ -262,8 +328,9 @@ class Orchestrator:
         if state.plan is None and not self._plan(state, planner, writer):
             return self._catch_up(state)
         state = self._catch_up(state)
+        llm = _has_llm(planner)
         for step in state.plan.steps if state.plan else ():
-            if not self._advance_step(state, step, policy, tool_runner, writer):
+            if not self._advance_step(state, step, policy, tool_runner, writer, llm=llm):
                 return self._catch_up(state)
             state = self._catch_up(state)
 
@@ -285,7 +352,7 @@ class Orchestrator:
 
     def _live_tools(self, planner: Planner) -> LiveTools:
         brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
-        llm = planner.summarize if planner.provider != "offline" else None
+        llm = planner.summarize if _has_llm(planner) else None
         return LiveTools(self.workspace, self.database_path, brave, llm)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
@@ -303,6 +370,7 @@ class Orchestrator:
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt") or version.text,
             redactor=self._redactor,
+            budget_usd=state.budget_usd,
         )
         if outcome.plan is None:
             writer(ev.RunFailed(reason=outcome.reason))
@@ -310,27 +378,23 @@ class Orchestrator:
         return True
 
     def _advance_step(
-        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer
+        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer, *, llm: bool
     ) -> bool:
-        """Take one step as far as it can go; False when the run stopped (ended or waits)."""
+        """Take one step as far as it can go; False when the run stopped (ended or waits).
+
+        ``llm``: the run has an LLM, so a tool that calls it (``summarize``) is a paid call.
+        """
         current = state.step(step.id) or StepState(step_id=step.id, tool=step.tool)
         if current.result is not None or current.decision in ("rejected", "denied"):
             return True
+        paid = llm and tools.calls_llm(step.tool)
         resolved = tools.resolve_input(step, prior_results(state))
         if current.executed:  # an intent without its outcome: the writer died mid-tool
-            return self._after_interruption(state, step, current, resolved, runner, writer)
+            return self._after_interruption(state, step, current, resolved, runner, writer, paid=paid)
         if current.decision in ("approved", "granted") or (current.interrupted and current.decision is None):
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         if state.cost_usd > state.budget_usd:
-            writer(
-                ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
-                ev.RunFailed(
-                    reason=(
-                        f"budget exceeded: spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} before {step.id}; "
-                        "raise the budget or lower max steps"
-                    )
-                ),
-            )
+            _stop_for_budget(state, f"before {step.id}", writer)
             return False
         decision = self._decide(state, step, resolved, policy)
         if decision.outcome == "reject":
@@ -344,7 +408,7 @@ class Orchestrator:
             )
             return False
         approved = ev.ToolApproved(step_id=step.id, tool=step.tool, rule=decision.rule, reason=decision.reason)
-        return self._execute(state, step, resolved, runner, writer, decided=approved)
+        return self._execute(state, step, resolved, runner, writer, decided=approved, paid=paid)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
         return decide(policy, state, step, resolved, self.workspace, self.database_path)
@@ -357,13 +421,32 @@ class Orchestrator:
         resolved: dict[str, Any],
         runner: ToolRunner,
         writer: _Writer,
+        *,
+        paid: bool,
     ) -> bool:
+        times = current.interrupted + 1
+        limit = self.settings.max_interruptions
+        if times >= limit:
+            writer(
+                ev.StepInterrupted(
+                    step_id=step.id, tool=step.tool, next_action=f"fail the run (interrupted {times} times)"
+                ),
+                ev.RunFailed(
+                    reason=(
+                        f"step {step.id} ({step.tool}) was interrupted {times} times: the process running its "
+                        f"tool died each time, so the run stops instead of trying it again (the limit is "
+                        f"AGENT_MAX_INTERRUPTIONS={limit}); find out what kills it (memory, a timeout, the input), "
+                        "then start a new run or fork this one"
+                    )
+                ),
+            )
+            return False
         if tools.is_read_only(step.tool):
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (read-only tool)"))
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         if runner.target_sha256(step.tool, resolved) == current.target_sha256:
             writer(ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="re-run (target unchanged)"))
-            return self._execute(state, step, resolved, runner, writer)
+            return self._execute(state, step, resolved, runner, writer, paid=paid)
         writer(
             ev.StepInterrupted(step_id=step.id, tool=step.tool, next_action="hold (target changed since the intent)"),
             ev.ApprovalRequested(
@@ -384,7 +467,12 @@ class Orchestrator:
         runner: ToolRunner,
         writer: _Writer,
         decided: ev.DomainEvent | None = None,
+        *,
+        paid: bool = False,
     ) -> bool:
+        if paid and not budget_left(state.cost_usd, state.budget_usd):
+            _stop_for_budget(state, f"before {step.id}, whose {step.tool} calls the LLM", writer)
+            return False
         intent = ev.ToolExecuted(
             step_id=step.id, tool=step.tool, input=resolved, target_sha256=runner.target_sha256(step.tool, resolved)
         )
@@ -395,14 +483,21 @@ class Orchestrator:
         except Exception as error:  # a tool must never take the run down: record it as a failed observation
             result = {"success": False, "error": f"{type(error).__name__}: {error}"}
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        observed: list[ev.DomainEvent] = [
-            ev.ObservationCaptured(step_id=step.id, tool=step.tool, result=result, duration_ms=duration_ms)
-        ]
+        result = clean(result) if isinstance(result, dict) else {"success": False, "error": "the tool gave no result"}
+        costs: list[ev.DomainEvent] = []
         usage = result.get("usage")
-        if isinstance(usage, dict) and (usage.get("input_tokens") or usage.get("output_tokens")):
-            spent = ev.Usage(**{k: int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens")})
-            observed.append(self._prices.cost_event(step.tool, str(result.get("model", "")), spent, state.cost_usd))
-        writer(*observed)
+        tokens = {k: _count(usage.get(k)) for k in ("input_tokens", "output_tokens")} if isinstance(usage, dict) else {}
+        if any(tokens.values()):
+            spent = ev.Usage(**tokens)
+            costs.append(self._prices.cost_event(step.tool, str(result.get("model", "")), spent, state.cost_usd))
+        observed = ev.ObservationCaptured(
+            step_id=step.id, tool=step.tool, result=ev.result_once(result), duration_ms=duration_ms
+        )
+        try:
+            writer(observed, *costs)
+        except PayloadRejected as refused:  # the result cannot be stored (too large, ...): the step failed
+            failed = {"success": False, "output": "", "error": f"the tool's result could not be stored: {refused}"}
+            writer(observed.model_copy(update={"result": failed}), *costs)
         return True
 
     def ensure_local(self, run_id: str, action: str) -> None:
@@ -451,6 +546,28 @@ class Orchestrator:
             raise RunStateError(f"run {run_id!r} already ended ({state.status}); nothing to cancel")
         self.store.append(run_id, [ev.RunCancelled(by=by, reason=reason or f"cancelled by {by}")], state.last_seq)
         return load_state(self.store, run_id)
+
+
+def _has_llm(planner: Planner) -> bool:
+    """True when the run's planner is an LLM (its ``summarize`` is then a paid call); the offline one is not."""
+    return planner.provider != "offline"
+
+
+def _count(value: Any) -> int:
+    """A token count from a tool's result; anything but a non-negative integer counts 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _stop_for_budget(state: RunState, where: str, writer: _Writer) -> None:
+    writer(
+        ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
+        ev.RunFailed(
+            reason=(
+                f"{BUDGET_MARKER} spent ${state.cost_usd:.4f} of ${state.budget_usd:.2f} {where}; "
+                "raise the budget or lower max steps"
+            )
+        ),
+    )
 
 
 def prior_results(state: RunState) -> dict[str, dict[str, Any]]:

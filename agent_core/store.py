@@ -53,7 +53,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
-from agent_core.errors import ConcurrencyError, ConfigError, ReadOnlyRun, StoreError
+from agent_core.errors import ConcurrencyError, ConfigError, InvalidPayload, PayloadTooLarge, ReadOnlyRun, StoreError
+from agent_core.jsontext import MAX_DEPTH, describe_unencodable, first_surrogate, too_deep
 from agent_core.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,12 @@ _ADDED_RUN_COLUMNS = (
     ("chain", "VARCHAR(16) NOT NULL DEFAULT 'sha256'"),
 )
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+"""The most an event's JSON payload may take, in UTF-8 bytes: ``append`` refuses a larger one (``PayloadTooLarge``).
+
+Every producer bounds its own fields far below it (see the README's limits); the cap is what
+holds when one does not."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
 PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
@@ -146,7 +153,11 @@ class NewEvent(Protocol):
 
     def to_payload(self) -> dict[str, Any]:
         """The payload as a JSON-serialisable dict; the store redacts secrets before writing it (and
-        counts them in its ``redactions`` key)."""
+        counts them in its ``redactions`` key).
+
+        It must be storable as ``jsontext`` defines it and at most ``max_payload_bytes`` as JSON,
+        else ``append`` raises ``InvalidPayload`` or ``PayloadTooLarge`` and writes nothing.
+        """
         ...
 
 
@@ -224,7 +235,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def chain_hash(
@@ -277,6 +288,7 @@ class EventStore:
         sqlite_synchronous: str = "FULL",
         create: bool = True,
         log_key: str | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         """Open (and with ``create``, create) the store at ``url``; ``StoreError`` in one line says why not.
 
@@ -291,6 +303,7 @@ class EventStore:
             )
         self._key = log_key.encode("utf-8") if log_key is not None else None
         self.url = url
+        self.max_payload_bytes = max_payload_bytes
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._indexer = indexer
@@ -421,12 +434,15 @@ class EventStore:
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
         ``origin`` and ``chain`` apply to the append that creates the run (import passes
         ``imported`` and the export's chain; by default a new run is local and keyed when the
-        store has a key).
+        store has a key). A ``PayloadRejected`` names the run and the event type when an event is
+        not storable JSON (``InvalidPayload``) or is larger than ``max_payload_bytes``
+        (``PayloadTooLarge``); either way nothing of the batch is written, on every engine alike.
         """
         if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
             raise ValueError(f"origin {origin!r} / chain {chain!r}: use one of {(LOCAL, IMPORTED)} / {CHAINS}")
         if not events:
             return expected_seq
+        _check_text(run_id, "", run_id, "the run id")  # before any statement: PostgreSQL refuses NUL even in a query
         # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
         # statement building and result wrapping cost more than the durable commit itself.
         dbapi = self._write.dialect.loaded_dbapi
@@ -520,8 +536,7 @@ class EventStore:
         for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
             at = _utc(times[offset]) if times else self._clock.now()
-            payload = self._redactor.payload(new_event.to_payload())  # secrets out, their count in
-            payload_text = _dumps(payload)
+            payload, payload_text = self._payload(run_id, new_event)
             kind, version, actor = new_event.type, new_event.schema_version, new_event.actor
             digest = digest_of(prev_hash, run_id, seq, kind, version, actor, at, payload_text)
             rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
@@ -529,6 +544,7 @@ class EventStore:
             prev_hash = digest
         previous = RunIndex(current[2], current[3], current[4], json.loads(current[5])) if current else None
         index = self._indexer(previous, stored)
+        _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
         values = (
             index.status,
@@ -568,6 +584,25 @@ class EventStore:
     def keyed(self) -> bool:
         """True when the store has a log key: new runs get HMAC chains, unkeyed chains fail ``verify_chain``."""
         return self._key is not None
+
+    def _payload(self, run_id: str, new: NewEvent) -> tuple[dict[str, Any], str]:
+        """The redacted payload and its JSON text, or a ``PayloadRejected`` saying why it cannot be stored."""
+        _check_text(run_id, new.type, new.type, "the event type")
+        _check_text(run_id, new.type, new.actor, "the actor")
+        raw = new.to_payload()
+        if too_deep(raw):
+            raise InvalidPayload(run_id, new.type, f"it nests objects or arrays more than {MAX_DEPTH} levels deep")
+        try:
+            payload = self._redactor.payload(raw)  # secrets out, their count in
+            payload_text = _dumps(payload)
+            size = len(payload_text.encode("utf-8"))
+        except UnicodeEncodeError as error:
+            raise InvalidPayload(run_id, new.type, describe_unencodable(error)) from error
+        except (ValueError, TypeError, RecursionError) as error:
+            raise InvalidPayload(run_id, new.type, f"it is not strict JSON ({_first_line(error)})") from error
+        if size > self.max_payload_bytes:
+            raise PayloadTooLarge(run_id, new.type, size, self.max_payload_bytes)
+        return payload, payload_text
 
     def _write_rows(self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]) -> None:
         if len(rows) == 1:
@@ -701,6 +736,18 @@ class EventStore:
         return None
 
 
+def _check_text(run_id: str, event_type: str, value: str, what: str) -> None:
+    """A text column must encode to UTF-8 and hold no NUL (PostgreSQL refuses it, SQLite would keep it)."""
+    where = first_surrogate(value)
+    if where is not None:
+        problem = f"{what} holds an unpaired surrogate U+{ord(value[where]):04X} (text that is not valid UTF-8)"
+        raise InvalidPayload(run_id, event_type or "an event", problem)
+    if "\x00" in value:
+        raise InvalidPayload(
+            run_id, event_type or "an event", f"{what} holds a NUL character, which no engine stores alike"
+        )
+
+
 def _chain_problems(rows: Any, chain_of: dict[str, str], store: EventStore) -> Iterator[ChainProblem]:
     current_run, prev_hash, expected_seq = None, GENESIS_HASH, 1
     digest_of: ChainHash = chain_hash
@@ -767,7 +814,7 @@ def _decode_row(row: tuple[Any, ...], to_utc: Callable[[Any], datetime]) -> Stor
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
         problem = ""
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         payload, problem = {}, f"event at position {position} has an undecodable payload: {error}"
         log.warning("%s (run %r, seq %d)", problem, run_id, seq)
     return StoredEvent(position, run_id, seq, event_type, version, actor, to_utc(at), digest, payload, problem)
@@ -854,6 +901,7 @@ __all__ = [
     "HMAC_SHA256",
     "IMPORTED",
     "LOCAL",
+    "MAX_PAYLOAD_BYTES",
     "SHA256",
     "ChainHash",
     "ChainProblem",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from agent_core.jsontext import first_surrogate
+
 SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_workspace"
 
 
@@ -21,12 +23,18 @@ def seed_workspace(target: Path, source: Path = SAMPLE_WORKSPACE) -> bool:
 
 
 def list_workspace(root: Path, limit: int = 200) -> list[str]:
-    """Relative paths of the files under ``root`` (sorted, hidden ones skipped): what the planner is shown."""
+    """Relative paths of the files under ``root`` (sorted, hidden ones skipped): what the planner is shown.
+
+    A name that is not valid UTF-8 (``caf\\xe9.txt`` from another system) is left out: no plan can
+    name it (a plan is UTF-8 JSON), and it could not be stored in the request event either.
+    """
     if not root.is_dir():
         return []
-    names = sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    )
-    return names[:limit]
+    names = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            name = rel.as_posix()
+            if first_surrogate(name) is None:
+                names.append(name)
+    return sorted(names)[:limit]

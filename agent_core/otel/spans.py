@@ -337,7 +337,8 @@ class _Walk:
             attributes["gen_ai.response.finish_reasons"] = (finish,)
             attributes["agent_workbench.plan.outcome"] = "generated"
             attributes["agent_workbench.plan.steps"] = len(e.plan.steps)
-        answer = self.content.message("assistant", e.raw_text, finish) if self.content.include and e.raw_text else None
+        text = e.raw_text if isinstance(e, ev.PlanGenerated) else e.raw_excerpt  # a rejection keeps an excerpt
+        answer = self.content.message("assistant", text, finish) if self.content.include and text else None
         self.content.put(attributes, "gen_ai.output.messages", answer)
 
     def _cost(self, e: ev.CostRecorded) -> None:

@@ -20,9 +20,17 @@ from agent_core.planning.prompt import (
     prompt_sha,
     prompt_version_for,
 )
-from agent_core.planning.request import PROVIDER_FAILURE_MARKER, TRUNCATED_MARKER, PlanOutcome, request_plan
+from agent_core.planning.request import (
+    BUDGET_MARKER,
+    PROVIDER_FAILURE_MARKER,
+    TRUNCATED_MARKER,
+    PlanOutcome,
+    budget_left,
+    request_plan,
+)
 
 __all__ = [
+    "BUDGET_MARKER",
     "CURRENT_PROMPT",
     "LEGACY_PROMPT",
     "MAX_ANSWER_CHARS",
@@ -36,6 +44,7 @@ __all__ = [
     "PlanOutcome",
     "PlanRejection",
     "PromptVersion",
+    "budget_left",
     "build_repair_message",
     "build_user_message",
     "parse_goal",

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent_core.errors import ProviderError
-from agent_core.events import CostRecorded, PlanGenerated, PlanRejected, PlanRequested, Usage
+from agent_core.events import (
+    BudgetExceeded,
+    CostRecorded,
+    PlanGenerated,
+    PlanRejected,
+    PlanRequested,
+    Usage,
+    answer_digest,
+)
+from agent_core.jsontext import clean_text
 from agent_core.plan import Plan
 from agent_core.planning.parse import PlanLimits, PlanRejection, parse_plan
 from agent_core.planning.prompt import SYSTEM_PROMPT, build_repair_message, build_user_message
@@ -20,6 +29,15 @@ if TYPE_CHECKING:
 TRUNCATED_MARKER = "the answer was cut off"
 PROVIDER_FAILURE_MARKER = "could not answer:"
 """In every ``PlanRejected.error`` written for a provider failure: how a recorded replay tells them apart."""
+MAX_REASON_CHARS = 1000
+"""The longest provider failure a ``PlanRejected`` records (SDK messages quote whole response bodies)."""
+BUDGET_MARKER = "budget exceeded:"
+"""How every ``RunFailed.reason`` written for a spent budget begins."""
+
+
+def budget_left(spent_usd: float, budget_usd: float) -> bool:
+    """True while a paid LLM call may still be made: something of the budget is left."""
+    return spent_usd < budget_usd
 
 
 @dataclass(frozen=True)
@@ -47,20 +65,33 @@ def request_plan(
     system_prompt: str | None = None,
     max_attempts: int = 3,
     redactor: Redactor | None = None,
+    budget_usd: float | None = None,
 ) -> PlanOutcome:
     """Ask ``planner`` for a plan, repairing a rejected answer at most ``max_attempts - 1`` times.
 
     Emits, in order, for every attempt: ``PlanRequested`` (before the provider is called), then
     ``PlanGenerated`` + ``CostRecorded``, or ``PlanRejected`` (+ ``CostRecorded`` when tokens were
     used); ``emit(*events)`` stores the events of one call in one transaction. A ``ProviderError``
-    ends the loop at once with a non-retryable ``PlanRejected``. The goal is redacted before it is
-    sent or stored.
+    ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
+    the planner raises (a provider must not leave a run without its outcome). The goal is redacted
+    before it is sent or stored.
+
+    Every attempt is a paid call: with a ``budget_usd``, an attempt is made only while
+    ``spent_usd`` (carried on with each answer's cost) is below it; otherwise ``BudgetExceeded``
+    is emitted and the outcome's ``reason`` (for ``RunFailed``) says so.
     """
     prompt = SYSTEM_PROMPT if system_prompt is None else system_prompt
     clean_goal = (redactor or Redactor()).text(goal)
     total = spent_usd
     error = ""
     for attempt in range(1, max_attempts + 1):
+        if budget_usd is not None and not budget_left(total, budget_usd):
+            emit(BudgetExceeded(spent_usd=total, budget_usd=budget_usd))
+            reason = (
+                f"{BUDGET_MARKER} spent ${total:.4f} of ${budget_usd:.2f} before plan attempt {attempt} "
+                "(each attempt is a paid LLM call); raise the budget or try a simpler goal"
+            )
+            return PlanOutcome(None, reason=reason, spent_usd=total, attempts=attempt - 1)
         if attempt == 1:
             message = build_user_message(clean_goal, limits, workspace_files)
         else:
@@ -76,23 +107,29 @@ def request_plan(
         )
         try:
             reply = planner.plan(prompt, message, limits)
-        except ProviderError as failure:
-            reason = f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {failure}"
-            emit(PlanRejected(error=reason, attempt=attempt, retryable=False))
-            return PlanOutcome(None, reason=reason, spent_usd=total, attempts=attempt)
-        parsed = _judge(reply, limits)
+        except Exception as failure:  # a ProviderError, or a provider bug: either way the attempt ends in an event
+            detail = str(failure) if isinstance(failure, ProviderError) else f"{type(failure).__name__}: {failure}"
+            reason = clean_text(f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {detail}")
+            emit(PlanRejected(error=reason[:MAX_REASON_CHARS], attempt=attempt, retryable=False))
+            return PlanOutcome(None, reason=reason[:MAX_REASON_CHARS], spent_usd=total, attempts=attempt)
         last = attempt == max_attempts
-        if isinstance(parsed, Plan):
-            generated = PlanGenerated(
-                plan=parsed, raw_text=reply.text, usage=reply.usage, latency_ms=reply.latency_ms, attempt=attempt
-            )
-            total, cost = _cost(prices, reply, total, always=True)
-            emit(generated, *cost)  # one transaction: both describe the answer already received
-            return PlanOutcome(parsed, spent_usd=total, attempts=attempt)
-        error = parsed.error
+        if reply.replayed_rejection is not None:
+            recorded = reply.replayed_rejection
+            error = recorded.error
+            digest = {k: getattr(recorded, k) for k in ("raw_chars", "raw_sha256", "raw_excerpt")}
+        else:
+            parsed = _judge(reply, limits)
+            if isinstance(parsed, Plan):
+                generated = PlanGenerated(
+                    plan=parsed, raw_text=reply.text, usage=reply.usage, latency_ms=reply.latency_ms, attempt=attempt
+                )
+                total, cost = _cost(prices, reply, total, always=True)
+                emit(generated, *cost)  # one transaction: both describe the answer already received
+                return PlanOutcome(parsed, spent_usd=total, attempts=attempt)
+            error, digest = parsed.error, answer_digest(reply.text)
         rejected = PlanRejected(
             error=error,
-            raw_text=reply.text,
+            **digest,
             usage=reply.usage,
             latency_ms=reply.latency_ms,
             attempt=attempt,
@@ -108,7 +145,7 @@ def request_plan(
 
 
 def _judge(reply: Reply, limits: PlanLimits) -> Plan | PlanRejection:
-    if reply.truncated:
+    if reply.truncated:  # a truncated reply's stop reason is one of two known words (``Reply.truncated``)
         return PlanRejection(
             f"{TRUNCATED_MARKER} at the model's token limit after {reply.usage.output_tokens} output tokens "
             f"(stop reason {reply.stop_reason!r}); return a shorter plan with fewer, briefer steps"

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from agent_core.errors import ProviderError
 from agent_core.events import Usage
+from agent_core.jsontext import first_surrogate
 from agent_core.planning import PlanLimits, plan_json_schema
 from agent_core.providers.base import (
     MAX_OUTPUT_TOKENS,
@@ -20,9 +21,21 @@ from agent_core.providers.base import (
     ms_since,
     secret_value,
     translate_sdk_error,
+    unreadable_response,
 )
 
 PLAN_TOOL_NAME = "submit_plan"
+
+
+def tool_input_text(tool_input: object) -> str:
+    """The plan tool call's input as JSON text, the raw answer the validator reads.
+
+    Readable characters stay as they are; text the SDK decoded into unpaired surrogates (a
+    ``\\ud800`` escape without its pair) is written as the escape it came as, so the answer
+    can be stored and the validator rejects it with a reason.
+    """
+    text = json.dumps(tool_input, ensure_ascii=False)
+    return text if first_surrogate(text) is None else json.dumps(tool_input)
 
 
 class AnthropicPlanner:
@@ -77,14 +90,16 @@ class AnthropicPlanner:
             message = self._client.messages.create(model=self.model, max_tokens=self.max_tokens, **request)
         except self._sdk.AnthropicError as error:
             raise translate_sdk_error(error, self._where) from error
+        except (ValueError, RecursionError) as error:  # a body the SDK's JSON reader refuses (e.g. nested too deep)
+            raise unreadable_response(self._where, error) from error
         try:
             tool_inputs = [b.input for b in message.content if b.type == "tool_use" and b.name == PLAN_TOOL_NAME]
             if tool_inputs:
-                text = json.dumps(tool_inputs[0], ensure_ascii=False)
+                text = tool_input_text(tool_inputs[0])
             else:
                 text = "".join(b.text for b in message.content if b.type == "text")
             usage = Usage(input_tokens=message.usage.input_tokens or 0, output_tokens=message.usage.output_tokens or 0)
-        except (AttributeError, TypeError) as error:
+        except (AttributeError, TypeError, ValueError, RecursionError) as error:
             raise ProviderError(
                 f"Anthropic at {self._where.url} sent a response this code cannot read: {error}"
             ) from error

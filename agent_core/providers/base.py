@@ -15,7 +15,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from agent_core.errors import ProviderError
-from agent_core.events import Usage
+from agent_core.events import PlanRejected, Usage
 from agent_core.planning import PlanLimits
 
 MAX_OUTPUT_TOKENS = 4096
@@ -35,6 +35,9 @@ class Reply:
     model: str
     latency_ms: float
     stop_reason: str = ""
+    replayed_rejection: PlanRejected | None = None
+    """Set only by the recorded planner, for a rejected answer recorded as an excerpt (``PlanRejected``
+    v2): the excerpt cannot be parsed into the same rejection, so the recorded one is written again."""
 
     @property
     def truncated(self) -> bool:
@@ -113,6 +116,12 @@ def translate_sdk_error(error: Exception, where: Endpoint) -> ProviderError:
     if isinstance(status, int):
         return ProviderError(f"{where.name} refused the request ({status}): {detail}")
     return ProviderError(f"{where.name} failed ({kind}): {detail}")
+
+
+def unreadable_response(where: Endpoint, error: BaseException) -> ProviderError:
+    """A response the SDK (or this code) could not read, e.g. JSON nested beyond Python's recursion limit."""
+    detail = str(error)[:200] or type(error).__name__
+    return ProviderError(f"{where.name} at {where.url} sent a response this code cannot read: {detail}")
 
 
 def secret_value(value: SecretStr | str | None) -> str | None:

@@ -19,6 +19,7 @@ from agent_core.providers.base import (
     ms_since,
     secret_value,
     translate_sdk_error,
+    unreadable_response,
 )
 
 
@@ -83,6 +84,8 @@ class OpenAIPlanner:
             if refused and extra.get("response_format", {}).get("type") == "json_schema":
                 raise  # plan() falls back to JSON mode
             raise translate_sdk_error(error, self._where) from error
+        except (ValueError, RecursionError) as error:  # a body the SDK's JSON reader refuses (e.g. nested too deep)
+            raise unreadable_response(self._where, error) from error
         try:
             choice = completion.choices[0] if completion.choices else None
             text = (choice.message.content or "") if choice else ""
@@ -92,7 +95,7 @@ class OpenAIPlanner:
                 output_tokens=(usage.completion_tokens or 0) if usage else 0,
             )
             stop = (choice.finish_reason or "") if choice else ""
-        except (AttributeError, TypeError) as error:
+        except (AttributeError, TypeError, ValueError) as error:
             raise ProviderError(
                 f"{self._where.name} at {self._where.url} sent a response this code cannot read: {error}"
             ) from error

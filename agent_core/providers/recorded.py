@@ -22,6 +22,7 @@ class _RecordedAnswer:
     model: str
     stop_reason: str = ""
     failure: str | None = None
+    rejection: PlanRejected | None = None
 
 
 class RecordedPlanner:
@@ -29,7 +30,10 @@ class RecordedPlanner:
 
     It takes the recorded provider and model names (or those given, for a replay whose
     ``RunStarted`` must match the original), so a verify-replay writes the same ``PlanRequested``
-    events; a recorded provider failure is raised again as a ``ProviderError``.
+    events; a recorded provider failure is raised again as a ``ProviderError``. A rejected answer
+    is served as text when its excerpt is the whole answer (so the current validator judges it
+    again), else as the recorded rejection (``Reply.replayed_rejection``): an excerpt cannot be
+    parsed into the rejection the whole answer got.
     """
 
     def __init__(
@@ -71,7 +75,7 @@ class RecordedPlanner:
         self._served += 1
         if answer.failure is not None:
             raise ProviderError(answer.failure)
-        return Reply(answer.text, answer.usage, answer.model, answer.latency_ms, answer.stop_reason)
+        return Reply(answer.text, answer.usage, answer.model, answer.latency_ms, answer.stop_reason, answer.rejection)
 
     def summarize(self, text: str, instruction: str) -> Reply | None:
         """None: recorded summaries are served with the tool's recorded observation."""
@@ -79,9 +83,11 @@ class RecordedPlanner:
 
 
 def _from_rejection(event: PlanRejected, model: str) -> _RecordedAnswer:
-    answer = _RecordedAnswer(event.raw_text, event.usage, event.latency_ms, model)
+    answer = _RecordedAnswer(event.raw_excerpt, event.usage, event.latency_ms, model)
     if not event.retryable and PROVIDER_FAILURE_MARKER in event.error:
         answer.failure = event.error.split(PROVIDER_FAILURE_MARKER, 1)[1].strip()
+    elif not event.replays_whole_answer:
+        answer.rejection = event
     elif event.error.startswith(TRUNCATED_MARKER):
         recorded = re.search(r"\(stop reason '([^']*)'\)", event.error)
         answer.stop_reason = recorded.group(1) if recorded else "max_tokens"

@@ -54,9 +54,16 @@ class Recording:
 
     @property
     def final(self) -> ev.DomainEvent | None:
-        """The last event of the run itself (verdict annotations excluded)."""
+        """The last event of the run itself: verdict annotations and late costs (``late_cost``) excluded."""
         steps = [e for e in self.events if e.type not in ev.ANNOTATION_TYPES]
+        while len(steps) > 1 and late_cost(steps[-1], steps[:-1]):
+            steps.pop()
         return steps[-1].event if steps else None
+
+
+def late_cost(recorded: ev.RecordedEvent, before: Sequence[ev.RecordedEvent]) -> bool:
+    """True for a ``CostRecorded`` written after the run ended: an LLM call that answered after a cancel."""
+    return isinstance(recorded.event, ev.CostRecorded) and any(e.type in ev.TERMINAL_TYPES for e in before)
 
 
 def load_recording(store: EventStore, run_id: str) -> Recording:

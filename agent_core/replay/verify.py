@@ -21,7 +21,7 @@ from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
 from agent_core.projections import load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
-from agent_core.replay.recording import RecordedTools, Recording, load_recording, recorded_planner
+from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
 from agent_core.store import IMPORTED, EventStore
 from agent_core.transfer import RawEvent
@@ -75,7 +75,9 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
 
     An interrupted attempt (an intent the crash left without its outcome, then ``StepInterrupted``)
     is removed, with a resume's ``resume_target_changed`` hold and its decision; annotations
-    (``ReplayDiffed``, ``ResponseJudged``) are dropped.
+    (``ReplayDiffed``, ``ResponseJudged``) are dropped, and so are costs recorded after the run
+    ended (an LLM call that answered after a cancel: the re-execution stops where the recording
+    was cancelled).
     """
     kept: list[ev.RecordedEvent] = []
     notes: list[str] = []
@@ -83,6 +85,12 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
     for recorded in recording.events:
         e = recorded.event
         if recorded.type in ev.ANNOTATION_TYPES:
+            continue
+        if late_cost(recorded, kept) and isinstance(e, ev.CostRecorded):
+            notes.append(
+                f"a {e.source} cost recorded after the run ended (the call answered after the cancel) "
+                "is not re-executed"
+            )
             continue
         if isinstance(e, ev.StepInterrupted):
             for i in range(len(kept) - 1, -1, -1):

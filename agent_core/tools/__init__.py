@@ -10,7 +10,7 @@ that says "ignore previous instructions" is just text.
 """
 
 from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec
-from agent_core.tools.registry import TOOLS, execute, is_read_only, resolve_input, target_sha256
+from agent_core.tools.registry import TOOLS, calls_llm, execute, is_read_only, resolve_input, target_sha256
 
 __all__ = [
     "TOOLS",
@@ -18,6 +18,7 @@ __all__ = [
     "ToolInput",
     "ToolResult",
     "ToolSpec",
+    "calls_llm",
     "execute",
     "is_read_only",
     "resolve_input",

@@ -81,6 +81,8 @@ class ToolSpec:
     """Plan-time checks beyond ``plan_text_fields``, e.g. that referenced steps come earlier."""
     resolve: Resolve | None = None
     """Fills in earlier steps' output (``from_steps`` -> ``text``); None when the input is used as given."""
+    calls_llm: bool = False
+    """True when the tool calls the run's LLM if it has one (a paid call): it runs only while budget is left."""
 
     @property
     def read_only(self) -> bool:

@@ -26,6 +26,12 @@ def is_read_only(tool: str) -> bool:
     return spec is not None and spec.read_only
 
 
+def calls_llm(tool: str) -> bool:
+    """True for tools that call the run's LLM when it has one (a paid call, checked against the budget first)."""
+    spec = TOOLS.get(tool)
+    return spec is not None and spec.calls_llm
+
+
 def resolve_input(step: PlanStep, prior_results: Mapping[str, ToolResult]) -> dict[str, Any]:
     """The step's input with earlier output filled in by the tool's own ``resolve`` (summarize ``from_steps`` ->
     ``text``, write ``from_step`` -> ``content``). Missing or failed sources give empty text, which the guard's

@@ -38,16 +38,21 @@ def _run_summarize(params: SummarizeInput, ctx: ToolContext) -> dict[str, Any]:
         except Exception as e:  # provider errors are observations too
             return failure(f"the LLM could not summarize: {e}", backend="llm")
         if reply is not None:
-            return {
+            answer = reply.text if isinstance(reply.text, str) else ""
+            result = {
                 "success": True,
                 "backend": "llm",
-                "output": reply.text,
-                "summary": reply.text,
+                "output": answer[:MAX_SUMMARY_CHARS],
                 "usage": _usage_dict(reply.usage),
-                "model": reply.model,
+                "model": str(reply.model),
             }
+            return {**result, "truncated": True} if len(answer) > MAX_SUMMARY_CHARS else result
     summary = extractive_summary(text, params.max_words)
-    return {"success": True, "backend": "extractive", "output": summary, "summary": summary}
+    return {"success": True, "backend": "extractive", "output": summary}
+
+
+MAX_SUMMARY_CHARS = 20_000
+"""The most of an LLM's summary a result keeps (1,000 words, the largest ``max_words``, fit easily)."""
 
 
 def _usage_dict(usage: Any) -> dict[str, int]:
@@ -57,10 +62,12 @@ def _usage_dict(usage: Any) -> dict[str, int]:
         source = usage.model_dump()
     else:
         source = {k: getattr(usage, k, 0) for k in ("input_tokens", "output_tokens")}
-    return {
-        "input_tokens": int(source.get("input_tokens") or 0),
-        "output_tokens": int(source.get("output_tokens") or 0),
-    }
+    return {"input_tokens": _count(source.get("input_tokens")), "output_tokens": _count(source.get("output_tokens"))}
+
+
+def _count(value: Any) -> int:
+    """A token count as the provider reported it; anything that is not a sane count is 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12 else 0
 
 
 SUMMARY_INSTRUCTION = (
@@ -142,4 +149,5 @@ SUMMARIZE = ToolSpec(
     required=("text",),
     check_plan=_check_summarize_plan,
     resolve=_resolve_summarize,
+    calls_llm=True,
 )

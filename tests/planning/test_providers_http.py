@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from agent_core.events import CostRecorded, DomainEvent, PlanGenerated, PlanRejected, PlanRequested
+from agent_core.events import (
+    REJECTED_EXCERPT_CHARS,
+    CostRecorded,
+    DomainEvent,
+    PlanGenerated,
+    PlanRejected,
+    PlanRequested,
+    answer_sha256,
+)
 from agent_core.planning import PLAN_JSON_SCHEMA, SYSTEM_PROMPT, PlanLimits, PlanOutcome, request_plan
 from agent_core.pricing import default_prices
 from agent_core.providers import AnthropicPlanner, OpenAIPlanner, Planner
@@ -279,7 +287,9 @@ def test_openai_bad_answers_are_rejected_three_times(fake_llm: FakeLLMServer, an
     assert outcome.plan is None and expected in outcome.reason
     rejections = [e for e in events if isinstance(e, PlanRejected)]
     assert len(rejections) == 3 and all(expected in r.error for r in rejections)
-    assert rejections[0].raw_text == answer
+    first = rejections[0]  # kept as length, sha256 and excerpt: a 150,000-character answer is not stored whole
+    assert (first.raw_chars, first.raw_sha256) == (len(answer), answer_sha256(answer))
+    assert first.raw_excerpt == answer[:REJECTED_EXCERPT_CHARS] and len(first.raw_excerpt) <= 2000
 
 
 def test_openai_429_then_success_and_500(fake_llm: FakeLLMServer) -> None:

@@ -38,16 +38,19 @@ INTEGER_FIELDS = [
     ("summarize", "max_words", {"text": "Some text to summarize."}, (10, 1000)),
     ("list_files", "max_files", {"pattern": "*.md"}, (1, 500)),
 ]
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+# Strings the answer-level checks accept (no NUL, no lone surrogate): they are refused earlier, with their own reason.
+PLAN_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
+PLAN_INTEGERS = st.integers(min_value=-(10**17), max_value=10**17)  # longer ones (and Infinity) are refused first
+SCALARS = st.none() | st.booleans() | PLAN_INTEGERS | st.floats(allow_nan=False, allow_infinity=False) | PLAN_TEXT
 NOT_AN_INTEGER = st.one_of(
     st.none(),
     st.booleans(),
-    st.floats(allow_nan=False),
-    st.integers().map(float),
-    st.integers().map(str),
-    st.text(max_size=20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    PLAN_INTEGERS.map(float),
+    PLAN_INTEGERS.map(str),
+    PLAN_TEXT,
     st.lists(SCALARS, max_size=3),
-    st.dictionaries(st.text(max_size=5), SCALARS, max_size=3),
+    st.dictionaries(PLAN_TEXT, SCALARS, max_size=3),
 )
 """JSON values that are not integers, including the near misses: 5.0, "5", true."""
 

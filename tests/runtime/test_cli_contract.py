@@ -23,7 +23,7 @@ from tests.runtime.conftest import DEFAULT_POLICY, SAVE_GOAL
 from tests.store.helpers import new_run_id
 
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-NASTY = "\x1b]0;pwned\x07\x1b[2J\x1b[H\x9b31m\x9d0;t\x9c\r\x08\x00\x7f"
+NASTY = "\x1b]0;pwned\x07\x1b[2J\x1b[H\x9b31m\x9d0;t\x9c\r\x08\x01\x7f"  # NUL: no engine stores it
 
 
 def cli(*argv: str) -> tuple[int, str, str]:

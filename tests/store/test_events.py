@@ -128,3 +128,49 @@ def test_a_version_newer_than_the_code_is_kept_as_unknown() -> None:
 def test_cost_events_name_their_actor_by_source() -> None:
     assert ev.CostRecorded(source="planner").actor == "planner"
     assert ev.CostRecorded(source="summarize").actor == "tool_executor"
+
+
+class V1:
+    """A payload as a v1 writer stored it."""
+
+    schema_version, actor = 1, "planner"
+
+    def __init__(self, event_type: str, payload: dict) -> None:
+        self.type, self.payload = event_type, payload
+
+    def to_payload(self) -> dict:
+        return self.payload
+
+
+def test_v1_plan_rejected_is_read_as_length_sha256_and_excerpt(store: EventStore) -> None:
+    run = new_run_id()
+    answer = "not a plan " * 1000  # 11,000 characters, stored whole by v1
+    store.append(run, [run_started(), V1("PlanRejected", {"error": "not JSON", "raw_text": answer, "attempt": 2})], 0)
+    stored = store.read_run(run)[1]
+    assert stored.version == 1 and stored.payload["raw_text"] == answer  # the row stays v1
+    rejected = load_events(store, run)[1].event
+    assert isinstance(rejected, ev.PlanRejected) and (rejected.error, rejected.attempt) == ("not JSON", 2)
+    assert (rejected.raw_chars, rejected.raw_sha256) == (11_000, ev.answer_sha256(answer))
+    assert rejected.raw_excerpt == answer[: ev.REJECTED_EXCERPT_CHARS] and not rejected.replays_whole_answer
+    short = ev.upcast("PlanRejected", 1, {"error": "e", "raw_text": "{}"})
+    assert ev.PlanRejected.model_validate(short).replays_whole_answer  # a short answer is still whole
+    failure = ev.PlanRejected.model_validate(ev.upcast("PlanRejected", 1, {"error": "e", "raw_text": ""}))
+    assert (failure.raw_chars, failure.raw_sha256, failure.raw_excerpt) == (0, "", "")
+
+
+def test_v1_observation_is_read_with_its_text_once(store: EventStore) -> None:
+    run = new_run_id()
+    result = {"success": True, "output": "the notes", "content": "the notes", "path": "notes.txt", "bytes": 9}
+    summary = {"success": True, "output": "short", "summary": "short", "backend": "extractive"}
+    failed = {"success": False, "output": "", "error": "", "note": ""}
+    v1 = [
+        V1("ObservationCaptured", {"step_id": f"s{i}", "tool": "t", "result": r})
+        for i, r in enumerate((result, summary, failed))
+    ]
+    store.append(run, [run_started(), *v1], 0)
+    assert store.read_run(run)[1].payload["result"]["content"] == "the notes"  # the row stays v1
+    read = [e.event.result for e in load_events(store, run)[1:]]
+    assert read[0] == {"success": True, "output": "the notes", "path": "notes.txt", "bytes": 9}
+    assert read[1] == {"success": True, "output": "short", "backend": "extractive"}
+    assert read[2] == failed  # an empty output repeats nothing
+    assert ev.result_once(read[0]) == read[0]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from agent_core import events as ev
-from agent_core.errors import ConcurrencyError, StoreError
+from agent_core.errors import ConcurrencyError, InvalidPayload, StoreError
 from agent_core.projections import decode, load_state
 from agent_core.store import EventStore
 from tests.store.helpers import new_run_id, observation, run_started
@@ -65,7 +65,7 @@ def test_a_failed_batch_writes_nothing(store: EventStore) -> None:
         def to_payload(self) -> dict:
             return {"value": object()}  # not JSON: fails after the first event of the batch was prepared
 
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidPayload, match=r"Broken of run .* cannot be stored: it is not strict JSON"):
         store.append(run, [observation(), Broken()], expected_seq=1)  # type: ignore[list-item]
     assert [e.seq for e in store.read_run(run)] == [1]
     assert store.get_run(run).last_seq == 1

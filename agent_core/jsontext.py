@@ -1,0 +1,77 @@
+"""JSON that every engine stores and hashes alike: the one definition, shared by the parser, tools and the store.
+
+A value can be an event's payload when it serialises to strict JSON (no ``NaN`` or ``Infinity``),
+every string is Unicode that encodes to UTF-8 (no unpaired surrogate: what a JSON escape such as
+``\\ud800`` or a file name that is not UTF-8 decodes to), and it nests at most ``MAX_DEPTH`` levels
+(far deeper JSON exhausts Python's recursion when it is read back). Strings may hold any other
+character, NUL included: JSON escapes it. The store refuses anything else with a typed error;
+text that comes from outside (tool results, file names, LLM replies) is cleaned before it gets
+there (``clean``), and the plan parser rejects it with a reason the model can act on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+MAX_DEPTH = 64
+"""How deeply a payload may nest objects and arrays (the payload object itself is level 1)."""
+REPLACEMENT = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def first_surrogate(text: str) -> int | None:
+    """The index of the first unpaired surrogate in ``text`` (text that cannot be UTF-8), or None."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    return found.start() if found else None
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every unpaired surrogate replaced by U+FFFD (the rest unchanged)."""
+    return text if text.isascii() else _SURROGATE.sub(REPLACEMENT, text)
+
+
+def clean(value: Any) -> Any:
+    """A JSON-like value made storable: strings and keys cleaned (``clean_text``), ``NaN`` and
+    infinities as null, tuples as lists. Meant for shallow values from this code's own tools;
+    nesting is not bounded here (the store refuses a payload deeper than ``MAX_DEPTH``)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(key)): clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when ``value`` nests objects or arrays more than ``limit`` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
+    return False
+
+
+def describe_unencodable(error: UnicodeEncodeError) -> str:
+    """Why text could not be encoded as UTF-8, for a message: the code point and where it sits."""
+    bad = error.object[error.start : error.end]
+    point = f"U+{ord(bad[0]):04X}" if bad else "a character"
+    around = clean_text(error.object[max(0, error.start - 20) : error.start])
+    return (
+        f"it holds an unpaired surrogate {point} (text that is not valid UTF-8, e.g. from a JSON escape like "
+        f"\\ud800 or a file name that is not UTF-8) after {around!r}"
+    )
+
+
+__all__ = ["MAX_DEPTH", "REPLACEMENT", "clean", "clean_text", "describe_unencodable", "first_surrogate", "too_deep"]
