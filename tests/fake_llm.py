@@ -266,3 +266,32 @@ def fake_llm() -> Iterator[FakeLLMServer]:
     """A started ``FakeLLMServer``, stopped after the test."""
     with FakeLLMServer() as server:
         yield server
+
+
+READ_SUMMARIZE_WRITE_PLAN: dict[str, Any] = {
+    "steps": [
+        {
+            "id": "step_1",
+            "objective": "Read the notes",
+            "tool": "read_file",
+            "input": {"path": "notes.txt"},
+            "success_criteria": "the notes are read",
+        },
+        {
+            "id": "step_2",
+            "objective": "Summarize them",
+            "tool": "summarize",
+            "input": {"from_steps": ["step_1"]},
+            "success_criteria": "a short summary",
+        },
+        {
+            "id": "step_3",
+            "objective": "Save the summary",
+            "tool": "write_file",
+            "input": {"path": "llm-summary.md", "from_step": "step_2"},
+            "success_criteria": "the file exists",
+        },
+    ],
+    "stop_conditions": ["a step fails"],
+}
+"""The plan the LLM-run tests script: read notes.txt, summarize it with the LLM, write llm-summary.md."""

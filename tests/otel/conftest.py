@@ -17,6 +17,7 @@ from agent_core.orchestrator import RunRequest
 from agent_core.workbench import Workbench
 from tests.fake_llm import (
     ANTHROPIC_PATH,
+    READ_SUMMARIZE_WRITE_PLAN,
     FakeLLMServer,
     anthropic_text_reply,
     anthropic_tool_reply,
@@ -25,32 +26,7 @@ from tests.fake_llm import (
 )
 from tests.runtime.conftest import DEFAULT_POLICY, SAVE_GOAL, STRICT_POLICY, make_settings, workspace  # noqa: F401
 
-LLM_PLAN = {
-    "steps": [
-        {
-            "id": "step_1",
-            "objective": "Read the notes",
-            "tool": "read_file",
-            "input": {"path": "notes.txt"},
-            "success_criteria": "the notes are read",
-        },
-        {
-            "id": "step_2",
-            "objective": "Summarize them",
-            "tool": "summarize",
-            "input": {"from_steps": ["step_1"]},
-            "success_criteria": "a short summary",
-        },
-        {
-            "id": "step_3",
-            "objective": "Save the summary",
-            "tool": "write_file",
-            "input": {"path": "llm-summary.md", "from_step": "step_2"},
-            "success_criteria": "the file exists",
-        },
-    ],
-    "stop_conditions": ["a step fails"],
-}
+LLM_PLAN = READ_SUMMARIZE_WRITE_PLAN
 LLM_SUMMARY = "The notes say: keep every decision as an event."
 LLM_GOAL = "Summarize notes.txt with the LLM"
 

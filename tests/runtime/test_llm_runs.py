@@ -11,6 +11,7 @@ from agent_core.workbench import Workbench
 from tests.fake_llm import (
     ANTHROPIC_PATH,
     OPENAI_PATH,
+    READ_SUMMARIZE_WRITE_PLAN,
     FakeLLMServer,
     anthropic_text_reply,
     anthropic_tool_reply,
@@ -18,32 +19,7 @@ from tests.fake_llm import (
 )
 from tests.runtime.conftest import make_settings
 
-PLAN = {
-    "steps": [
-        {
-            "id": "step_1",
-            "objective": "Read the notes",
-            "tool": "read_file",
-            "input": {"path": "notes.txt"},
-            "success_criteria": "the notes are read",
-        },
-        {
-            "id": "step_2",
-            "objective": "Summarize them",
-            "tool": "summarize",
-            "input": {"from_steps": ["step_1"]},
-            "success_criteria": "a short summary",
-        },
-        {
-            "id": "step_3",
-            "objective": "Save the summary",
-            "tool": "write_file",
-            "input": {"path": "llm-summary.md", "from_step": "step_2"},
-            "success_criteria": "the file exists",
-        },
-    ],
-    "stop_conditions": ["a step fails"],
-}
+PLAN = READ_SUMMARIZE_WRITE_PLAN
 
 
 def test_anthropic_run_costs_plan_and_summary_and_writes_the_llm_summary(
