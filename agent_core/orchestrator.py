@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from agent_core.projections import RunState, StepState, fold, load_events, load_
 from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
+from agent_core.tools.base import ToolCaps
 from agent_core.tools.sandbox import database_path_from_url
 from agent_core.workspace import list_workspace, seed_workspace
 
@@ -101,12 +102,17 @@ class ToolRunner(Protocol):
 
 @dataclass
 class LiveTools:
-    """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM."""
+    """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM.
+
+    ``index_dir``: where the offline search keeps its index; ``caps``: the settings' limits.
+    """
 
     workspace: Path
     database_path: Path | None = None
     brave_api_key: str | None = None
     summarize_llm: Callable[[str, str], Any] | None = None
+    index_dir: Path | None = None
+    caps: ToolCaps = field(default_factory=ToolCaps)
 
     def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
         return tools.target_sha256(tool, resolved_input, self.workspace)
@@ -114,12 +120,14 @@ class LiveTools:
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
     ) -> dict[str, Any]:
-        context = tools.ToolContext(
+        context = tools.ToolContext.with_caps(
+            self.caps,
             workspace=self.workspace,
             prior_results=prior_results,
             brave_api_key=self.brave_api_key,
             summarize_llm=self.summarize_llm,
             database_path=self.database_path,
+            index_dir=self.index_dir,
         )
         return tools.execute(tool, resolved_input, context)
 
@@ -157,6 +165,8 @@ class Orchestrator:
         seed_workspace(self.workspace)  # a first start gets the sample documents; an existing folder is left alone
         self.database_path = database_path_from_url(settings.database_url)
         check_workspace(self.workspace, settings.database_url)
+        self.index_dir = settings.search_index_dir()
+        self.caps = ToolCaps(settings.read_max_bytes, settings.search_max_files, settings.search_max_file_bytes)
         self._ids = ids or RandomIds()
         self._prices = prices or default_prices()
         self._planner_factory = planner_factory
@@ -272,7 +282,7 @@ class Orchestrator:
     def _live_tools(self, planner: Planner) -> LiveTools:
         brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
         llm = planner.summarize if planner.provider != "offline" else None
-        return LiveTools(self.workspace, self.database_path, brave, llm)
+        return LiveTools(self.workspace, self.database_path, brave, llm, self.index_dir, self.caps)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
         version = prompt_version_for(
