@@ -37,6 +37,7 @@ from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
 from agent_core.tools.base import ToolCaps
+from agent_core.tools.relevant import relevant_files
 from agent_core.tools.sandbox import database_path_from_url
 from agent_core.workspace import list_workspace, seed_workspace
 
@@ -289,11 +290,21 @@ class Orchestrator:
             state.planner.prompt_sha if state.planner else None, state.overrides.get("prompt_version")
         )
         limits = PlanLimits(max_steps=state.max_steps, tools=version.offered)
+        if version.listing == "relevant":
+            files = relevant_files(
+                self.workspace,
+                state.goal,
+                database_path=self.database_path,
+                index_dir=self.index_dir,
+                caps=self.caps,
+            )
+        else:
+            files = list_workspace(self.workspace)
         outcome = request_plan(
             planner,
             state.goal,
             limits,
-            workspace_files=list_workspace(self.workspace),
+            workspace_files=files,
             emit=writer,
             prices=self._prices,
             spent_usd=state.cost_usd,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent_core.tools import TOOLS
 
@@ -28,6 +28,9 @@ class PromptVersion:
     """The order of the prompt's tool section."""
     pinned: tuple[tuple[str, str], ...] = ()
     """(tool, prompt line) as this version wrote them, for tools whose ``ToolSpec.prompt`` changed since."""
+    listing: Literal["sorted", "relevant"] = "sorted"
+    """How the request message picks the workspace files it names: the first 200 paths in sorted order
+    (``workspace.list_workspace``), or the 200 most relevant to the goal (``tools.relevant``), shown sorted."""
 
     @property
     def text(self) -> str:
@@ -84,11 +87,13 @@ PROMPT_VERSIONS: dict[str, PromptVersion] = {
             listed=("web_search", "read_file", "summarize", "write_file", "list_files"),
             pinned=(_WEB_SEARCH_BEFORE_FOLDER,),
         ),
-        # v3: web_search takes a folder (reports/ is searched only when named).
+        # v3: web_search takes a folder (reports/ is searched only when named); the request names the
+        # files most relevant to the goal instead of the first 200 sorted.
         PromptVersion(
             "plan-prompt-v3",
             offered=("web_search", "read_file", "summarize", "write_file", "list_files"),
             listed=("web_search", "read_file", "summarize", "write_file", "list_files"),
+            listing="relevant",
         ),
     )
 }
