@@ -20,6 +20,7 @@ from agent_core import tools
 from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
 from agent_core.errors import AgentError, ConcurrencyError, RunStateError
+from agent_core.outcome import CURRENT_RULES, unanswered
 from agent_core.plan import PlanStep
 from agent_core.planning import (
     CURRENT_PROMPT,
@@ -186,11 +187,13 @@ class Orchestrator:
         overrides: dict[str, Any] | None = None,
         on_append: OnAppend | None = None,
         prompt_version: str | None = None,
+        outcome_rules: int = CURRENT_RULES,
     ) -> str:
         """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet).
 
-        ``prompt_version`` (default: the current one) decides the prompt and the tools offered;
-        verify passes the recording's, so an old run is planned again the way it was.
+        ``prompt_version`` (default: the current one) decides the prompt and the tools offered, and
+        ``outcome_rules`` how the run ends (``agent_core.outcome``); verify passes the recording's,
+        so an old run is planned and judged again the way it was.
         """
         request = request.validate()
         policy = Policy.load(policy_path or self.settings.agent_policy)
@@ -214,6 +217,7 @@ class Orchestrator:
             replay_of=replay_of,
             replay_mode=replay_mode,  # type: ignore[arg-type]
             overrides=recorded_overrides,
+            outcome_rules=outcome_rules,
         )
         _Writer(self.store, run_id, 0, on_append)(started)
         return run_id
@@ -264,9 +268,10 @@ class Orchestrator:
                 return self._catch_up(state)
             state = self._catch_up(state)
 
+        no_answer = unanswered(state, state.outcome_rules)
         writer(
             ev.ResponseFinalized(summary=_final_summary(state), step_count=len(state.steps)),
-            ev.RunCompleted(),
+            ev.RunFailed(reason=no_answer) if no_answer else ev.RunCompleted(),
         )
         return self._catch_up(state)
 

@@ -104,6 +104,9 @@ class ToolSpec:
     """Plan-time checks beyond ``plan_text_fields``, e.g. that referenced steps come earlier."""
     resolve: Resolve | None = None
     """Fills in earlier steps' output (``from_steps`` -> ``text``); None when the input is used as given."""
+    found_nothing: Callable[[ToolResult], bool] | None = None
+    """Set on the tools that look things up (search, read, list): True when a successful result found nothing.
+    A run whose lookups all failed or found nothing ends ``failed`` (``outcome.unanswered``)."""
 
     @property
     def read_only(self) -> bool:

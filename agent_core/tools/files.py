@@ -90,6 +90,10 @@ def _run_write_file(params: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     }
 
 
+def _read_found_nothing(result: ToolResult) -> bool:
+    return not str(result.get("content") or "").strip()
+
+
 def _check_write_plan(data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
     if "from_step" in data:
         if data["from_step"] not in earlier_ids:
@@ -115,6 +119,7 @@ READ_FILE = ToolSpec(
     path_field="path",
     plan_text_fields=("path",),
     required=("path",),
+    found_nothing=_read_found_nothing,
 )
 WRITE_FILE = ToolSpec(
     "write_file",

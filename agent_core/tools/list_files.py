@@ -63,4 +63,5 @@ LIST_FILES = ToolSpec(
     _run_list_files,
     "List workspace files with their sizes (glob filter, bounded count).",
     prompt='{"pattern": str (optional glob, default "*", "*.md"), "max_files": int (optional, default 100)}',
+    found_nothing=lambda result: not result.get("files"),
 )

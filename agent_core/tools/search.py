@@ -15,7 +15,7 @@ import httpx
 from pydantic import Field
 
 from agent_core.tools import sandbox
-from agent_core.tools.base import ToolContext, ToolInput, ToolSpec, failure
+from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure
 from agent_core.tools.search_index import (
     DOCUMENT_SUFFIXES,
     Census,
@@ -132,6 +132,10 @@ def coverage_note(census: Census, max_files: int, max_file_bytes: int, output_le
     return "; ".join(parts) + "."
 
 
+def _found_nothing(result: ToolResult) -> bool:
+    return not result.get("results")
+
+
 def brave_search(query: str, max_results: int, api_key: str, base_url: str, timeout_s: float) -> dict[str, Any]:
     """The Brave Search web API; HTTP and network errors become a failed result naming what to do."""
     url = base_url.rstrip("/") + "/res/v1/web/search"
@@ -181,4 +185,5 @@ WEB_SEARCH = ToolSpec(
     ),
     plan_text_fields=("query",),
     required=("query",),
+    found_nothing=_found_nothing,
 )
