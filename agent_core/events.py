@@ -109,8 +109,8 @@ class RunStarted(DomainEvent):
     )
     overrides: dict[str, Any] = Field(
         default_factory=dict,
-        description="What a replay changed (provider, model, policy_path, tools, workspace, system_prompt), "
-        "and a custom system prompt of any run.",
+        description="What a replay changed (provider, model, policy_path, tools, workspace, read_through, "
+        "system_prompt), and a custom system prompt of any run.",
     )
     outcome_rules: int = Field(
         default=2,

@@ -106,18 +106,20 @@ class ToolRunner(Protocol):
 class LiveTools:
     """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM.
 
-    ``index_dir``: where the offline search keeps its index; ``caps``: the settings' limits.
+    ``read_through``: a read-only layer below ``workspace`` (a what-if replay's scratch over the real
+    workspace); ``index_dir``: where the offline search keeps its index; ``caps``: the settings' limits.
     """
 
     workspace: Path
     database_path: Path | None = None
     brave_api_key: str | None = None
     summarize_llm: Callable[[str, str], Any] | None = None
+    read_through: Path | None = None
     index_dir: Path | None = None
     caps: ToolCaps = field(default_factory=ToolCaps)
 
     def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
-        return tools.target_sha256(tool, resolved_input, self.workspace)
+        return tools.target_sha256(tool, resolved_input, self.workspace, self.read_through)
 
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
@@ -130,6 +132,7 @@ class LiveTools:
             summarize_llm=self.summarize_llm,
             database_path=self.database_path,
             index_dir=self.index_dir,
+            read_through=self.read_through,
         )
         return tools.execute(tool, resolved_input, context)
 
@@ -160,6 +163,7 @@ class Orchestrator:
         ids: IdSource | None = None,
         prices: PriceTable | None = None,
         planner_factory: Callable[..., Planner] = make_planner,
+        read_through: Path | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -167,6 +171,8 @@ class Orchestrator:
         seed_workspace(self.workspace)  # a first start gets the sample documents; an existing folder is left alone
         self.database_path = database_path_from_url(settings.database_url)
         check_workspace(self.workspace, settings.database_url)
+        self.read_through = read_through.resolve() if read_through is not None else None
+        """A read-only layer below the workspace: set for a what-if replay with live tools (see ``LiveTools``)."""
         self.index_dir = settings.search_index_dir()
         self.caps = ToolCaps(settings.read_max_bytes, settings.search_max_files, settings.search_max_file_bytes)
         self._ids = ids or RandomIds()
@@ -288,7 +294,7 @@ class Orchestrator:
     def _live_tools(self, planner: Planner) -> LiveTools:
         brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
         llm = planner.summarize if planner.provider != "offline" else None
-        return LiveTools(self.workspace, self.database_path, brave, llm, self.index_dir, self.caps)
+        return LiveTools(self.workspace, self.database_path, brave, llm, self.read_through, self.index_dir, self.caps)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
         version = prompt_version_for(
@@ -301,6 +307,7 @@ class Orchestrator:
                 state.goal,
                 database_path=self.database_path,
                 index_dir=self.index_dir,
+                read_through=self.read_through,
                 caps=self.caps,
             )
         else:
@@ -359,7 +366,7 @@ class Orchestrator:
         return self._execute(state, step, resolved, runner, writer, decided=approved)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
-        return decide(policy, state, step, resolved, self.workspace, self.database_path)
+        return decide(policy, state, step, resolved, self.workspace, self.database_path, self.read_through)
 
     def _after_interruption(
         self,
@@ -464,6 +471,7 @@ def decide(
     resolved: dict[str, Any],
     workspace: Path,
     database_path: Path | None,
+    read_through: Path | None = None,
 ) -> Decision:
     """The guard's decision on ``step`` (with its resolved input) given the run so far.
 
@@ -475,6 +483,7 @@ def decide(
         tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
         spent_usd=state.cost_usd,
         budget_usd=state.budget_usd,
+        read_through=read_through,
     )
     return policy.evaluate(step.model_copy(update={"input": resolved}), context)
 

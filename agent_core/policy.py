@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
-from agent_core.tools import TOOLS, sandbox
+from agent_core.tools import TOOLS, layers, sandbox
 
 Outcome = Literal["approve", "reject", "hold"]
 ALLOWED_RULE = "allowed"
@@ -47,6 +47,8 @@ class PolicyContext:
     tool_calls_so_far: int
     spent_usd: float
     budget_usd: float
+    read_through: Path | None = None
+    """A read-only layer below the workspace (a what-if with live tools): paths are checked in both layers."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def _required_fields(p: RequiredFieldsParams, step: PlanStep, ctx: PolicyContext
 
 def _workspace_paths(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+        layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
     except sandbox.SandboxError as e:
         return str(e)
     return None
@@ -188,7 +190,7 @@ def _write_size_cap(p: SizeCapParams, step: PlanStep, ctx: PolicyContext) -> str
 
 def _no_overwrite(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        target = sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+        target = layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
     except sandbox.SandboxError as e:
         return str(e)
     if not target.exists:

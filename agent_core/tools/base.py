@@ -55,6 +55,9 @@ class ToolContext:
     search_max_file_bytes: int = ToolCaps.search_max_file_bytes
     index_dir: Path | None = None
     """Where the offline search keeps its index (beside the event store); None: a throw-away index in memory."""
+    read_through: Path | None = None
+    """A read-only layer below ``workspace`` (a what-if with live tools): files ``workspace`` lacks are read
+    from here, writes land in ``workspace``; nothing is copied up front."""
 
     @classmethod
     def with_caps(cls, caps: ToolCaps, **fields: Any) -> ToolContext:

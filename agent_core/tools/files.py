@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from agent_core.tools import sandbox
+from agent_core.tools import layers, sandbox
 from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure, output_of
 from agent_core.tools.decode import decode_text
 
@@ -40,12 +40,13 @@ class WriteFileInput(ToolInput):
 def _checked_path(path: str, ctx: ToolContext) -> sandbox.Target:
     rel = sandbox.check_relative(path)
     sandbox.check_name(rel)
-    return sandbox.inspect_target(ctx.workspace, rel, ctx.database_path)
+    return layers.inspect(ctx.workspace, ctx.read_through, rel, ctx.database_path)
 
 
 def _run_read_file(params: ReadFileInput, ctx: ToolContext) -> dict[str, Any]:
     target = _checked_path(params.path, ctx)
-    got = sandbox.read_file(ctx.workspace, target.rel, ctx.database_path, ctx.max_read_bytes)
+    root = layers.holder(ctx.workspace, ctx.read_through, target.rel)
+    got = sandbox.read_file(root, target.rel, ctx.database_path, ctx.max_read_bytes)
     content, sniffed = decode_text(got.data, complete=not got.truncated)
     covered: dict[str, Any] = {
         "bytes": got.size,
@@ -79,7 +80,7 @@ def _run_write_file(params: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     if len(data) > ctx.max_write_bytes:
         return failure(f"content is {len(data)} bytes; the write limit is {ctx.max_write_bytes} bytes")
     target = _checked_path(params.path, ctx)
-    created = sandbox.write_file(ctx.workspace, target.rel, data, ctx.database_path)
+    created = sandbox.write_file(ctx.workspace, target.rel, data, ctx.database_path) and not target.exists
     return {
         "success": True,
         "path": str(target.rel),

@@ -29,7 +29,7 @@ class ListFilesInput(ToolInput):
 def _run_list_files(params: ListFilesInput, ctx: ToolContext) -> ToolResult:
     files: list[dict[str, Any]] = []
     matched = scanned = 0
-    for entry in walk(ctx.workspace, ctx.database_path):
+    for entry in walk(ctx.workspace, ctx.database_path, ctx.read_through):
         scanned += 1
         if scanned > MAX_SCANNED:
             break

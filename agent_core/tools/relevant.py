@@ -27,19 +27,20 @@ def relevant_files(
     *,
     database_path: Path | None = None,
     index_dir: Path | None = None,
+    read_through: Path | None = None,
     caps: ToolCaps | None = None,
     limit: int = PLANNER_FILES,
 ) -> list[str]:
     """At most ``limit`` workspace paths, the most relevant to ``goal`` first chosen, returned sorted."""
     if not workspace.is_dir():
         return []
-    entries = list(walk(workspace, database_path))
+    entries = list(walk(workspace, database_path, read_through))
     if len(entries) <= limit:
         return sorted(e.rel for e in entries)
     lowered = goal.lower()
     goal_words = set(tokens(goal))
     caps = caps or ToolCaps()
-    by_content = _content_ranks(entries, goal, workspace, database_path, index_dir, caps, limit)
+    by_content = _content_ranks(entries, goal, workspace, database_path, index_dir, read_through, caps, limit)
 
     def rank(entry: Entry) -> tuple[int, int, int, int, str]:
         name = entry.rel.rsplit("/", 1)[-1].lower()
@@ -60,6 +61,7 @@ def _content_ranks(
     workspace: Path,
     database_path: Path | None,
     index_dir: Path | None,
+    read_through: Path | None,
     caps: ToolCaps,
     limit: int,
 ) -> dict[str, int]:
@@ -67,7 +69,7 @@ def _content_ranks(
     terms = query_terms(goal)
     if not terms:
         return {}
-    with opened(view_index_file(index_dir, workspace)) as index:
+    with opened(view_index_file(index_dir, workspace, read_through, database_path)) as index:
         index.update(
             entries,
             database_path=database_path,

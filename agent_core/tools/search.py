@@ -79,9 +79,9 @@ def workspace_search(query: str, max_results: int, ctx: ToolContext, folder: str
             return None if rel.startswith(prefix) else ""
         return "output_folder" if folder is None and rel.startswith(output) else None
 
-    with opened(view_index_file(ctx.index_dir, ctx.workspace)) as index:
+    with opened(view_index_file(ctx.index_dir, ctx.workspace, ctx.read_through, ctx.database_path)) as index:
         census = index.update(
-            walk(ctx.workspace, ctx.database_path),
+            walk(ctx.workspace, ctx.database_path, ctx.read_through),
             database_path=ctx.database_path,
             max_files=ctx.search_max_files,
             max_file_bytes=ctx.search_max_file_bytes,

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from agent_core.tools import sandbox
 from agent_core.tools.decode import SNIFF_BYTES, TextDecoder, sniff
 from agent_core.tools.text import STOPWORDS
-from agent_core.tools.walk import Entry
+from agent_core.tools.walk import Entry, walk
 
 SCHEMA = "1"
 """Bump when paragraphs, the tokenizer or the stored columns change: an index of another schema is rebuilt."""
@@ -67,21 +67,45 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
 
 
-def index_file_for(index_dir: Path, workspace: Path) -> Path:
-    """The index file of a workspace."""
-    key = os.path.realpath(workspace)
+def index_file_for(index_dir: Path, workspace: Path, read_through: Path | None = None) -> Path:
+    """The index file of a workspace (and of its read-through layer, for a what-if's scratch view)."""
+    key = os.path.realpath(workspace) + ("\0" + os.path.realpath(read_through) if read_through else "")
     return index_dir / f"search-{hashlib.sha256(key.encode('utf-8', 'surrogateescape')).hexdigest()[:20]}.sqlite3"
 
 
-def view_index_file(index_dir: Path | None, workspace: Path) -> Path | None:
-    """The index file of the workspace; None (an index in memory) without an index folder, or when that
-    folder is inside the workspace (an index is never written there)."""
+def view_index_file(
+    index_dir: Path | None, workspace: Path, read_through: Path | None, database_path: Path | None
+) -> Path | None:
+    """The index file for a view of the workspace; None (an index in memory) without an index folder, or when
+    that folder is inside the workspace (an index is never written there).
+
+    A what-if's scratch layer that holds no documents shares the real workspace's index; once it
+    holds some, it gets its own, started as a copy of the real one, so only its own files are
+    indexed again (copy-on-write, like its files).
+    """
     if index_dir is None:
         return None
     folder = Path(os.path.realpath(index_dir))
-    if sandbox.is_inside(Path(os.path.realpath(workspace)), folder):
+    roots = [Path(os.path.realpath(p)) for p in (workspace, read_through) if p is not None]
+    if any(sandbox.is_inside(root, folder) for root in roots):
         return None
-    return index_file_for(folder, workspace)
+    if read_through is None or not any(is_document(e.rel) for e in walk(workspace, database_path)):
+        return index_file_for(folder, read_through or workspace)
+    view = index_file_for(folder, workspace, read_through)
+    if not view.exists():
+        _seed(index_file_for(folder, read_through), view)
+    return view
+
+
+def _seed(source: Path, target: Path) -> None:
+    if not source.exists():
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+    except (sqlite3.Error, OSError):
+        target.unlink(missing_ok=True)
 
 
 # --- paragraphs --------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ Skips links, hidden and secret-looking names (``sandbox.check_name``'s rules, ch
 folder rather than once per file), names a plan could not spell (control characters, bytes that
 are not UTF-8), anything but regular files, and the event database. Order: a folder's files by
 name, then its folders by name, depth first (``os.walk`` top-down, sorted).
+
+With ``read_through`` the walk is of two layers, as a what-if replay with live tools sees them:
+the scratch ``workspace`` over the real workspace, read-only below it; a name in the upper
+layer hides the same name below.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from agent_core.tools import sandbox
 
 
 class Entry(NamedTuple):
-    """One file: its path relative to the workspace (POSIX), size, mtime and the folder it is under."""
+    """One file: its path relative to the workspace (POSIX), size, mtime and the layer that holds it."""
 
     rel: str
     size: int
@@ -49,16 +53,27 @@ def usable_name(name: str) -> bool:
     return len(name) <= sandbox.MAX_COMPONENT_CHARS
 
 
-def walk(workspace: Path, database_path: Path | None = None) -> Iterator[Entry]:
+def walk(workspace: Path, database_path: Path | None = None, read_through: Path | None = None) -> Iterator[Entry]:
     """Every file a file tool could open, in the fixed order; ``SandboxError`` when the workspace is missing."""
-    root = sandbox.workspace_root(workspace)
-    stack = [""]
+    layers = [sandbox.workspace_root(workspace)]
+    if read_through is not None:
+        layers.append(sandbox.workspace_root(read_through))
+    stack: list[tuple[str, list[Path]]] = [("", layers)]
     while stack:
-        prefix = stack.pop()
-        files, folders = _scan(root, prefix, database_path)
+        prefix, roots = stack.pop()
+        files: dict[str, Entry] = {}
+        folders: dict[str, list[Path]] = {}
+        for root in roots:
+            layer_files, layer_folders = _scan(root, prefix, database_path)
+            for name, entry in layer_files.items():
+                if name not in files and name not in folders:
+                    files[name] = entry
+            for name in layer_folders:
+                if name not in files:
+                    folders.setdefault(name, []).append(root)
         for name in sorted(files):
             yield files[name]
-        stack.extend(f"{prefix}{name}/" for name in sorted(folders, reverse=True))
+        stack.extend((f"{prefix}{name}/", folders[name]) for name in sorted(folders, reverse=True))
 
 
 def _scan(root: Path, prefix: str, database_path: Path | None) -> tuple[dict[str, Entry], list[str]]:
