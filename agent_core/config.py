@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ class Settings(BaseSettings):
             url = None
         if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(os.path.abspath(str(url.database) + ".search"))
-        cache = self.xdg_cache_home or Path.home() / ".cache"
+        try:
+            cache = self.xdg_cache_home or Path.home() / ".cache"
+        except RuntimeError:  # no home folder to speak of (a bare container user)
+            cache = Path(tempfile.gettempdir())
         key = hashlib.sha256(masked_url(self.database_url).encode("utf-8")).hexdigest()[:16]
         return Path(os.path.abspath(cache)) / "agent-workbench" / "search" / key
 

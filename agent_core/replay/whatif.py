@@ -31,6 +31,7 @@ from agent_core.replay.recording import (
     shadow_workspace,
 )
 from agent_core.store import EventStore
+from agent_core.tools.search_index import forget_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +145,17 @@ def whatif(
             may_reuse=lambda s, t: (s, t) in recording.held,
             on_append=on_append,
         )
-    return _record_verdict(store, recording, new_id, state, cost_share, scratch)
+    return _record_verdict(store, settings, recording, new_id, state, cost_share, scratch)
 
 
 def _record_verdict(
-    store: EventStore, recording: Recording, replay_id: str, state: RunState, cost_share: float, scratch: str | None
+    store: EventStore,
+    settings: Settings,
+    recording: Recording,
+    replay_id: str,
+    state: RunState,
+    cost_share: float,
+    scratch: str | None,
 ) -> WhatIfResult:
     result = diff_runs(recording.events, load_events(store, replay_id), cost_share=cost_share)
     store.append(
@@ -158,6 +165,9 @@ def _record_verdict(
     )
     notes = []
     if scratch and state.is_terminal:
+        below = state.overrides.get("read_through")
+        if below:
+            forget_view(settings.search_index_dir(), Path(scratch), Path(below))
         shutil.rmtree(Path(scratch).parent, ignore_errors=True)
     elif scratch:
         notes.append(f"the replay's live tools write to the scratch copy {scratch}")
@@ -189,4 +199,6 @@ def continue_replay(
         planner = _planner_for(scoped, recording, overrides)
         orchestrator = replay_orchestrator(store, settings, workspace, planner, Path(state.policy_path), read_through)
         state = drive(orchestrator, run_id, planner, runner, (), on_append=on_append)
-    return _record_verdict(store, recording, run_id, state, DEFAULT_COST_SHARE, str(workspace) if scratch else None)
+    return _record_verdict(
+        store, settings, recording, run_id, state, DEFAULT_COST_SHARE, str(workspace) if scratch else None
+    )

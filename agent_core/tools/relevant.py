@@ -9,10 +9,11 @@ than the limit gives the same list as before (what a verify's shadow workspace r
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 from agent_core.tools.base import ToolCaps
-from agent_core.tools.search_index import opened, query_terms, view_index_file
+from agent_core.tools.search_index import Hit, opened, query_terms, view_index_file
 from agent_core.tools.text import tokens
 from agent_core.tools.walk import Entry, walk
 
@@ -69,14 +70,24 @@ def _content_ranks(
     terms = query_terms(goal)
     if not terms:
         return {}
-    with opened(view_index_file(index_dir, workspace, read_through, database_path)) as index:
-        index.update(
-            entries,
-            database_path=database_path,
-            max_files=caps.search_max_files,
-            max_file_bytes=caps.search_max_file_bytes,
-        )
-        hits = index.search(terms, limit * _CONTENT_HITS)
+
+    def search_in(index_file: Path | None) -> list[Hit]:
+        with opened(index_file) as index:
+            index.update(
+                entries,
+                database_path=database_path,
+                max_files=caps.search_max_files,
+                max_file_bytes=caps.search_max_file_bytes,
+            )
+            return index.search(terms, limit * _CONTENT_HITS)
+
+    index_file = view_index_file(index_dir, workspace, read_through, database_path)
+    try:
+        hits = search_in(index_file)
+    except sqlite3.OperationalError:
+        if index_file is None:
+            raise
+        hits = search_in(None)  # as the search does: an index in memory gives the same ranks
     ranks: dict[str, int] = {}
     for hit in hits:
         ranks.setdefault(hit.path, len(ranks))

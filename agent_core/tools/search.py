@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, 
 from agent_core.tools.search_index import (
     DOCUMENT_SUFFIXES,
     Census,
+    Hit,
     opened,
     query_terms,
     view_index_file,
@@ -79,15 +82,24 @@ def workspace_search(query: str, max_results: int, ctx: ToolContext, folder: str
             return None if rel.startswith(prefix) else ""
         return "output_folder" if folder is None and rel.startswith(output) else None
 
-    with opened(view_index_file(ctx.index_dir, ctx.workspace, ctx.read_through, ctx.database_path)) as index:
-        census = index.update(
-            walk(ctx.workspace, ctx.database_path, ctx.read_through),
-            database_path=ctx.database_path,
-            max_files=ctx.search_max_files,
-            max_file_bytes=ctx.search_max_file_bytes,
-            outside=outside,
-        )
-        hits = index.search(query_terms(query), max_results, lambda rel: outside(rel) is None)
+    def search_in(index_file: Path | None) -> tuple[Census, list[Hit]]:
+        with opened(index_file) as index:
+            census = index.update(
+                walk(ctx.workspace, ctx.database_path, ctx.read_through),
+                database_path=ctx.database_path,
+                max_files=ctx.search_max_files,
+                max_file_bytes=ctx.search_max_file_bytes,
+                outside=outside,
+            )
+            return census, index.search(query_terms(query), max_results, lambda rel: outside(rel) is None)
+
+    index_file = view_index_file(ctx.index_dir, ctx.workspace, ctx.read_through, ctx.database_path)
+    try:
+        census, hits = search_in(index_file)
+    except sqlite3.OperationalError:
+        if index_file is None:
+            raise
+        census, hits = search_in(None)  # locked past the busy timeout, or a full disk: memory gives the same answer
     results = [{"title": h.title, "path": h.path, "snippet": h.snippet, "score": h.score} for h in hits]
     coverage = {
         "scope": scope,

@@ -97,6 +97,14 @@ def view_index_file(
     return view
 
 
+def forget_view(index_dir: Path, workspace: Path, read_through: Path) -> None:
+    """Remove a what-if's own index, with its scratch layer (it is a copy that nothing else reads)."""
+    view = index_file_for(Path(os.path.realpath(index_dir)), workspace, read_through)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.unlink(str(view) + suffix)
+
+
 def _seed(source: Path, target: Path) -> None:
     if not source.exists():
         return

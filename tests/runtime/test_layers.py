@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent_core.tools import ToolContext, execute, target_sha256
-from agent_core.tools.search_index import SearchIndex, index_file_for
+from agent_core.tools.search_index import SearchIndex, forget_view, index_file_for
 from tests.workspaces import write
 
 
@@ -61,3 +61,5 @@ def test_listing_and_search_see_both_layers_and_leave_the_real_index_alone(
     assert [h.path for h in index.search(["charlie"], 5)] == ["docs/b.md"]  # the real workspace's index
     index.close()
     assert len(list((tmp_path / "index").glob("*.sqlite3"))) == 2  # the view's own, seeded from it
+    forget_view(tmp_path / "index", above, below)  # what the what-if does when its scratch layer goes
+    assert [p.name for p in (tmp_path / "index").glob("*.sqlite3")] == [index_file_for(tmp_path / "index", below).name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_core.config import Settings
-from agent_core.tools import ToolContext
+from agent_core.tools import ToolContext, search_index
 from agent_core.tools.search import workspace_search
 from agent_core.tools.search_index import MAX_PARAGRAPH_CHARS, Paragraphs, SearchIndex, index_file_for
 from agent_core.tools.walk import walk
@@ -187,6 +188,20 @@ def test_unreadable_files_are_skipped_and_named(tmp_path: Path) -> None:
     assert result["coverage"]["files_skipped"] == {"unreadable": 2}
     assert [r["path"] for r in result["results"]] == ["c.md"]
     assert "2 unreadable" in result["output"] or result["results"]
+
+
+def test_an_index_locked_too_long_answers_from_memory(
+    folder: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "_BUSY_TIMEOUT_MS", 50)
+    expected = search(folder.root, tmp_path / "idx", "zqlicensemarker")
+    blocker = sqlite3.connect(index_file_for(tmp_path / "idx", folder.root), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holding the index for longer than the busy timeout
+    try:
+        assert search(folder.root, tmp_path / "idx", "zqlicensemarker") == expected
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
 
 
 def test_a_broken_index_file_is_rebuilt(tmp_path: Path) -> None:
