@@ -478,12 +478,6 @@ class SearchIndex:
             for score, path, ordinal, owner in ranked[:max_results]
         ]
 
-    def size_bytes(self) -> int:
-        """The index's size on disk (0 in memory)."""
-        if self.location == "memory":
-            return 0
-        return sum(os.path.getsize(self.location + s) for s in ("", "-wal") if os.path.exists(self.location + s))
-
 
 class _Body:
     """A file's paragraphs as stored: NUL-terminated, zlib-compressed (streamed once past a megabyte)."""
