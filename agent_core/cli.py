@@ -424,7 +424,13 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         if args.json:
             print(
                 json.dumps(
-                    {"mode": mode, "failed": report.failed, "counts": dict(report.counts), "lines": list(report.lines)},
+                    {
+                        "mode": mode,
+                        "failed": report.failed,
+                        "counts": dict(report.counts),
+                        "runs": report.run_statuses,
+                        "lines": list(report.lines),
+                    },
                     indent=2,
                 ),
                 file=out,

@@ -6,8 +6,10 @@ every secret present); callers build a ``Settings`` once and hand it down.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
 
     max_interruptions: int = Field(default=3, ge=1, le=100, validation_alias="AGENT_MAX_INTERRUPTIONS")
     """How many times one step may be interrupted (the process died inside its tool) before resume fails the run."""
+    read_max_bytes: int = Field(default=200_000, ge=1, validation_alias="AGENT_READ_MAX_BYTES")
+    search_max_files: int = Field(default=20_000, ge=1, validation_alias="AGENT_SEARCH_MAX_FILES")
+    search_max_file_bytes: int = Field(default=10_000_000, ge=1, validation_alias="AGENT_SEARCH_MAX_FILE_BYTES")
+    index_dir: Path | None = Field(default=None, validation_alias="AGENT_INDEX_DIR")
+    """Where the offline search keeps its index; default: see ``search_index_dir``."""
+    xdg_cache_home: Path | None = Field(default=None, validation_alias="XDG_CACHE_HOME")
 
     @field_validator("agent_planner")
     @classmethod
@@ -136,6 +144,26 @@ class Settings(BaseSettings):
         from agent_core.providers.registry import resolve_auto  # the registry imports this module
 
         return resolve_auto(self)
+
+    def search_index_dir(self) -> Path:
+        """Where the offline search's index lives: ``AGENT_INDEX_DIR``, else beside a SQLite event store
+        (``data/agent.db`` -> ``data/agent.db.search/``), else a cache folder named after the database URL
+        (``$XDG_CACHE_HOME`` or ``~/.cache``, ``agent-workbench/search/<hash>``). Never the workspace: the
+        search keeps its index in memory when this folder is inside it."""
+        if self.index_dir is not None:
+            return Path(os.path.abspath(self.index_dir))
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            url = None
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(os.path.abspath(str(url.database) + ".search"))
+        try:
+            cache = self.xdg_cache_home or Path.home() / ".cache"
+        except RuntimeError:  # no home folder to speak of (a bare container user)
+            cache = Path(tempfile.gettempdir())
+        key = hashlib.sha256(masked_url(self.database_url).encode("utf-8")).hexdigest()[:16]
+        return Path(os.path.abspath(cache)) / "agent-workbench" / "search" / key
 
 
 class _ProviderCredentials(PydanticBaseSettingsSource):

@@ -133,9 +133,10 @@ class RunStarted(DomainEvent):
     """A run began: what was asked, within which limits, with which planner and policy.
 
     v2: ``planner`` became an object {provider, model, prompt_sha} (v1 held the provider name).
+    v3: ``outcome_rules`` (older runs are read as rules 1).
     """
 
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     type: Literal["RunStarted"] = "RunStarted"
     goal: str = Field(description="What the person asked for, with secrets redacted.")
     max_steps: int = Field(description="The most steps a plan may have.")
@@ -151,8 +152,14 @@ class RunStarted(DomainEvent):
     )
     overrides: dict[str, Any] = Field(
         default_factory=dict,
-        description="What a replay changed (provider, model, policy_path, tools, workspace, system_prompt), "
-        "and a custom system prompt of any run.",
+        description="What a replay changed (provider, model, policy_path, tools, workspace, read_through, "
+        "system_prompt), and a custom system prompt of any run.",
+    )
+    outcome_rules: int = Field(
+        default=2,
+        description="The rules that decide how the run ends once its plan is done (`agent_core/outcome.py`): "
+        "1 = `completed` whatever its steps did (runs recorded before v3); 2 = `failed` when no step succeeded "
+        "or every lookup found nothing.",
     )
     forked_from: ForkPoint | None = Field(
         default=None,
@@ -410,7 +417,8 @@ class BudgetExceeded(DomainEvent):
 
 
 class ResponseFinalized(DomainEvent):
-    """The run's answer, written once every step is done, just before ``RunCompleted``."""
+    """The run's answer, written once every step is done, just before the final event: ``RunCompleted``, or
+    ``RunFailed`` when the run's outcome rules find it has no answer."""
 
     type: Literal["ResponseFinalized"] = "ResponseFinalized"
     summary: str = Field(
@@ -420,7 +428,8 @@ class ResponseFinalized(DomainEvent):
 
 
 class RunCompleted(DomainEvent):
-    """The run ended after its last step (some steps may have failed or been refused)."""
+    """The run ended after its last step with an answer (some steps may have failed or been refused; under
+    outcome rules 1, even all of them)."""
 
     TERMINAL: ClassVar[bool] = True
     type: Literal["RunCompleted"] = "RunCompleted"
@@ -428,7 +437,8 @@ class RunCompleted(DomainEvent):
 
 
 class RunFailed(DomainEvent):
-    """The run ended without finishing its plan: no valid plan, the budget, or a policy file that changed."""
+    """The run ended without an answer: no valid plan, the budget, a policy file that changed, or (outcome
+    rules 2) a finished plan whose steps all failed or were refused, or whose lookups all found nothing."""
 
     TERMINAL: ClassVar[bool] = True
     type: Literal["RunFailed"] = "RunFailed"
@@ -565,10 +575,16 @@ def upcast_observation_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "result": result_once(result)} if isinstance(result, dict) else payload
 
 
+def upcast_run_started_v2_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """v3 records the outcome rules a run is judged by; runs recorded before were judged by rules 1."""
+    return {**payload, "outcome_rules": 1}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("RunStarted", 1): upcast_run_started_v1_v2,
     ("PlanRejected", 1): upcast_plan_rejected_v1_v2,
     ("ObservationCaptured", 1): upcast_observation_v1_v2,
+    ("RunStarted", 2): upcast_run_started_v2_v3,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from agent_core.clock import IdSource, RandomIds
 from agent_core.config import Settings
 from agent_core.errors import AgentError, ConcurrencyError, PayloadRejected, ReadOnlyRun, RunStateError
 from agent_core.jsontext import clean, first_surrogate
+from agent_core.outcome import CURRENT_RULES, unanswered
 from agent_core.plan import PlanStep
 from agent_core.planning import (
     BUDGET_MARKER,
@@ -40,6 +41,8 @@ from agent_core.projections import RunState, StepState, fold, load_events, load_
 from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
 from agent_core.store import EventStore
+from agent_core.tools.base import ToolCaps
+from agent_core.tools.relevant import relevant_files
 from agent_core.tools.sandbox import database_path_from_url
 from agent_core.workspace import list_workspace, seed_workspace
 
@@ -130,27 +133,37 @@ class ToolRunner(Protocol):
 
 @dataclass
 class LiveTools:
-    """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM."""
+    """The real tools in the workspace sandbox; ``summarize`` may use the run's LLM.
+
+    ``read_through``: a read-only layer below ``workspace`` (a what-if replay's scratch over the real
+    workspace); ``index_dir``: where the offline search keeps its index; ``caps``: the settings' limits.
+    """
 
     workspace: Path
     database_path: Path | None = None
     brave_api_key: str | None = None
     summarize_llm: Callable[[str, str], Any] | None = None
+    read_through: Path | None = None
+    index_dir: Path | None = None
+    caps: ToolCaps = field(default_factory=ToolCaps)
 
     def target_sha256(self, tool: str, resolved_input: dict[str, Any]) -> str | None:
         """The write target's hash in the real workspace now."""
-        return tools.target_sha256(tool, resolved_input, self.workspace)
+        return tools.target_sha256(tool, resolved_input, self.workspace, self.read_through)
 
     def run(
         self, tool: str, resolved_input: dict[str, Any], prior_results: Mapping[str, dict[str, Any]]
     ) -> dict[str, Any]:
         """Run the real tool in the workspace sandbox."""
-        context = tools.ToolContext(
+        context = tools.ToolContext.with_caps(
+            self.caps,
             workspace=self.workspace,
             prior_results=prior_results,
             brave_api_key=self.brave_api_key,
             summarize_llm=self.summarize_llm,
             database_path=self.database_path,
+            index_dir=self.index_dir,
+            read_through=self.read_through,
         )
         return tools.execute(tool, resolved_input, context)
 
@@ -208,6 +221,7 @@ class Orchestrator:
         ids: IdSource | None = None,
         prices: PriceTable | None = None,
         planner_factory: Callable[..., Planner] = make_planner,
+        read_through: Path | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -215,6 +229,10 @@ class Orchestrator:
         seed_workspace(self.workspace)  # a first start gets the sample documents; an existing folder is left alone
         self.database_path = database_path_from_url(settings.database_url)
         check_workspace(self.workspace, settings.database_url)
+        self.read_through = read_through.resolve() if read_through is not None else None
+        """A read-only layer below the workspace: set for a what-if replay with live tools (see ``LiveTools``)."""
+        self.index_dir = settings.search_index_dir()
+        self.caps = ToolCaps(settings.read_max_bytes, settings.search_max_files, settings.search_max_file_bytes)
         self._ids = ids or RandomIds()
         self._prices = prices or default_prices()
         self._planner_factory = planner_factory
@@ -234,11 +252,13 @@ class Orchestrator:
         on_append: OnAppend | None = None,
         prompt_version: str | None = None,
         forked_from: ev.ForkPoint | None = None,
+        outcome_rules: int = CURRENT_RULES,
     ) -> str:
         """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet).
 
-        ``prompt_version`` (default: the current one) decides the prompt and the tools offered;
-        verify passes the recording's, so an old run is planned again the way it was.
+        ``prompt_version`` (default: the current one) decides the prompt and the tools offered, and
+        ``outcome_rules`` how the run ends (``agent_core.outcome``); verify passes the recording's,
+        so an old run is planned and judged again the way it was.
         ``forked_from`` marks a fork (``replay.fork`` writes its inherited prefix next).
         """
         request = request.validate()
@@ -266,6 +286,7 @@ class Orchestrator:
             replay_mode=replay_mode,
             overrides=recorded_overrides,
             forked_from=forked_from,
+            outcome_rules=outcome_rules,
         )
         _Writer(self.store, run_id, 0, on_append)(started)
         return run_id
@@ -334,9 +355,10 @@ class Orchestrator:
                 return self._catch_up(state)
             state = self._catch_up(state)
 
+        no_answer = unanswered(state, state.outcome_rules)
         writer(
             ev.ResponseFinalized(summary=_final_summary(state), step_count=len(state.steps)),
-            ev.RunCompleted(),
+            ev.RunFailed(reason=no_answer) if no_answer else ev.RunCompleted(),
         )
         return self._catch_up(state)
 
@@ -353,18 +375,29 @@ class Orchestrator:
     def _live_tools(self, planner: Planner) -> LiveTools:
         brave = self.settings.brave_api_key.get_secret_value() if self.settings.brave_api_key else None
         llm = planner.summarize if _has_llm(planner) else None
-        return LiveTools(self.workspace, self.database_path, brave, llm)
+        return LiveTools(self.workspace, self.database_path, brave, llm, self.read_through, self.index_dir, self.caps)
 
     def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
         version = prompt_version_for(
             state.planner.prompt_sha if state.planner else None, state.overrides.get("prompt_version")
         )
         limits = PlanLimits(max_steps=state.max_steps, tools=version.offered)
+        if version.listing == "relevant":
+            files = relevant_files(
+                self.workspace,
+                state.goal,
+                database_path=self.database_path,
+                index_dir=self.index_dir,
+                read_through=self.read_through,
+                caps=self.caps,
+            )
+        else:
+            files = list_workspace(self.workspace)
         outcome = request_plan(
             planner,
             state.goal,
             limits,
-            workspace_files=list_workspace(self.workspace),
+            workspace_files=files,
             emit=writer,
             prices=self._prices,
             spent_usd=state.cost_usd,
@@ -411,7 +444,7 @@ class Orchestrator:
         return self._execute(state, step, resolved, runner, writer, decided=approved, paid=paid)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
-        return decide(policy, state, step, resolved, self.workspace, self.database_path)
+        return decide(policy, state, step, resolved, self.workspace, self.database_path, self.read_through)
 
     def _after_interruption(
         self,
@@ -582,6 +615,7 @@ def decide(
     resolved: dict[str, Any],
     workspace: Path,
     database_path: Path | None,
+    read_through: Path | None = None,
 ) -> Decision:
     """The guard's decision on ``step`` (with its resolved input) given the run so far.
 
@@ -593,6 +627,7 @@ def decide(
         tool_calls_so_far=sum(1 for s in state.steps if s.executed or s.result is not None),
         spent_usd=state.cost_usd,
         budget_usd=state.budget_usd,
+        read_through=read_through,
     )
     return policy.evaluate(step.model_copy(update={"input": resolved}), context)
 

@@ -23,7 +23,7 @@ from agent_core.config import sqlite_file
 from agent_core.errors import ConfigError, PolicyError
 from agent_core.plan import PlanStep
 from agent_core.redaction import Redactor
-from agent_core.tools import TOOLS, sandbox
+from agent_core.tools import TOOLS, layers, sandbox
 from agent_core.tools.base import validation_message
 
 Outcome = Literal["approve", "reject", "hold"]
@@ -50,6 +50,8 @@ class PolicyContext:
     tool_calls_so_far: int
     spent_usd: float
     budget_usd: float
+    read_through: Path | None = None
+    """A read-only layer below the workspace (a what-if with live tools): paths are checked in both layers."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def _no_secrets(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
 
 def _workspace_paths(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+        layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
     except sandbox.SandboxError as e:
         return str(e)
     return None
@@ -223,7 +225,7 @@ def _write_size_cap(p: SizeCapParams, step: PlanStep, ctx: PolicyContext) -> str
 
 def _no_overwrite(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        target = sandbox.inspect_target(ctx.workspace, _path_of(step, p.field), ctx.database_path)
+        target = layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
     except sandbox.SandboxError as e:
         return str(e)
     if not target.exists:

@@ -71,6 +71,7 @@ class RunState:
     replay_of: str | None = None
     replay_mode: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    outcome_rules: int = 1  # see agent_core/outcome.py; RunStarted says which
     plan: Plan | None = None
     steps_planned: int = 0  # len(plan.steps), kept apart so that the runs index carries it without the plan
     plan_attempts: int = 0
@@ -161,6 +162,7 @@ def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
         replay_mode=e.replay_mode,
         overrides=dict(e.overrides),
         forked_from=e.forked_from,
+        outcome_rules=e.outcome_rules,
     )
 
 

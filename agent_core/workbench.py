@@ -279,7 +279,12 @@ class Workbench:
         )
 
     def compare_arms(
-        self, run_id: str, arms: list[str], *, tools: str = "recorded", judge: str | None = None
+        self,
+        run_id: str,
+        arms: list[str],
+        *,
+        tools: replay.ToolsMode = "recorded",
+        judge: replay.JudgeKind | None = None,
     ) -> replay.ArmsReport:
         """One what-if of ``run_id`` per arm (``PROVIDER:MODEL``, ``PROVIDER`` or ``prompt=FILE``): the matrix.
 
@@ -291,16 +296,20 @@ class Workbench:
             self.settings,
             run_id,
             parsed,
-            tools=tools,  # type: ignore[arg-type]  # checked by the CLI's choices and the page's radio
-            judge_with=judge,  # type: ignore[arg-type]
+            tools=tools,
+            judge_with=judge,
         )
 
     def compare_arms_all(
-        self, arms: list[str], *, tools: str = "recorded", on_result: Callable[[str], None] | None = None
+        self,
+        arms: list[str],
+        *,
+        tools: replay.ToolsMode = "recorded",
+        on_result: Callable[[str], None] | None = None,
     ) -> list[replay.ArmTally]:
         """Every arm over every original run: per-arm wins, ties and losses."""
         parsed = [replay.parse_arm(a) for a in arms]
-        return replay.compare_arms_all(self.store, self.settings, parsed, tools=tools, on_result=on_result)  # type: ignore[arg-type]
+        return replay.compare_arms_all(self.store, self.settings, parsed, tools=tools, on_result=on_result)
 
     def lineage(self, run_id: str) -> LineageNode:
         """The tree ``run_id`` belongs to, from its original down: replays and forks, each with its verdict."""

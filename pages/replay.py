@@ -222,7 +222,8 @@ def arms_form() -> Request | None:
     if not arms:
         st.error("Name at least one arm, one per line.")
         return None
-    return Request("arms", Overrides(tools=tools), arms=arms, judge=judge or None)  # type: ignore[arg-type]
+    tools_mode = "live" if tools == "live" else "recorded"
+    return Request("arms", Overrides(tools=tools_mode), arms=arms, judge=judge or None)
 
 
 def arms_matrix(workbench: Workbench, run_id: str) -> None:

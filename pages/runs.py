@@ -94,6 +94,8 @@ def chosen_run(shown: list[RunSummary]) -> None:
     with st.container(border=True):
         st.caption(f"Run {md_escape(short_id(run.run_id))} · {status_label(run.status)}")
         st.text(run.goal)
+        if run.status in ("failed", "cancelled") and run.reason:
+            st.text(f"Why it {run.status.replace('cancelled', 'was cancelled')}: {run.reason}")
         open_col, replay_col, _ = st.columns([1, 1, 4])
         with open_col:
             nav.link_to_run("timeline", run.run_id, "Open timeline", ":material/timeline:")

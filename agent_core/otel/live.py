@@ -70,7 +70,7 @@ class LiveExporter:
         self.store = store
         self._sender = OtlpSender(endpoint, timeout_s=timeout_s) if send is None and endpoint else None
         self.endpoint = self._sender.endpoint if self._sender else (endpoint or "<custom sender>")
-        self._send: Send = send or self._sender.send  # type: ignore[union-attr]
+        self._send: Send = send if send is not None else self._sender.send  # type: ignore[union-attr]  # set above when send is None
         self._include_content = include_content
         self._redactor = redactor
         self._start_position = start_position

@@ -515,8 +515,8 @@ class _Walk:
             root.end = terminal.at
         if state.status == "failed":
             root.fail("run_failed", self.content.status("the run failed", state.failure_reason or ""))
-        elif isinstance(terminal.event if terminal else None, ev.RunCancelled):
-            root.attributes["agent_workbench.run.cancelled_by"] = terminal.event.by  # type: ignore[union-attr]
+        elif terminal is not None and isinstance(terminal.event, ev.RunCancelled):
+            root.attributes["agent_workbench.run.cancelled_by"] = terminal.event.by
 
 
 def run_spans(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent_core.tools import TOOLS
 
@@ -26,11 +26,16 @@ class PromptVersion:
     """The tools a plan may use, in the order the request message and the validator name them."""
     listed: tuple[str, ...]
     """The order of the prompt's tool section."""
+    pinned: tuple[tuple[str, str], ...] = ()
+    """(tool, prompt line) as this version wrote them, for tools whose ``ToolSpec.prompt`` changed since."""
+    listing: Literal["sorted", "relevant"] = "sorted"
+    """How the request message picks the workspace files it names: the first 200 paths in sorted order
+    (``workspace.list_workspace``), or the 200 most relevant to the goal (``tools.relevant``), shown sorted."""
 
     @property
     def text(self) -> str:
-        """The system prompt; its tool section comes from each tool's ``ToolSpec.prompt``."""
-        return _system_prompt(self.id, self.listed)
+        """The system prompt; its tool section comes from each tool's ``ToolSpec.prompt`` (or the pinned line)."""
+        return _system_prompt(self.id, self.listed, dict(self.pinned))
 
     @property
     def sha(self) -> str:
@@ -38,8 +43,8 @@ class PromptVersion:
         return prompt_sha(self.text)
 
 
-def _system_prompt(version: str, listed: tuple[str, ...]) -> str:
-    tool_lines = "\n".join(f"- {name}: {TOOLS[name].prompt}" for name in listed)
+def _system_prompt(version: str, listed: tuple[str, ...], pinned: dict[str, str]) -> str:
+    tool_lines = "\n".join(f"- {name}: {pinned.get(name, TOOLS[name].prompt)}" for name in listed)
     return f"""You are the planner of a careful research agent ({version}).
 Turn the user's goal into a short plan of tool calls. You do not run the tools; you only plan.
 
@@ -64,6 +69,8 @@ def prompt_sha(system_prompt: str) -> str:
     return hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()
 
 
+_WEB_SEARCH_BEFORE_FOLDER = ("web_search", '{"query": str, "max_results": int (optional, default 5)}')
+
 PROMPT_VERSIONS: dict[str, PromptVersion] = {
     v.id: v
     for v in (
@@ -72,18 +79,28 @@ PROMPT_VERSIONS: dict[str, PromptVersion] = {
             "plan-prompt-v1",
             offered=("web_search", "read_file", "write_file", "summarize"),
             listed=("web_search", "read_file", "summarize", "write_file"),
+            pinned=(_WEB_SEARCH_BEFORE_FOLDER,),
         ),
         PromptVersion(
             "plan-prompt-v2",
             offered=("web_search", "read_file", "summarize", "write_file", "list_files"),
             listed=("web_search", "read_file", "summarize", "write_file", "list_files"),
+            pinned=(_WEB_SEARCH_BEFORE_FOLDER,),
+        ),
+        # v3: web_search takes a folder (reports/ is searched only when named); the request names the
+        # files most relevant to the goal instead of the first 200 sorted.
+        PromptVersion(
+            "plan-prompt-v3",
+            offered=("web_search", "read_file", "summarize", "write_file", "list_files"),
+            listed=("web_search", "read_file", "summarize", "write_file", "list_files"),
+            listing="relevant",
         ),
     )
 }
 """Every prompt a run may have been recorded with. Never edit one (a test pins their shas): a new tool, or a
 new wording of a tool's ``prompt``, is a new version here, made ``CURRENT_PROMPT``."""
 
-CURRENT_PROMPT = PROMPT_VERSIONS["plan-prompt-v2"]
+CURRENT_PROMPT = PROMPT_VERSIONS["plan-prompt-v3"]
 PROMPT_VERSION = CURRENT_PROMPT.id
 SYSTEM_PROMPT = CURRENT_PROMPT.text
 LEGACY_PROMPT = PROMPT_VERSIONS["plan-prompt-v1"]

@@ -18,6 +18,7 @@ from agent_core.replay.counterfactual import CounterfactualReport, DecisionChang
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, StepDiff, diff_runs
 from agent_core.replay.driver import Overrides, ReplayError, ToolsMode
 from agent_core.replay.fork import ForkResult, fork, record_fork_verdict
+from agent_core.replay.judge import JudgeKind
 from agent_core.replay.recording import (
     NO_RECORDING_ERROR,
     RecordedCall,
@@ -40,6 +41,7 @@ __all__ = [
     "CounterfactualReport",
     "DecisionChange",
     "ForkResult",
+    "JudgeKind",
     "Overrides",
     "RecordedCall",
     "RecordedTools",

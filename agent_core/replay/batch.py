@@ -37,11 +37,26 @@ class ReplayAllReport:
         """True on any regression, divergence or error: what CI gates on."""
         return bool(self.counts.get("regression") or self.counts.get("diverged") or self.counts.get("error"))
 
+    @property
+    def run_statuses(self) -> dict[str, int]:
+        """How the replayed runs themselves had ended (verify: as recorded; what-if: the replays)."""
+        ended: dict[str, int] = {}
+        for result in self.results:
+            status = result.run_status if isinstance(result, VerifyResult) else result.state.status
+            if status:
+                ended[status] = ended.get(status, 0) + 1
+        return ended
+
     def summary(self) -> str:
-        """One line: how many runs replayed and how they came out."""
+        """One line: how many runs replayed and how they came out (and how those runs had ended)."""
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()) if n)
         skipped = f"; {self.skipped} still running, skipped" if self.skipped else ""
-        return f"{self.mode}: {sum(self.counts.values())} runs replayed — {counts or 'nothing to replay'}{skipped}"
+        which = "recorded runs" if self.mode == "verify" else "replays"
+        ended = ", ".join(f"{n} {k}" for k, n in sorted(self.run_statuses.items()))
+        ended = f"; {which}: {ended}" if ended else ""
+        return (
+            f"{self.mode}: {sum(self.counts.values())} runs replayed — {counts or 'nothing to replay'}{skipped}{ended}"
+        )
 
 
 def originals(store: EventStore, limit: int | None = None) -> list[str]:

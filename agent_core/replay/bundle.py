@@ -109,7 +109,7 @@ def open_recording(folder: Path, settings: Settings | None = None) -> Iterator[L
         scoped = (
             settings.model_copy(update={"database_url": url, "agent_workspace": scratch / "workspace"})
             if settings
-            else Settings(**values)  # type: ignore[arg-type]
+            else Settings(**values)  # type: ignore[arg-type]  # pydantic-settings takes its aliases as keywords
         )
         yield LoadedRecording(folder, run_id, store, scoped)
     finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent_core import events as ev
+from agent_core.outcome import unanswered
 from agent_core.projections import COMPLETED, FAILED, StepState, fold
 
 Verdict = Literal["regression", "improvement", "unchanged"]
@@ -269,17 +270,19 @@ def _plan_lines(steps: Sequence[StepState]) -> list[str]:
     return [f"{s.step_id} {s.tool} {json.dumps(s.input, sort_keys=True, ensure_ascii=False)[:300]}" for s in steps]
 
 
-def _judge(orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float) -> tuple[list[str], list[str]]:
+def _judge(
+    orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float, orig_status: str
+) -> tuple[list[str], list[str]]:
     worse: list[str] = []
     better: list[str] = []
-    if orig.status == COMPLETED and rep.status != COMPLETED:
+    if orig_status == COMPLETED and rep.status != COMPLETED:
         detail = f": {rep.failure_reason}" if rep.failure_reason else ""
         worse.append(
             f"the replay {'failed' if rep.status == FAILED else 'is ' + rep.status} where the original "
             f"completed{detail}"
         )
-    elif rep.status == COMPLETED and orig.status != COMPLETED:
-        better.append(f"the replay completed where the original {orig.status}")
+    elif rep.status == COMPLETED and orig_status != COMPLETED:
+        better.append(f"the replay completed where the original {orig_status}")
     ok_a, ok_b = orig.count("succeeded"), rep.count("succeeded")
     if ok_b < ok_a:
         worse.append(f"fewer steps succeeded ({ok_a} -> {ok_b})")
@@ -347,15 +350,23 @@ def diff_runs(
             _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
         )
     )
-    worse, better = _judge(orig, rep, rows, cost_share)
-    verdict: Verdict = "regression" if worse else "improvement" if better else "unchanged"
     notes = []
+    orig_status = orig.status
+    no_answer = unanswered(orig, rep.outcome_rules) if orig.outcome_rules < rep.outcome_rules else None
+    if orig_status == COMPLETED and no_answer:
+        # Judge both runs by the same rules: the original's "completed" came from older outcome rules.
+        orig_status = FAILED
+        notes.append(
+            f"the original ended completed under outcome rules {orig.outcome_rules}; under the replay's "
+            f"rules {rep.outcome_rules} it failed ({no_answer}), and is compared as failed"
+        )
+    worse, better = _judge(orig, rep, rows, cost_share, orig_status)
+    verdict: Verdict = "regression" if worse else "improvement" if better else "unchanged"
     if any(r.changed for r in rows) and not worse and not better:
         notes.append("steps changed (see the rows) but no change counts as better or worse")
-    if inherited:
-        fork = rep.forked_from
+    if inherited and rep.forked_from is not None:
         notes.append(
-            f"a fork at {fork.step_id}: compared from the fork point on "  # type: ignore[union-attr]
+            f"a fork at {rep.forked_from.step_id}: compared from the fork point on "
             f"({len(inherited)} inherited step(s) left out)"
         )
     elif not rows:

@@ -99,8 +99,16 @@ def drive(
 
 
 def replay_orchestrator(
-    store: EventStore, settings: Settings, workspace: Path, planner: Planner, policy_path: Path
+    store: EventStore,
+    settings: Settings,
+    workspace: Path,
+    planner: Planner,
+    policy_path: Path,
+    read_through: Path | None = None,
 ) -> Orchestrator:
-    """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``."""
+    """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``;
+    ``read_through`` is the read-only layer below a live replay's scratch workspace (the real workspace)."""
     scoped = settings.model_copy(update={"agent_workspace": workspace, "agent_policy": policy_path})
-    return Orchestrator(store, scoped, prices=replay_prices(), planner_factory=lambda *_a, **_k: planner)
+    return Orchestrator(
+        store, scoped, prices=replay_prices(), planner_factory=lambda *_a, **_k: planner, read_through=read_through
+    )

@@ -19,7 +19,7 @@ from agent_core.normalize import normalize
 from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
-from agent_core.projections import load_events, load_state
+from agent_core.projections import fold, load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
@@ -42,6 +42,9 @@ class VerifyResult:
     compared: int = 0
     notes: tuple[str, ...] = ()
     replay_run_id: str | None = None
+    run_status: str = ""
+    """How the verified run itself ended (``completed``, ``failed``...), as recorded."""
+    run_reason: str = ""
 
     @property
     def identical(self) -> bool:
@@ -50,10 +53,13 @@ class VerifyResult:
 
     def line(self) -> str:
         """One line for the terminal."""
+        ended = f"; the run {self.run_status}" if self.run_status else ""
+        if self.run_status == "failed" and self.run_reason:
+            ended += f": {self.run_reason[:160]}"
         if self.identical:
-            return f"{self.run_id}  identical ({self.compared} events)"
+            return f"{self.run_id}  identical ({self.compared} events{ended})"
         where = f" at event {self.index}" if self.index is not None else ""
-        return f"{self.run_id}  {self.status.upper()}{where}: {self.why}"
+        return f"{self.run_id}  {self.status.upper()}{where}: {self.why}" + (f" ({ended[2:]})" if ended else "")
 
     def to_document(self) -> dict[str, Any]:
         """The result as JSON-ready data (the CLI's --json)."""
@@ -67,6 +73,8 @@ class VerifyResult:
             "compared": self.compared,
             "notes": list(self.notes),
             "replay_run_id": self.replay_run_id,
+            "run_status": self.run_status,
+            "run_reason": self.run_reason,
         }
 
 
@@ -203,12 +211,20 @@ def verify(
             why=f"run {run_id!r} is a fork of {fork.run_id!r} at {fork.step_id}; "
             "verify re-executes original runs only: verify the run it was forked from",
         )
+    recorded = fold(recording.events)
+    ended = {"run_status": recorded.status, "run_reason": recorded.failure_reason}  # how the run itself ended
     notes: list[str] = []
     policy_path = overrides.policy_path or policy_file or Path(started.policy_path or settings.agent_policy)
     try:
         policy = Policy.load(policy_path)
     except AgentError as error:
-        return VerifyResult(run_id, "error", why=f"cannot load the run's policy: {error}")
+        return VerifyResult(
+            run_id,
+            "error",
+            why=f"cannot load the run's policy: {error}",
+            run_status=ended["run_status"],
+            run_reason=ended["run_reason"],
+        )
     mask = save or not overrides.empty
     if overrides.policy_path is None and policy.sha != started.policy_sha:
         mask = True
@@ -256,6 +272,7 @@ def verify(
                 overrides=recorded_overrides,
                 on_append=stopper,
                 prompt_version=recorded_version.id,
+                outcome_rules=started.outcome_rules,
             )
             drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
         except StopReplay:
@@ -273,10 +290,30 @@ def verify(
     index = _first_divergence(expected, got)
     saved = new_id if save else None
     if index is None:
-        return VerifyResult(run_id, "identical", compared=len(expected), notes=tuple(notes), replay_run_id=saved)
+        return VerifyResult(
+            run_id,
+            "identical",
+            compared=len(expected),
+            notes=tuple(notes),
+            replay_run_id=saved,
+            run_status=ended["run_status"],
+            run_reason=ended["run_reason"],
+        )
     a = expected[index] if index < len(expected) else None
     b = got[index] if index < len(got) else None
-    return VerifyResult(run_id, "diverged", explain(a, b, index), index, a, b, len(expected), tuple(notes), saved)
+    return VerifyResult(
+        run_id,
+        "diverged",
+        explain(a, b, index),
+        index,
+        a,
+        b,
+        len(expected),
+        tuple(notes),
+        saved,
+        run_status=ended["run_status"],
+        run_reason=ended["run_reason"],
+    )
 
 
 def _save_as_imported(source: EventStore, store: EventStore, run_id: str) -> None:

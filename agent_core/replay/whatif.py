@@ -1,7 +1,8 @@
 """what-if: a new run (``replay_of``/``replay_mode`` set) with overrides, and its verdict as ``ReplayDiffed``.
 
-It never touches the real workspace: recorded tools run against a shadow folder, live tools in a
-scratch copy.
+It never writes the real workspace: recorded tools run against a shadow folder; live tools write to
+an empty scratch folder and read everything else from the real workspace below it (copy-on-write:
+nothing is copied up front, only what the replay writes exists in the scratch folder).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from agent_core.replay.recording import (
     shadow_workspace,
 )
 from agent_core.store import EventStore
+from agent_core.tools.search_index import forget_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +61,32 @@ def _planner_for(settings: Settings, recording: Recording, overrides: Overrides)
     return make_planner(settings, provider=provider, model=model)
 
 
-def scratch_copy(workspace: Path) -> Path:
-    """A private copy of the workspace for a replay with live tools (its writes land here)."""
-    root = Path(tempfile.mkdtemp(prefix="agent-replay-"))
-    target = root / "workspace"
-    if workspace.is_dir():
-        shutil.copytree(workspace, target, symlinks=True)
-    else:
-        target.mkdir()
+def scratch_layer() -> Path:
+    """An empty private folder a replay with live tools writes to; it reads the real workspace below it."""
+    target = Path(tempfile.mkdtemp(prefix="agent-replay-")) / "workspace"
+    target.mkdir()
     return target
+
+
+def _below(settings: Settings) -> Path | None:
+    workspace = settings.agent_workspace.resolve()
+    return workspace if workspace.is_dir() else None
 
 
 @contextmanager
 def _replay_workspace(
-    settings: Settings, recording: Recording, tools_mode: str, scratch: str | None, done: Sequence[RecordedCall] = ()
+    settings: Settings,
+    recording: Recording,
+    tools_mode: str,
+    scratch: str | None,
+    done: Sequence[RecordedCall] = (),
 ) -> Iterator[tuple[Path, Any]]:
-    """(workspace, tool runner) for a what-if replay: a shadow with recorded tools, a scratch copy with live ones."""
+    """(workspace, tool runner) for a what-if replay: a shadow with recorded tools, the scratch layer with live ones."""
     if tools_mode == "recorded":
         with shadow_workspace(recording, done) as shadow:
             yield shadow, RecordedTools(recording.calls, shadow, already_served=done)
         return
-    path = Path(scratch) if scratch and Path(scratch).is_dir() else scratch_copy(settings.agent_workspace.resolve())
-    yield path, None
+    yield (Path(scratch) if scratch and Path(scratch).is_dir() else scratch_layer()), None
 
 
 def whatif(
@@ -96,9 +102,10 @@ def whatif(
     """Replay ``run_id`` as a new run with ``overrides``; append its verdict (``ReplayDiffed``) and return it.
 
     Tools ``recorded`` serve the original's observations (a call without one gets a failed
-    observation saying so, never a live call); ``live`` run the real tools in a scratch copy
-    of the workspace. A step the original held reuses the original's human decision; any other
-    held step waits for a person like any run (continue it with ``continue_replay``).
+    observation saying so, never a live call); ``live`` run the real tools over the workspace,
+    copy-on-write: they read the real workspace and write to a scratch folder above it. A step the
+    original held reuses the original's human decision; any other held step waits for a person like
+    any run (continue it with ``continue_replay``).
 
     The replay of an imported run is a local run under local policy: ``AGENT_POLICY`` unless
     overridden (never the policy path the export names), and no human decision of the export
@@ -112,13 +119,17 @@ def whatif(
     policy_path = overrides.policy_path or Path(recorded_policy)
     recorded_overrides = overrides.recorded()
     scratch = None
+    read_through = None
     if overrides.tools == "live":
-        scratch = str(scratch_copy(settings.agent_workspace.resolve()))
+        scratch = str(scratch_layer())
+        read_through = _below(settings)
         recorded_overrides["workspace"] = scratch
+        if read_through is not None:
+            recorded_overrides["read_through"] = str(read_through)
     with _replay_workspace(settings, recording, overrides.tools, scratch) as (workspace, runner):
         scoped = settings.model_copy(update={"agent_workspace": workspace})
         planner = planner or _planner_for(scoped, recording, overrides)
-        orchestrator = replay_orchestrator(store, settings, workspace, planner, policy_path)
+        orchestrator = replay_orchestrator(store, settings, workspace, planner, policy_path, read_through)
         # The request needs a name people may choose; the planner that answers is the one built above.
         provider = planner.provider if planner.provider in planner_choices(auto=False) else "offline"
         request = RunRequest(started.goal, started.max_steps, started.budget_usd, provider, planner.model)
@@ -142,11 +153,17 @@ def whatif(
             may_reuse=lambda s, t: (s, t) in recording.held,
             on_append=on_append,
         )
-    return _record_verdict(store, recording, new_id, state, cost_share, scratch)
+    return _record_verdict(store, settings, recording, new_id, state, cost_share, scratch)
 
 
 def _record_verdict(
-    store: EventStore, recording: Recording, replay_id: str, state: RunState, cost_share: float, scratch: str | None
+    store: EventStore,
+    settings: Settings,
+    recording: Recording,
+    replay_id: str,
+    state: RunState,
+    cost_share: float,
+    scratch: str | None,
 ) -> WhatIfResult:
     result = diff_runs(recording.events, load_events(store, replay_id), cost_share=cost_share)
     store.append(
@@ -156,6 +173,9 @@ def _record_verdict(
     )
     notes = []
     if scratch and state.is_terminal:
+        below = state.overrides.get("read_through")
+        if below:
+            forget_view(settings.search_index_dir(), Path(scratch), Path(below))
         shutil.rmtree(Path(scratch).parent, ignore_errors=True)
     elif scratch:
         notes.append(f"the replay's live tools write to the scratch copy {scratch}")
@@ -180,9 +200,13 @@ def continue_replay(
         tools=saved.get("tools", "recorded"),
     )
     scratch = saved.get("workspace") if overrides.tools == "live" else None
+    # A replay started before the scratch layer existed holds a whole copy and reads nothing through.
+    read_through = Path(saved["read_through"]) if scratch and saved.get("read_through") else None
     with _replay_workspace(settings, recording, overrides.tools, scratch, own.calls) as (workspace, runner):
         scoped = settings.model_copy(update={"agent_workspace": workspace})
         planner = _planner_for(scoped, recording, overrides)
-        orchestrator = replay_orchestrator(store, settings, workspace, planner, Path(state.policy_path))
+        orchestrator = replay_orchestrator(store, settings, workspace, planner, Path(state.policy_path), read_through)
         state = drive(orchestrator, run_id, planner, runner, (), on_append=on_append)
-    return _record_verdict(store, recording, run_id, state, DEFAULT_COST_SHARE, str(workspace) if scratch else None)
+    return _record_verdict(
+        store, settings, recording, run_id, state, DEFAULT_COST_SHARE, str(workspace) if scratch else None
+    )

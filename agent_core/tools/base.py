@@ -26,6 +26,19 @@ SummarizeLLM = Callable[[str, str], "Reply | None"]
 
 
 @dataclass(frozen=True)
+class ToolCaps:
+    """The limits settings give the tools (``AGENT_READ_MAX_BYTES``, ``AGENT_SEARCH_MAX_FILES``,
+    ``AGENT_SEARCH_MAX_FILE_BYTES``); observations say when one was reached."""
+
+    max_read_bytes: int = 200_000
+    """read_file returns at most this many bytes of a file (and says it truncated)."""
+    search_max_files: int = 20_000
+    """The offline search indexes at most this many documents, in walk order; the rest are skipped."""
+    search_max_file_bytes: int = 10_000_000
+    """The offline search indexes a document's first this many bytes (and says which it truncated)."""
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """Everything a tool may use; built by the orchestrator per step."""
 
@@ -34,10 +47,27 @@ class ToolContext:
     brave_api_key: str | None = None
     summarize_llm: SummarizeLLM | None = None
     database_path: Path | None = None
-    max_read_bytes: int = 200_000
+    max_read_bytes: int = ToolCaps.max_read_bytes
     max_write_bytes: int = 100_000
     http_timeout_s: float = 10
     brave_base_url: str = "https://api.search.brave.com"
+    search_max_files: int = ToolCaps.search_max_files
+    search_max_file_bytes: int = ToolCaps.search_max_file_bytes
+    index_dir: Path | None = None
+    """Where the offline search keeps its index (beside the event store); None: a throw-away index in memory."""
+    read_through: Path | None = None
+    """A read-only layer below ``workspace`` (a what-if with live tools): files ``workspace`` lacks are read
+    from here, writes land in ``workspace``; nothing is copied up front."""
+
+    @classmethod
+    def with_caps(cls, caps: ToolCaps, **fields: Any) -> ToolContext:
+        """A context carrying ``caps``."""
+        return cls(
+            max_read_bytes=caps.max_read_bytes,
+            search_max_files=caps.search_max_files,
+            search_max_file_bytes=caps.search_max_file_bytes,
+            **fields,
+        )
 
 
 class ToolInput(BaseModel):
@@ -83,6 +113,9 @@ class ToolSpec:
     """Fills in earlier steps' output (``from_steps`` -> ``text``); None when the input is used as given."""
     calls_llm: bool = False
     """True when the tool calls the run's LLM if it has one (a paid call): it runs only while budget is left."""
+    found_nothing: Callable[[ToolResult], bool] | None = None
+    """Set on the tools that look things up (search, read, list): True when a successful result found nothing.
+    A run whose lookups all failed or found nothing ends ``failed`` (``outcome.unanswered``)."""
 
     @property
     def read_only(self) -> bool:

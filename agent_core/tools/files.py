@@ -1,18 +1,20 @@
-"""read_file and write_file: text files inside the workspace, through the sandbox."""
+"""read_file and write_file: text files inside the workspace, through the sandbox.
+
+read_file says what it read: the encoding it detected, how many bytes of how many, whether it
+truncated; a binary file is refused with what kind of file it is, never decoded into mojibake.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from agent_core.tools import sandbox
+from agent_core.tools import layers, sandbox
 from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure, output_of
+from agent_core.tools.decode import decode_text
 
 
 class ReadFileInput(ToolInput):
@@ -38,21 +40,36 @@ class WriteFileInput(ToolInput):
 def _checked_path(path: str, ctx: ToolContext) -> sandbox.Target:
     rel = sandbox.check_relative(path)
     sandbox.check_name(rel)
-    return sandbox.inspect_target(ctx.workspace, rel, ctx.database_path)
+    return layers.inspect(ctx.workspace, ctx.read_through, rel, ctx.database_path)
 
 
 def _run_read_file(params: ReadFileInput, ctx: ToolContext) -> dict[str, Any]:
     target = _checked_path(params.path, ctx)
-    got = sandbox.read_file(ctx.workspace, target.rel, ctx.database_path, ctx.max_read_bytes)
-    content = got.data.decode("utf-8", errors="replace")
+    root = layers.holder(ctx.workspace, ctx.read_through, target.rel)
+    got = sandbox.read_file(root, target.rel, ctx.database_path, ctx.max_read_bytes)
+    content, sniffed = decode_text(got.data, complete=not got.truncated)
+    covered: dict[str, Any] = {
+        "bytes": got.size,
+        "sha256": got.sha256,
+        "read_bytes": len(got.data),
+        "max_read_bytes": ctx.max_read_bytes,
+    }
+    if sniffed.encoding is None:
+        return failure(
+            f"{str(target.rel)!r} is a {sniffed.kind} ({got.size:,} bytes), not text; read_file reads text files only",
+            path=str(target.rel),
+            binary=True,
+            kind=sniffed.kind,
+            **covered,
+        )
     return {
         "success": True,
         "path": str(target.rel),
         "output": content,
         "content": content,
-        "bytes": got.size,
-        "sha256": got.sha256,
+        "encoding": sniffed.encoding,
         "truncated": got.truncated,
+        **covered,
     }
 
 
@@ -63,7 +80,7 @@ def _run_write_file(params: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     if len(data) > ctx.max_write_bytes:
         return failure(f"content is {len(data)} bytes; the write limit is {ctx.max_write_bytes} bytes")
     target = _checked_path(params.path, ctx)
-    created = sandbox.write_file(ctx.workspace, target.rel, data, ctx.database_path)
+    created = sandbox.write_file(ctx.workspace, target.rel, data, ctx.database_path) and not target.exists
     return {
         "success": True,
         "path": str(target.rel),
@@ -74,38 +91,9 @@ def _run_write_file(params: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     }
 
 
-def workspace_files(
-    workspace: Path, database_path: Path | None = None, suffixes: tuple[str, ...] = ()
-) -> Iterator[tuple[PurePosixPath, int]]:
-    """(relative path, size) of the workspace's files in a fixed order, walked lazily.
-
-    Skips links, hidden folders, anything but regular files, secret-looking names and the event
-    database: what no tool may read is not listed either. ``suffixes`` keeps only those endings.
-    """
-    root = sandbox.workspace_root(workspace)
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(Path(folder, d)))
-        for name in sorted(filenames):
-            if suffixes and not name.lower().endswith(suffixes):
-                continue
-            path = Path(folder, name)
-            info = os.lstat(path)
-            if not stat.S_ISREG(info.st_mode) or _is_database(path, name, database_path):
-                continue
-            rel = PurePosixPath(path.relative_to(root).as_posix())
-            try:
-                sandbox.check_name(rel)
-            except sandbox.SandboxError:
-                continue
-            yield rel, info.st_size
-
-
-def _is_database(path: Path, name: str, database_path: Path | None) -> bool:
-    return (
-        database_path is not None
-        and name.startswith(database_path.name)
-        and sandbox.is_database_path(path, database_path)
-    )
+def _read_found_nothing(result: ToolResult) -> bool:
+    # ``output`` carries the text: the stored observation keeps it once (``content`` repeats it and is dropped).
+    return not str(result.get("output") or "").strip()
 
 
 def _check_write_plan(data: Mapping[str, Any], earlier_ids: Sequence[str]) -> str | None:
@@ -128,11 +116,12 @@ READ_FILE = ToolSpec(
     "read_file",
     ReadFileInput,
     _run_read_file,
-    "Read a text file inside the workspace (capped).",
+    "Read a text file inside the workspace (capped; the encoding is detected, binary files are refused).",
     prompt='{"path": str}  (relative to the workspace)',
     path_field="path",
     plan_text_fields=("path",),
     required=("path",),
+    found_nothing=_read_found_nothing,
 )
 WRITE_FILE = ToolSpec(
     "write_file",

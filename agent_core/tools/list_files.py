@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec
-from agent_core.tools.files import workspace_files
+from agent_core.tools.walk import walk
 
 MAX_LISTED = 500
 MAX_SCANNED = 50_000
@@ -29,15 +29,15 @@ class ListFilesInput(ToolInput):
 def _run_list_files(params: ListFilesInput, ctx: ToolContext) -> ToolResult:
     files: list[dict[str, Any]] = []
     matched = scanned = 0
-    for rel, size in workspace_files(ctx.workspace, ctx.database_path):
+    for entry in walk(ctx.workspace, ctx.database_path, ctx.read_through):
         scanned += 1
         if scanned > MAX_SCANNED:
             break
-        if not fnmatch.fnmatchcase(str(rel), params.pattern):
+        if not fnmatch.fnmatchcase(entry.rel, params.pattern):
             continue
         matched += 1
         if len(files) < params.max_files:
-            files.append({"path": str(rel), "bytes": size})
+            files.append({"path": entry.rel, "bytes": entry.size})
     truncated = matched > len(files) or scanned > MAX_SCANNED
     lines = [f"{f['path']} ({f['bytes']} bytes)" for f in files]
     if truncated:
@@ -63,4 +63,5 @@ LIST_FILES = ToolSpec(
     _run_list_files,
     "List workspace files with their sizes (glob filter, bounded count).",
     prompt='{"pattern": str (optional glob, default "*", "*.md"), "max_files": int (optional, default 100)}',
+    found_nothing=lambda result: not result.get("files"),
 )

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent_core.plan import PlanStep
-from agent_core.tools import sandbox
+from agent_core.tools import layers, sandbox
 from agent_core.tools.base import ToolContext, ToolResult, ToolSpec, failure, validation_message
 from agent_core.tools.files import READ_FILE, WRITE_FILE
 from agent_core.tools.list_files import LIST_FILES
@@ -41,14 +41,19 @@ def resolve_input(step: PlanStep, prior_results: Mapping[str, ToolResult]) -> di
     return spec.resolve(resolved, prior_results) if spec is not None and spec.resolve else resolved
 
 
-def target_sha256(tool: str, resolved_input: dict[str, Any], workspace: Path) -> str | None:
-    """The write target's sha256 now (recorded with the intent, compared on resume); None if absent or not a write."""
+def target_sha256(
+    tool: str, resolved_input: dict[str, Any], workspace: Path, read_through: Path | None = None
+) -> str | None:
+    """The write target's sha256 now (recorded with the intent, compared on resume); None if absent or not a write.
+
+    With a read-through layer, the target is the upper layer's file if it has one, else the lower one's.
+    """
     spec = TOOLS.get(tool)
     if spec is None or not spec.writes or spec.path_field is None:
         return None
     try:
         rel = sandbox.check_relative(resolved_input.get(spec.path_field))
-        return sandbox.file_sha256(workspace, rel, None)
+        return sandbox.file_sha256(layers.holder(workspace, read_through, rel), rel, None)
     except (sandbox.SandboxError, OSError):
         return None
 

@@ -244,32 +244,55 @@ def _parent_fd(workspace: Path, rel: PurePosixPath, create: bool) -> Iterator[in
         os.close(fd)
 
 
+@contextlib.contextmanager
+def open_file(
+    workspace: Path, rel: PurePosixPath, database_path: Path | None, folder: int | None = None
+) -> Iterator[tuple[int, os.stat_result]]:
+    """A read-only descriptor (and its ``fstat``) of a regular, singly-linked file, reached without following
+    links and never the event database: what ``read_file`` and the search index read through.
+
+    ``folder``: a descriptor of ``rel``'s folder from ``open_folder`` (reading many files of one folder).
+    """
+    if folder is None:
+        with _parent_fd(workspace, rel, create=False) as parent, open_file(workspace, rel, database_path, parent) as it:
+            yield it
+        return
+    try:
+        fd = os.open(rel.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    except FileNotFoundError:
+        raise SandboxError(f"{str(rel)!r} does not exist") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SandboxError(f"{str(rel)!r} is a symbolic link; file tools never follow links") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        _check_file_stat(st, str(rel))
+        if _is_database_fd(st, database_path):
+            raise SandboxError(f"{str(rel)!r} is the event database; no tool may touch it")
+        yield fd, st
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def open_folder(workspace: Path, rel: PurePosixPath) -> Iterator[int]:
+    """A descriptor of the folder ``rel`` (``.`` for the workspace) reached without following any link."""
+    with _parent_fd(workspace, rel / "_", create=False) as fd:
+        yield fd
+
+
 def read_file(workspace: Path, rel: PurePosixPath, database_path: Path | None, max_bytes: int) -> ReadResult:
     """Read at most ``max_bytes`` of a regular, singly-linked file; the sha256 covers the whole file."""
-    with _parent_fd(workspace, rel, create=False) as parent:
-        try:
-            fd = os.open(rel.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)
-        except FileNotFoundError:
-            raise SandboxError(f"{str(rel)!r} does not exist") from None
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise SandboxError(f"{str(rel)!r} is a symbolic link; file tools never follow links") from None
-            raise
-        try:
-            st = os.fstat(fd)
-            _check_file_stat(st, str(rel))
-            if _is_database_fd(st, database_path):
-                raise SandboxError(f"{str(rel)!r} is the event database; no tool may touch it")
-            digest = hashlib.sha256()
-            kept = bytearray()
-            size = 0
-            while chunk := os.read(fd, _READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                if len(kept) < max_bytes:
-                    kept += chunk[: max_bytes - len(kept)]
-        finally:
-            os.close(fd)
+    with open_file(workspace, rel, database_path) as (fd, _st):
+        digest = hashlib.sha256()
+        kept = bytearray()
+        size = 0
+        while chunk := os.read(fd, _READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if len(kept) < max_bytes:
+                kept += chunk[: max_bytes - len(kept)]
     return ReadResult(bytes(kept), size, digest.hexdigest(), size > len(kept))
 
 

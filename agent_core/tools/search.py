@@ -1,39 +1,51 @@
-"""web_search: Brave when a key is set, else BM25 over the workspace's text files."""
+"""web_search: Brave when a key is set, else BM25 over the workspace's documents (a persistent FTS5 index).
+
+The offline search says what it covered (``coverage``: files searched, skipped and why, truncated)
+and leaves the agent's own output folder (``reports/``) out unless the step names it in ``folder``,
+so earlier reports do not rank first in later searches.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import Field
 
 from agent_core.tools import sandbox
-from agent_core.tools.base import ToolContext, ToolInput, ToolSpec, failure
-from agent_core.tools.files import workspace_files
-from agent_core.tools.text import tokens
+from agent_core.tools.base import ToolContext, ToolInput, ToolResult, ToolSpec, failure
+from agent_core.tools.search_index import (
+    DOCUMENT_SUFFIXES,
+    Census,
+    Hit,
+    opened,
+    query_terms,
+    view_index_file,
+)
+from agent_core.tools.walk import walk
+
+OUTPUT_FOLDER = "reports"
+"""Where the agent writes its results (the planners' default); the offline search leaves it out unless asked."""
+SNIPPET_CHARS = 300
+_TAG = re.compile(r"<[^>]+>")
 
 
 class WebSearchInput(ToolInput):
-    """web_search: a query and how many results to return."""
+    """web_search: a query, how many results to return, and (offline) the folder to search."""
 
     query: str = Field(min_length=1, max_length=500)
     max_results: int = Field(default=5, ge=1, le=20)
+    folder: str | None = Field(default=None, max_length=1024)
 
 
 def _run_web_search(params: WebSearchInput, ctx: ToolContext) -> dict[str, Any]:
     if ctx.brave_api_key:
         return brave_search(params.query, params.max_results, ctx.brave_api_key, ctx.brave_base_url, ctx.http_timeout_s)
-    return bm25_search(params.query, params.max_results, ctx.workspace, ctx.database_path, ctx.max_read_bytes)
-
-
-SEARCH_SUFFIXES = (".md", ".txt")
-MAX_SEARCH_FILES = 2000
-SNIPPET_CHARS = 300
-_TAG = re.compile(r"<[^>]+>")
+    return workspace_search(params.query, params.max_results, ctx, params.folder)
 
 
 def _search_output(results: list[dict[str, Any]], query: str) -> str:
@@ -42,71 +54,98 @@ def _search_output(results: list[dict[str, Any]], query: str) -> str:
     return "\n\n".join(f"{r['title']} ({r.get('path') or r.get('url')}): {r['snippet']}" for r in results)
 
 
-def _searchable_files(workspace: Path, database_path: Path | None) -> Iterator[PurePosixPath]:
-    """Text files under the workspace in a fixed order, at most ``MAX_SEARCH_FILES``."""
-    for count, (rel, _size) in enumerate(workspace_files(workspace, database_path, SEARCH_SUFFIXES), start=1):
-        if count > MAX_SEARCH_FILES:
-            return
-        yield rel
+# --- offline: the workspace's documents ----------------------------------------------------------
 
 
-def _file_title(rel: PurePosixPath, text: str) -> str:
-    heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
-    return heading or rel.name
+def _scope(folder: str | None) -> tuple[str, str]:
+    """(prefix every searched path starts with, or "" for all; how the scope reads in the observation)."""
+    if folder is None:
+        return "", f"the workspace except {OUTPUT_FOLDER}/"
+    cleaned = folder.strip().strip("/")
+    if cleaned in ("", "."):
+        return "", "the whole workspace"
+    rel = sandbox.check_relative(cleaned)
+    sandbox.check_name(rel)
+    return f"{rel}/", f"{rel}/"
 
 
-def _paragraphs(text: str) -> list[str]:
-    """Blank-line separated paragraphs; a heading-only paragraph is joined to the one after it."""
-    merged: list[str] = []
-    pending = ""
-    for block in re.split(r"\n\s*\n", text):
-        lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
-        if not lines:
-            continue
-        while lines and lines[0].startswith("#"):
-            pending = f"{pending} {lines.pop(0).lstrip('#').strip()}".strip()
-        if not lines:
-            continue
-        joined = " ".join(lines)
-        merged.append(f"{pending} — {joined}" if pending else joined)
-        pending = ""
-    if pending:
-        merged.append(pending)
-    return [p for p in merged if tokens(p)]
+def workspace_search(query: str, max_results: int, ctx: ToolContext, folder: str | None = None) -> dict[str, Any]:
+    """BM25 over the workspace's documents, one document per paragraph; ties keep path and paragraph order.
 
+    ``folder`` limits the search to one folder; without it the agent's output folder is left out.
+    """
+    prefix, scope = _scope(folder)
+    output = f"{OUTPUT_FOLDER}/"
 
-def bm25_search(
-    query: str, max_results: int, workspace: Path, database_path: Path | None, max_bytes: int
-) -> dict[str, Any]:
-    """BM25 over the workspace's .md/.txt files, one document per paragraph; ties keep file order."""
-    chunks: list[tuple[PurePosixPath, str, str]] = []
-    for rel in _searchable_files(workspace, database_path):
-        try:
-            text = sandbox.read_file(workspace, rel, database_path, max_bytes).data.decode("utf-8", errors="replace")
-        except (sandbox.SandboxError, OSError):
-            continue
-        title = _file_title(rel, text)
-        chunks.extend((rel, title, p) for p in _paragraphs(text))
-    query_tokens = tokens(query)
-    results: list[dict[str, Any]] = []
-    if chunks and query_tokens:
-        import bm25s  # numpy and scipy load only when an offline search runs
+    def outside(rel: str) -> str | None:
+        if prefix:
+            return None if rel.startswith(prefix) else ""
+        return "output_folder" if folder is None and rel.startswith(output) else None
 
-        retriever = bm25s.BM25()
-        retriever.index([tokens(c[2]) for c in chunks], show_progress=False)
-        scores = retriever.get_scores(query_tokens)
-        ranked = sorted((i for i in range(len(chunks)) if scores[i] > 0), key=lambda i: (-float(scores[i]), i))
-        for i in ranked[:max_results]:
-            rel, title, paragraph = chunks[i]
-            snippet = " ".join(paragraph.split())[:SNIPPET_CHARS]
-            results.append({"title": title, "path": str(rel), "snippet": snippet, "score": round(float(scores[i]), 4)})
+    def search_in(index_file: Path | None) -> tuple[Census, list[Hit]]:
+        with opened(index_file) as index:
+            census = index.update(
+                walk(ctx.workspace, ctx.database_path, ctx.read_through),
+                database_path=ctx.database_path,
+                max_files=ctx.search_max_files,
+                max_file_bytes=ctx.search_max_file_bytes,
+                outside=outside,
+            )
+            return census, index.search(query_terms(query), max_results, lambda rel: outside(rel) is None)
+
+    index_file = view_index_file(ctx.index_dir, ctx.workspace, ctx.read_through, ctx.database_path)
+    try:
+        census, hits = search_in(index_file)
+    except sqlite3.OperationalError:
+        if index_file is None:
+            raise
+        census, hits = search_in(None)  # locked past the busy timeout, or a full disk: memory gives the same answer
+    results = [{"title": h.title, "path": h.path, "snippet": h.snippet, "score": h.score} for h in hits]
+    coverage = {
+        "scope": scope,
+        **census.document(),
+        "caps": {"max_files": ctx.search_max_files, "max_file_bytes": ctx.search_max_file_bytes},
+    }
+    text = _search_output(results, query)
+    note = coverage_note(census, ctx.search_max_files, ctx.search_max_file_bytes, folder is None)
     return {
         "success": True,
         "backend": "offline-bm25",
         "query": query,
         "results": results,
-        "output": _search_output(results, query),
+        "coverage": coverage,
+        "output": f"{text}\n\n{note}" if note and (not results or _limits_hit(census)) else text,
     }
+
+
+def _limits_hit(census: Census) -> bool:
+    return bool(census.truncated or set(census.skipped) & {"binary", "unreadable", "over_file_cap"})
+
+
+def coverage_note(census: Census, max_files: int, max_file_bytes: int, output_left_out: bool) -> str:
+    """One sentence on what a search covered, for the observation's text (the fields say it in full)."""
+    parts = [f"Searched {census.searched:,} document{'s' if census.searched != 1 else ''}"]
+    reasons = {
+        "binary": "binary",
+        "unreadable": "unreadable",
+        "over_file_cap": f"over the {max_files:,}-file cap (AGENT_SEARCH_MAX_FILES)",
+        "not_a_document": f"of another type (only {', '.join(DOCUMENT_SUFFIXES)} and names without one are searched)",
+        "output_folder": f"in {OUTPUT_FOLDER}/, the agent's output (search it by naming the folder)",
+    }
+    skipped = [f"{len(census.skipped[r]):,} {words}" for r, words in reasons.items() if census.skipped.get(r)]
+    if skipped:
+        parts.append("not searched: " + ", ".join(skipped))
+    if census.truncated:
+        shown = ", ".join(census.truncated[:3]) + (" ..." if len(census.truncated) > 3 else "")
+        parts.append(
+            f"{len(census.truncated):,} searched only in their first {max_file_bytes:,} bytes "
+            f"(AGENT_SEARCH_MAX_FILE_BYTES): {shown}"
+        )
+    return "; ".join(parts) + "."
+
+
+def _found_nothing(result: ToolResult) -> bool:
+    return not result.get("results")
 
 
 def brave_search(query: str, max_results: int, api_key: str, base_url: str, timeout_s: float) -> dict[str, Any]:
@@ -151,8 +190,12 @@ WEB_SEARCH = ToolSpec(
     "web_search",
     WebSearchInput,
     _run_web_search,
-    "Search the web (Brave, when BRAVE_API_KEY is set) or the workspace's .md/.txt files (BM25).",
-    prompt='{"query": str, "max_results": int (optional, default 5)}',
+    "Search the web (Brave, when BRAVE_API_KEY is set) or the workspace's documents (BM25, a persistent index).",
+    prompt=(
+        '{"query": str, "max_results": int (optional, default 5), "folder": str (optional: search only this\n'
+        f"  workspace folder; {OUTPUT_FOLDER}/, where results are written, is searched only when named)}}"
+    ),
     plan_text_fields=("query",),
     required=("query",),
+    found_nothing=_found_nothing,
 )

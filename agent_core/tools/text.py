@@ -42,6 +42,8 @@ _STOPWORDS = frozenset(
         "with",
     ]
 )  # the usual English list (as in bm25s); kept here so summaries don't import numpy
+STOPWORDS = _STOPWORDS
+"""Words too common to rank by: summaries and the search query leave them out."""
 
 
 def _stem(word: str) -> str:

@@ -67,6 +67,16 @@ def test_choosing_a_row_offers_its_timeline_and_a_replay(seeded, open_page: Open
     ]
 
 
+def test_a_chosen_failed_run_says_why(seeded, open_page: OpenPage) -> None:
+    _, ids = seeded
+    at = open_page("runs")
+    row = list(table(at)["run"]).index(short_id(ids.failed))
+    at.session_state["runs_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    no_exceptions(at)
+    assert "Why it failed: step_3 write_file failed: disk full; free space in the workspace and resume" in texts(at)
+
+
 def test_pages_through_many_runs(seeded, open_page: OpenPage) -> None:
     url, _ = seeded
     store = open_store(url)

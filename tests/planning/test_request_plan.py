@@ -128,7 +128,7 @@ def test_the_offline_planner_costs_nothing_and_says_so() -> None:
     requested, generated, cost = events
     assert isinstance(requested, PlanRequested) and (requested.provider, requested.model) == (
         "offline",
-        "offline-rules-v1",
+        "offline-rules-v2",
     )
     assert isinstance(generated, PlanGenerated) and "no LLM was called" in generated.raw_text
     assert isinstance(cost, CostRecorded) and (cost.usd, cost.total_usd, cost.priced) == (0.0, 0.0, True)
@@ -211,7 +211,7 @@ def test_auto_picks_anthropic_then_openai_then_offline(tmp_path: Path) -> None:
     openai_by_url = make_planner(settings(OPENAI_BASE_URL="http://127.0.0.1:11434/v1"))
     assert isinstance(openai_by_url, OpenAIPlanner) and openai_by_url.model == DEFAULT_MODELS["openai"]
     offline = make_planner(settings(AGENT_WORKSPACE=str(tmp_path), AGENT_MODEL="gpt-x"))
-    assert isinstance(offline, OfflinePlanner) and offline.workspace == tmp_path and offline.model == "offline-rules-v1"
+    assert isinstance(offline, OfflinePlanner) and offline.workspace == tmp_path and offline.model == "offline-rules-v2"
 
 
 def test_model_comes_from_the_argument_then_agent_model_then_the_default() -> None:

@@ -48,7 +48,7 @@ def test_replay_one_run_verify_whatif_and_lineage(db: str, no_writes_policy: Pat
     run_id = json.loads(cli("runs", "--json", "--db", db)[1])[0]["run_id"]
 
     code, out, _ = cli("replay", run_id[:8], "--db", db)
-    assert code == 0 and "identical (15 events)" in out
+    assert code == 0 and "identical (15 events; the run completed)" in out
 
     code, out, _ = cli("replay", run_id[:8], "--policy", str(no_writes_policy), "--mode", "verify", "--db", db)
     assert code == 1 and "DIVERGED at event 10" in out and "ToolRejected" in out
@@ -83,5 +83,5 @@ def test_demo_runs_shows_the_log_replays_and_prints_the_verdict(db: str) -> None
     code, out, _ = cli("demo")
     assert code == 0
     assert "== 2. the run's event log" in out and out.count("RunCompleted") >= 2
-    assert "identical (15 events)" in out
+    assert "identical (15 events; the run completed)" in out
     assert "verdict: REGRESSION" in out and "writes_need_approval" in out

@@ -104,7 +104,7 @@ def test_the_whatif_fixture_returns_the_verdict_and_fails_on_a_changed_prompt(
     result.stdout.fnmatch_lines(
         [
             "*met calls absent from the recording:*",
-            "*planner request absent from the recording: offline/offline-rules-v1, system prompt sha * its system "
+            "*planner request absent from the recording: offline/offline-rules-v*, system prompt sha * its system "
             "prompt differs from the recorded one:*",
             "*+You plan. Be brief.*",
         ]

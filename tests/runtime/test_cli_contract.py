@@ -255,7 +255,10 @@ def test_an_escaped_export_imports_with_the_same_values_and_hashes(cli_env: str,
 
 
 def test_file_and_llm_text_of_a_live_run_reach_the_terminal_escaped(cli_env: str, workspace: Path) -> None:
-    (workspace / "notes.txt").write_text(f"Agents are useful.{NASTY} They plan.\x1b[31m Red text.\n", encoding="utf-8")
+    prose = "Agents plan their work and record every decision as an event. " * 3  # text, not control bytes
+    (workspace / "notes.txt").write_text(
+        f"Agents are useful.{NASTY} They plan.\x1b[31m Red text. {prose}\n", encoding="utf-8"
+    )
     code, out, err = cli("run", "Summarize notes.txt", "--db", cli_env)
     assert code == 0 and not RAW_CONTROL.search(out + err), out + err
     assert "\\x1b]0;pwned\\x07\\x1b[2J" in out  # the summary quotes the file, escaped

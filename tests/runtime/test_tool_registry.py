@@ -35,6 +35,7 @@ from tests.runtime.conftest import DEFAULT_POLICY, STRICT_POLICY
 PINNED_SHAS = {
     "plan-prompt-v1": "11efdd54bd2f9547ee8c16537fbf6b71459b4161580f97222a3be1305d1b7d18",  # the prompt before versions
     "plan-prompt-v2": "13962da3636516fcea71f7ddabc187d8a9525e9cf1744899b68f32b7da54fd19",
+    "plan-prompt-v3": "627ecbf19e6ac528715bf9c781072f3dd072b825a233f984414e466de0ee71ef",
 }
 MINIMAL_INPUTS: dict[str, dict[str, Any]] = {
     "web_search": {"query": "event sourcing"},
@@ -97,9 +98,10 @@ def test_a_step_with_a_missing_required_field_is_rejected_by_the_derived_require
 
 def test_a_run_recorded_under_the_old_prompt_is_planned_with_the_old_prompt_and_tools() -> None:
     assert prompt_version_for(PINNED_SHAS["plan-prompt-v1"]) is LEGACY_PROMPT
-    assert prompt_version_for(PINNED_SHAS["plan-prompt-v2"]) is CURRENT_PROMPT
+    assert prompt_version_for(PINNED_SHAS["plan-prompt-v2"]) is PROMPT_VERSIONS["plan-prompt-v2"]
+    assert prompt_version_for(PINNED_SHAS["plan-prompt-v3"]) is CURRENT_PROMPT
     assert prompt_version_for("custom-sha", None) is LEGACY_PROMPT  # recorded before versions were recorded
-    assert prompt_version_for("custom-sha", "plan-prompt-v2") is CURRENT_PROMPT
+    assert prompt_version_for("custom-sha", "plan-prompt-v3") is CURRENT_PROMPT
     old = parse_plan(
         '{"steps": [{"id": "step_1", "objective": "o", "tool": "list_files", "input": {}, "success_criteria": "c"}]}',
         PlanLimits(max_steps=2, tools=LEGACY_PROMPT.offered),

@@ -99,6 +99,9 @@ def test_read_file_returns_capped_content_size_and_hash(workspace: Path) -> None
         "bytes": 55,
         "sha256": target_sha256("write_file", {"path": "docs/cats.txt"}, workspace),
         "truncated": True,
+        "encoding": "utf-8",
+        "read_bytes": 4,
+        "max_read_bytes": 4,
     }
 
 
@@ -181,7 +184,11 @@ def test_offline_search_is_deterministic_and_skips_hidden_secret_and_linked_file
 
 def test_offline_search_with_no_match_succeeds_with_no_results(workspace: Path) -> None:
     result = execute("web_search", {"query": "the and of"}, ctx(workspace))
-    assert (result["success"], result["results"], result["output"]) == (True, [], "no results for 'the and of'")
+    assert (result["success"], result["results"]) == (True, [])
+    assert result["output"] == (
+        "no results for 'the and of'\n\nSearched 2 documents; not searched: 1 of another type (only .md, .markdown, "
+        ".txt, .text, .rst, .adoc, .org and names without one are searched)."
+    )
 
 
 # --- web_search: Brave over HTTP (a local server plays the API) -------------------------------
