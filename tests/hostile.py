@@ -176,3 +176,26 @@ class ScriptedPlanner:
     def summarize(self, text: str, instruction: str) -> Reply | None:
         self.summary_calls += 1
         return Reply(self.summaries.pop(0), self.usage, self.model, 1.0) if self.summaries else None
+
+
+READ_AND_SUMMARIZE = json.dumps(
+    {
+        "steps": [
+            {
+                "id": "step_1",
+                "objective": "Read",
+                "tool": "read_file",
+                "input": {"path": "notes.txt"},
+                "success_criteria": "read",
+            },
+            {
+                "id": "step_2",
+                "objective": "Summarize",
+                "tool": "summarize",
+                "input": {"from_steps": ["step_1"]},
+                "success_criteria": "summarized",
+            },
+        ]
+    }
+)
+"""A two-step plan (read notes.txt, summarize it) for scripted-planner runs."""

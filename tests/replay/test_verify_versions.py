@@ -18,28 +18,9 @@ from agent_core.projections import load_events
 from agent_core.replay import verify
 from agent_core.store import EventStore
 from agent_core.workbench import Workbench
-from tests.hostile import ScriptedPlanner
+from tests.hostile import READ_AND_SUMMARIZE, ScriptedPlanner
 
-PLAN = json.dumps(
-    {
-        "steps": [
-            {
-                "id": "step_1",
-                "objective": "Read",
-                "tool": "read_file",
-                "input": {"path": "notes.txt"},
-                "success_criteria": "read",
-            },
-            {
-                "id": "step_2",
-                "objective": "Summarize",
-                "tool": "summarize",
-                "input": {"from_steps": ["step_1"]},
-                "success_criteria": "summarized",
-            },
-        ]
-    }
-)
+PLAN = READ_AND_SUMMARIZE
 SHORT = '{"steps": []}'
 LONG = json.dumps({"steps": [{"id": "step_1", "tool": "shell", "objective": "x" * 900}] * 5})  # > 2,000 chars
 NOT_TEXT = '{"steps": "\ud800"}'

@@ -22,29 +22,8 @@ from agent_core.config import Settings
 from agent_core.orchestrator import Orchestrator, RunRequest, RunRequestError
 from agent_core.projections import RunState, load_events, open_store
 from agent_core.store import EventStore
-from tests.hostile import ANSWERS, PLAUSIBLE_PLANS, ScriptedPlanner
+from tests.hostile import ANSWERS, PLAUSIBLE_PLANS, READ_AND_SUMMARIZE, ScriptedPlanner
 from tests.runtime.conftest import make_settings
-
-READ_AND_SUMMARIZE = json.dumps(
-    {
-        "steps": [
-            {
-                "id": "step_1",
-                "objective": "Read",
-                "tool": "read_file",
-                "input": {"path": "notes.txt"},
-                "success_criteria": "read",
-            },
-            {
-                "id": "step_2",
-                "objective": "Summarize",
-                "tool": "summarize",
-                "input": {"from_steps": ["step_1"]},
-                "success_criteria": "summarized",
-            },
-        ]
-    }
-)
 
 
 @pytest.fixture
