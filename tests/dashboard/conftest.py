@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from agent_core import Settings
 from tests.dashboard.seed import SeededRuns, seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,3 +227,26 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@dataclass(frozen=True)
+class OfflineServer:
+    """A ``streamlit run app.py`` on its own store and workspace, planning offline."""
+
+    base: str
+    database_url: str
+    workspace: Path
+
+    def settings(self) -> Settings:
+        """The server's store and workspace: how a test prepares runs beside the UI."""
+        return Settings(DATABASE_URL=self.database_url, AGENT_WORKSPACE=self.workspace, AGENT_PLANNER="offline")  # type: ignore[call-arg]
+
+
+@contextmanager
+def offline_server(folder: Path, **env_overrides: str) -> Iterator[OfflineServer]:
+    """Start the dashboard on a SQLite store and workspace inside ``folder`` (plus ``env_overrides``)."""
+    database_url = f"sqlite:///{folder / 'events.db'}"
+    workspace = folder / "workspace"
+    env = {"DATABASE_URL": database_url, "AGENT_WORKSPACE": str(workspace), "AGENT_PLANNER": "offline"}
+    with streamlit_server(folder, **env, **env_overrides) as base:
+        yield OfflineServer(base, database_url, workspace)

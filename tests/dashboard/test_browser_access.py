@@ -4,42 +4,22 @@ signed-in user: the store records who approved from the login, not from anything
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from agent_core import RunRequest, Settings, Workbench
-from tests.dashboard.conftest import screenshot, settle, streamlit_server
+from agent_core import RunRequest, Workbench
+from tests.dashboard.conftest import OfflineServer, offline_server, screenshot, settle
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
 SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 
 
-@dataclass(frozen=True)
-class Server:
-    base: str
-    database_url: str
-    workspace: Path
-
-    def settings(self) -> Settings:
-        return Settings(DATABASE_URL=self.database_url, AGENT_WORKSPACE=self.workspace, AGENT_PLANNER="offline")  # type: ignore[call-arg]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("access")
-    database_url = f"sqlite:///{folder / 'events.db'}"
-    with streamlit_server(
-        folder,
-        DATABASE_URL=database_url,
-        AGENT_WORKSPACE=str(folder / "workspace"),
-        AGENT_PLANNER="offline",
-        AGENT_DASHBOARD_PASSWORD=PASSWORD,
-    ) as base:
-        yield Server(base, database_url, folder / "workspace")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineServer]:
+    with offline_server(tmp_path_factory.mktemp("access"), AGENT_DASHBOARD_PASSWORD=PASSWORD) as started:
+        yield started
 
 
 def sign_in(page: Page, name: str, password: str) -> None:
@@ -49,7 +29,7 @@ def sign_in(page: Page, name: str, password: str) -> None:
     settle(page)
 
 
-def test_sign_in_then_approve_a_held_step_as_the_signed_in_user(server: Server, page: Page) -> None:
+def test_sign_in_then_approve_a_held_step_as_the_signed_in_user(server: OfflineServer, page: Page) -> None:
     workbench = Workbench(server.settings())
     try:
         workbench.run(RunRequest(SUMMARY))

@@ -7,41 +7,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from agent_core import RunRequest, Settings, Workbench
-from tests.dashboard.conftest import screenshot, settle, streamlit_server
+from agent_core import RunRequest, Workbench
+from tests.dashboard.conftest import OfflineServer, offline_server, screenshot, settle
 
 pytestmark = pytest.mark.browser
 GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
 
 
-@dataclass(frozen=True)
-class Server:
-    base: str
-    database_url: str
-    workspace: Path
-
-    def settings(self) -> Settings:
-        return Settings(DATABASE_URL=self.database_url, AGENT_WORKSPACE=self.workspace, AGENT_PLANNER="offline")  # type: ignore[call-arg]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("replay")
-    database_url = f"sqlite:///{folder / 'events.db'}"
-    workspace = folder / "workspace"
-    with streamlit_server(
-        folder, DATABASE_URL=database_url, AGENT_WORKSPACE=str(workspace), AGENT_PLANNER="offline"
-    ) as base:
-        yield Server(base, database_url, workspace)
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineServer]:
+    with offline_server(tmp_path_factory.mktemp("replay")) as started:
+        yield started
 
 
-def test_a_whatif_replay_under_the_strict_policy_shows_its_regression_and_diff(server: Server, page: Page) -> None:
+def test_a_whatif_replay_under_the_strict_policy_shows_its_regression_and_diff(
+    server: OfflineServer, page: Page
+) -> None:
     workbench = Workbench(server.settings())
     try:
         original = workbench.run(RunRequest(GOAL))
