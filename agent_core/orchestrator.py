@@ -444,7 +444,9 @@ class Orchestrator:
         return self._execute(state, step, resolved, runner, writer, decided=approved, paid=paid)
 
     def _decide(self, state: RunState, step: PlanStep, resolved: dict[str, Any], policy: Policy) -> Decision:
-        return decide(policy, state, step, resolved, self.workspace, self.database_path, self.read_through)
+        return decide(
+            policy, state, step, resolved, self.workspace, self.database_path, self.read_through, self._redactor
+        )
 
     def _after_interruption(
         self,
@@ -616,6 +618,7 @@ def decide(
     workspace: Path,
     database_path: Path | None,
     read_through: Path | None = None,
+    redactor: Redactor | None = None,
 ) -> Decision:
     """The guard's decision on ``step`` (with its resolved input) given the run so far.
 
@@ -628,6 +631,7 @@ def decide(
         spent_usd=state.cost_usd,
         budget_usd=state.budget_usd,
         read_through=read_through,
+        redactor=redactor,
     )
     return policy.evaluate(step.model_copy(update={"input": resolved}), context)
 

@@ -52,6 +52,8 @@ class PolicyContext:
     budget_usd: float
     read_through: Path | None = None
     """A read-only layer below the workspace (a what-if with live tools): paths are checked in both layers."""
+    redactor: Redactor | None = None
+    """The run's redactor (built once per orchestrator); None builds one from the environment."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def _required_fields(p: RequiredFieldsParams, step: PlanStep, ctx: PolicyContext
 def _no_secrets(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     # The log keeps a step's input redacted and the run acts on the log: a secret in the input
     # (or a mark where one was redacted on the way in) means the step would run altered.
-    redactor = Redactor()
+    redactor = ctx.redactor or Redactor()
     held = {field: found for field, value in step.input.items() if (found := redactor.secrets_in(value))}
     if not held:
         return None
