@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from agent_core import events as ev
-from agent_core.config import load_settings
+from agent_core.config import Settings, load_settings
 from agent_core.describe import summarize_event
 from agent_core.errors import AgentError, ConcurrencyError, ConfigError, PolicyError, RunNotFound, RunStateError
 from agent_core.orchestrator import RunRequest, RunRequestError
@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("run_id")
     record.add_argument("--to", required=True, metavar="DIR")
 
+    api = command("api", "serve the HTTP API (FastAPI, uvicorn); beyond loopback only with AGENT_API_TOKEN set")
+    api.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8000)
+
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
     demo.add_argument("--goal", default=DEMO_GOAL)
     return parser
@@ -161,6 +165,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return int(exit_.code or 0)
     try:
         settings = load_settings(**({"DATABASE_URL": args.db} if args.db else {}))
+        if args.command == "api":  # refused before a store is opened or created
+            _check_api_bind(args, settings)
         bench = Workbench.open(settings, create=args.command not in READ_ONLY_COMMANDS)
     except AgentError as error:
         return _refuse(err, error)
@@ -546,6 +552,22 @@ def cmd_record(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
     return OK
 
 
+def _check_api_bind(args: argparse.Namespace, settings: Settings) -> None:
+    from agent_core import api  # FastAPI and uvicorn are loaded only for this command
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
+    api.check_bind(args.host, settings)
+
+
+def cmd_api(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``api [--host H --port P]``: serve the HTTP API until interrupted; exit 2 beyond loopback without a token."""
+    from agent_core import api
+
+    api.serve(bench, args.host, args.port)
+    return OK
+
+
 def cmd_demo(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run, show the log, verify, what-if under the strict policy, verdict: the tour of the product."""
     print(f"== 1. running the demo goal with the {bench.planner_label()}\n   goal: {args.goal}", file=out)
@@ -585,6 +607,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "otel-follow": otel_cli.cmd_follow,
     "fork": cmd_fork,
     "record": cmd_record,
+    "api": cmd_api,
 }
 
 

@@ -31,6 +31,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/agent.db"
 MIN_LOG_KEY_CHARS = 16
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policies" / "default.yaml"
 DASHBOARD_PASSWORD_MIN_CHARS = 12
+API_TOKEN_MIN_CHARS = 16
 MAX_ACTIVE_RUNS_RANGE = (1, 32)
 MAX_QUEUED_RUNS_RANGE = (0, 256)
 
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     max_queued_runs: int = Field(
         default=8, ge=MAX_QUEUED_RUNS_RANGE[0], le=MAX_QUEUED_RUNS_RANGE[1], validation_alias="AGENT_MAX_QUEUED_RUNS"
     )
+    api_token: SecretStr | None = Field(default=None, validation_alias="AGENT_API_TOKEN")
+    """The HTTP API's bearer token: required on every request when set, and to listen beyond loopback."""
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     agent_log_key: SecretStr | None = Field(default=None, validation_alias="AGENT_LOG_KEY")
@@ -96,7 +99,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown planner {value!r}; choose one of {', '.join(choices)}")
         return value
 
-    @field_validator("dashboard_password", "dashboard_user_header", mode="before")
+    @field_validator("dashboard_password", "dashboard_user_header", "api_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -106,6 +109,16 @@ class Settings(BaseSettings):
     def _a_real_password(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < DASHBOARD_PASSWORD_MIN_CHARS:
             raise ValueError(f"use at least {DASHBOARD_PASSWORD_MIN_CHARS} characters")
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _a_real_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < API_TOKEN_MIN_CHARS:
+            raise ValueError(
+                f"use at least {API_TOKEN_MIN_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         return value
 
     @field_validator("dashboard_user_header")
