@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from agent_core import RunState, Workbench
 from agent_core.api import create_app
-from tests.api.conftest import DEMO_GOAL, SAVE_GOAL, STRICT_POLICY, api_settings, wait_for_end
+from tests.api.conftest import DEMO_GOAL, RUN_END_S, SAVE_GOAL, STRICT_POLICY, api_settings, wait_for_end
 
 PROBLEM = "application/problem+json"
 
@@ -196,7 +196,7 @@ def test_a_full_runner_refuses_with_503_and_records_nothing(
     advance = bench.advance
 
     def held_up(run_id: str, on_event: object = None) -> RunState:
-        release.wait(RUN_END_S_CAP)
+        release.wait(RUN_END_S)
         return advance(run_id)
 
     monkeypatch.setattr(bench, "advance", held_up)
@@ -208,9 +208,6 @@ def test_a_full_runner_refuses_with_503_and_records_nothing(
         release.set()
         wait_for_end(client, first, "completed")
     bench.close()
-
-
-RUN_END_S_CAP = 60
 
 
 def test_healthz_says_the_store_answers(client: TestClient, bench: Workbench) -> None:
