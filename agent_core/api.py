@@ -14,8 +14,8 @@ import hmac
 import ipaddress
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +25,11 @@ import anyio
 from fastapi import Body, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from agent_core import events as ev
 from agent_core.config import Settings
@@ -43,7 +45,14 @@ from agent_core.errors import (
     StoreError,
 )
 from agent_core.jsontext import first_surrogate
-from agent_core.orchestrator import BUDGET_RANGE, GOAL_MAX_CHARS, MAX_STEPS_RANGE, RunRequest, RunRequestError
+from agent_core.orchestrator import (
+    BUDGET_RANGE,
+    CONTROL_CHARS,
+    GOAL_MAX_CHARS,
+    MAX_STEPS_RANGE,
+    RunRequest,
+    RunRequestError,
+)
 from agent_core.projections import CANCELLED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, WAITING, RunState
 from agent_core.projections import RunSummary as RunSummary
 from agent_core.projections import StepState as StepState
@@ -85,7 +94,11 @@ def _plain_text(value: str) -> str:
     return value
 
 
-PlainText = Annotated[str, AfterValidator(_plain_text)]
+TEXT_PATTERN = f"^[^{CONTROL_CHARS}]*$"
+"""Text without the characters a goal may not hold, as a JSON Schema pattern (so the schema says it)."""
+GOAL_PATTERN = f"^[^{CONTROL_CHARS}]*[^\\s{CONTROL_CHARS}][^{CONTROL_CHARS}]*$"
+"""... and with something besides white space: what ``RunRequest.validate`` accepts as a goal."""
+PlainText = Annotated[str, Field(pattern=TEXT_PATTERN), AfterValidator(_plain_text)]
 
 
 # --- request bodies --------------------------------------------------------------------------
@@ -103,7 +116,9 @@ _LAUNCH_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RunRequest
 class LaunchBody(_Body):
     """The Launch form's fields; limits derived from ``RunRequest``'s, which checks them again (``validate``)."""
 
-    goal: str = Field(description=f"what the agent should do; at most {GOAL_MAX_CHARS} characters once trimmed")
+    goal: Annotated[str, AfterValidator(_plain_text)] = Field(
+        max_length=GOAL_MAX_CHARS, pattern=GOAL_PATTERN, description="what the agent should do"
+    )
     max_steps: int = Field(default=_LAUNCH_DEFAULTS["max_steps"], ge=MAX_STEPS_RANGE[0], le=MAX_STEPS_RANGE[1])
     budget_usd: float = Field(default=_LAUNCH_DEFAULTS["budget_usd"], ge=BUDGET_RANGE[0], le=BUDGET_RANGE[1])
     planner: str = Field(default=_LAUNCH_DEFAULTS["planner"], json_schema_extra={"enum": list(planner_choices())})
@@ -287,12 +302,20 @@ _AGENT_PROBLEMS: tuple[tuple[type[AgentError], int, str, str], ...] = (
 
 
 def _problem_response(
-    status: int, kind: str | None, title: str, detail: str, *, errors: list[FieldProblem] | None = None
+    status: int,
+    kind: str | None,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     problem = Problem(
         type=PROBLEM_BASE + kind if kind else "about:blank", title=title, status=status, detail=detail, errors=errors
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "5"
     body = json.dumps(problem.model_dump(exclude_none=True), ensure_ascii=True)  # ASCII: no text can break encoding
@@ -321,7 +344,20 @@ async def _http_error(request: Request, error: Exception) -> Response:
     detail = error.detail if isinstance(error.detail, str) else title
     if error.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.method} {request.url.path!r}; see /docs for the API"
-    return _problem_response(error.status_code, None, title, _one_line(detail))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _problem_response(error.status_code, None, title, _one_line(detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (Starlette's own 405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and isinstance(route, APIRoute):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
@@ -336,6 +372,9 @@ def _field_problem(error: dict[str, Any]) -> FieldProblem:
     if error.get("type") == "json_invalid":  # loc ends with the character offset, not a field
         reason = error.get("ctx", {}).get("error", "")
         return FieldProblem(loc=loc[:1], msg=f"the body is not valid JSON (at character {loc[-1]}): {reason}")
+    if error.get("type") == "string_pattern_mismatch":  # say what the pattern means, not the pattern
+        blank = "must hold more than white space, and " if loc[-1:] == ["goal"] else "must "
+        return FieldProblem(loc=loc, msg=f"{blank}hold no control character (tabs and line breaks are fine)")
     return FieldProblem(loc=loc, msg=str(error.get("msg", "")))
 
 
@@ -374,6 +413,7 @@ def make_runner(workbench: Workbench) -> BackgroundRunner:
 # --- the app ---------------------------------------------------------------------------------
 
 _ERRORS_OF = {
+    400: "the request could not be read (a body that is not UTF-8 JSON)",
     401: "AGENT_API_TOKEN is set and the request has no valid bearer token",
     404: "unknown run (or step, or route)",
     409: "the run's state does not allow it (ended, imported, the step not waiting)",
@@ -384,8 +424,8 @@ _ERRORS_OF = {
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The problem responses a route documents (401 and 422 on all of them)."""
-    return {s: {"model": Problem, "description": _ERRORS_OF[s]} for s in sorted({401, 422, *statuses})}
+    """The problem responses a route documents (400, 401 and 422 on all of them)."""
+    return {s: {"model": Problem, "description": _ERRORS_OF[s]} for s in sorted({400, 401, 422, *statuses})}
 
 
 def create_app(settings: Settings | None = None, *, workbench: Workbench | None = None) -> FastAPI:
@@ -485,14 +525,25 @@ def _view(state: RunState) -> RunView:
     return RunView(run=state, pending_step=state.pending_approval, terminal=state.is_terminal)
 
 
-def _utc(moment: datetime | None, name: str) -> datetime | None:
-    """A query's date as UTC (a date without a zone is UTC), or a 422 naming the parameter."""
-    if moment is None:
-        return None
+def _iso_moment(value: object) -> datetime:
+    """An ISO 8601 date or date-time (``2026-11-30``, ``2026-11-30T12:00:00Z``) as UTC; no zone means UTC.
+
+    Stricter than pydantic's lax datetime, which also takes a bare number as a Unix time.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("an ISO 8601 date or date-time, like 2026-11-30 or 2026-11-30T12:00:00Z") from None
     try:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ApiProblem(422, "invalid-request", "Invalid request", f"{name}: out of range") from None
+        raise ValueError("a date-time out of range once converted to UTC") from None
+
+
+IsoMoment = Annotated[datetime, BeforeValidator(_iso_moment)]
 
 
 RunId = Annotated[str, "a run's full id"]
@@ -516,7 +567,8 @@ def _routes(app: FastAPI) -> None:
     @app.post("/runs", status_code=201, responses=_errors(413, 503))
     def launch(request: Request, response: Response, body: LaunchBody) -> RunCreated:
         """Start a run (the Launch form's fields): recorded now, executed by the runner. 503 when it is full."""
-        run_id = _runner(request).submit(body.request())
+        with _configuration_refuses():
+            run_id = _runner(request).submit(body.request())
         href = f"/runs/{run_id}"
         response.headers["Location"] = href
         return RunCreated(run_id=run_id, href=href, events=f"{href}/events", stream=f"{href}/stream")
@@ -527,8 +579,8 @@ def _routes(app: FastAPI) -> None:
         status: Annotated[list[Literal[RUN_STATUSES]] | None, Query()] = None,  # type: ignore[valid-type]
         text: Annotated[PlainText | None, Query(max_length=TEXT_FILTER_MAX_CHARS, description="in the goal")] = None,
         lineage: Literal["all", "originals", "replays"] = "all",
-        started_after: Annotated[datetime | None, Query(description="inclusive; UTC when no zone")] = None,
-        started_before: Annotated[datetime | None, Query(description="exclusive; UTC when no zone")] = None,
+        started_after: Annotated[IsoMoment | None, Query(description="inclusive; UTC when no zone")] = None,
+        started_before: Annotated[IsoMoment | None, Query(description="exclusive; UTC when no zone")] = None,
         limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> RunPage:
@@ -536,8 +588,8 @@ def _routes(app: FastAPI) -> None:
         filters: dict[str, Any] = {
             "originals_only": lineage == "originals",
             "replays_only": lineage == "replays",
-            "started_after": _utc(started_after, "started_after"),
-            "started_before": _utc(started_before, "started_before"),
+            "started_after": started_after,
+            "started_before": started_before,
         }
         if status:
             filters["status"] = list(status)
@@ -632,7 +684,8 @@ def _routes(app: FastAPI) -> None:
             body.provider, body.model, body.system_prompt, _policy_file(bench, body.policy), body.tools
         )
         if body.mode == "verify":
-            verified = bench.verify(run_id, overrides, save=body.save)
+            with _configuration_refuses():
+                verified = bench.verify(run_id, overrides, save=body.save)
             return ReplayOut(
                 mode="verify",
                 run_id=run_id,
@@ -641,7 +694,8 @@ def _routes(app: FastAPI) -> None:
                 replay_id=verified.replay_run_id,
                 result=verified.to_document(),
             )
-        outcome = bench.whatif(run_id, overrides)
+        with _configuration_refuses():
+            outcome = bench.whatif(run_id, overrides)
         response.status_code = 201
         response.headers["Location"] = f"/runs/{outcome.replay_id}"
         return ReplayOut(
@@ -659,6 +713,15 @@ def _routes(app: FastAPI) -> None:
         """The policy files a what-if replay may name (``policy``), the one in force first."""
         files = _bench(request).policy_files()
         return PolicyFiles(in_force=files[0].name, files=[f.name for f in files])
+
+
+@contextmanager
+def _configuration_refuses() -> Iterator[None]:
+    """A request this server's configuration cannot serve (a planner without its key) is the request's 422."""
+    try:
+        yield
+    except ConfigError as error:
+        raise ApiProblem(422, "not-configured", "Not available on this server", _one_line(str(error))) from error
 
 
 def _policy_file(bench: Workbench, name: str | None) -> Path | None:

@@ -50,8 +50,9 @@ GOAL_MAX_CHARS = 4000
 MAX_STEPS_RANGE = (1, 10)
 BUDGET_RANGE = (0.01, 5.00)
 FINAL_SUMMARY_CHARS = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""Characters a goal may not hold: C0 controls but tab and line breaks, DEL, C1 controls."""
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+"""Characters a goal may not hold (a regex class body): C0 controls but tab and line breaks, DEL, C1 controls."""
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 class RunRequestError(AgentError):
