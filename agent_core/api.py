@@ -356,7 +356,7 @@ def _allowed_methods(request: Request) -> list[str]:
     for route in request.app.routes:
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match != Match.NONE and isinstance(route, APIRoute):
-            methods |= route.methods
+            methods |= route.methods or set()
     return sorted(methods)
 
 
