@@ -12,390 +12,52 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Body, FastAPI, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Path as PathParam
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
-from agent_core import events as ev
+from agent_core.api_problems import ApiProblem, install, one_line, problem_openapi, problem_response
+from agent_core.api_schema import (
+    RUN_STATUSES,
+    TEXT_FILTER_MAX_CHARS,
+    CancelBody,
+    DecisionBody,
+    EventOut,
+    EventPage,
+    Health,
+    IsoMoment,
+    LaunchBody,
+    PlainText,
+    PolicyFiles,
+    Problem,
+    ReplayBody,
+    ReplayOut,
+    RunCreated,
+    RunPage,
+    RunView,
+    plain_text,
+)
 from agent_core.config import Settings
-from agent_core.errors import (
-    AgentError,
-    ConcurrencyError,
-    ConfigError,
-    PayloadRejected,
-    PolicyError,
-    RunnerBusy,
-    RunNotFound,
-    RunStateError,
-    StoreError,
-)
-from agent_core.jsontext import first_surrogate
-from agent_core.orchestrator import (
-    BUDGET_RANGE,
-    CONTROL_CHARS,
-    GOAL_MAX_CHARS,
-    MAX_STEPS_RANGE,
-    RunRequest,
-    RunRequestError,
-)
-from agent_core.projections import CANCELLED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, WAITING, RunState
-from agent_core.projections import RunSummary as RunSummary
-from agent_core.projections import StepState as StepState
-from agent_core.providers import planner_choices
-from agent_core.replay import Overrides, ReplayError
+from agent_core.errors import ConfigError, RunNotFound
+from agent_core.projections import TERMINAL_STATUSES, RunState
+from agent_core.replay import Overrides
 from agent_core.runner import BackgroundRunner
 from agent_core.workbench import Workbench
 
-log = logging.getLogger(__name__)
-
-RUN_STATUSES = (RUNNING, WAITING, COMPLETED, FAILED, CANCELLED)
 PAGE_LIMIT_MAX = 200
 EVENTS_LIMIT_MAX = 5000
 MAX_BODY_BYTES = 1_000_000
 """A request body above this is refused (413) before it is read: the largest valid one is far smaller."""
 RUN_ID_MAX_CHARS = 200
-TEXT_FILTER_MAX_CHARS = 200  # the Runs page's "Goal contains" box
-MODEL_MAX_CHARS = 200
-PROMPT_MAX_CHARS = 20_000  # the Replay page's system prompt box
-COMMENT_MAX_CHARS = 2000
-BY_MAX_CHARS = 100
 STREAM_POLL_S = 0.25
 """How often an open event stream looks for new events of its run."""
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "urn:agent-workbench:problem:"
-
-
-# --- text from the network -------------------------------------------------------------------
-
-
-def _plain_text(value: str) -> str:
-    """Refuse what the store cannot keep alike on every engine: NUL and other controls, unpaired surrogates."""
-    for i, char in enumerate(value):
-        if (ord(char) < 0x20 and char not in "\t\n\r") or 0x7F <= ord(char) <= 0x9F:
-            raise ValueError(f"holds the control character U+{ord(char):04X} at position {i + 1}")
-    where = first_surrogate(value)
-    if where is not None:
-        raise ValueError(f"holds U+{ord(value[where]):04X} at position {where + 1}, which is not valid text")
-    return value
-
-
-TEXT_PATTERN = f"^[^{CONTROL_CHARS}]*$"
-"""Text without the characters a goal may not hold, as a JSON Schema pattern (so the schema says it)."""
-GOAL_PATTERN = f"^[^{CONTROL_CHARS}]*[^\\s{CONTROL_CHARS}][^{CONTROL_CHARS}]*$"
-"""... and with something besides white space: what ``RunRequest.validate`` accepts as a goal."""
-PlainText = Annotated[str, Field(pattern=TEXT_PATTERN), AfterValidator(_plain_text)]
-
-
-# --- request bodies --------------------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    """Request bodies take JSON types as they are (``"5"`` is no integer) and refuse unknown fields (typos)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-_LAUNCH_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RunRequest)}
-
-
-class LaunchBody(_Body):
-    """The Launch form's fields; limits derived from ``RunRequest``'s, which checks them again (``validate``)."""
-
-    goal: Annotated[str, AfterValidator(_plain_text)] = Field(
-        max_length=GOAL_MAX_CHARS, pattern=GOAL_PATTERN, description="what the agent should do"
-    )
-    max_steps: int = Field(default=_LAUNCH_DEFAULTS["max_steps"], ge=MAX_STEPS_RANGE[0], le=MAX_STEPS_RANGE[1])
-    budget_usd: float = Field(default=_LAUNCH_DEFAULTS["budget_usd"], ge=BUDGET_RANGE[0], le=BUDGET_RANGE[1])
-    planner: str = Field(default=_LAUNCH_DEFAULTS["planner"], json_schema_extra={"enum": list(planner_choices())})
-    model: PlainText | None = Field(default=None, max_length=MODEL_MAX_CHARS)
-
-    def request(self) -> RunRequest:
-        """The validated ``RunRequest`` (``RunRequestError`` names the field to fix)."""
-        return RunRequest(self.goal, self.max_steps, self.budget_usd, self.planner, self.model).validate()
-
-
-class DecisionBody(_Body):
-    """A person's answer to a held step."""
-
-    decision: Literal["approve", "deny"]
-    comment: PlainText = Field(default="", max_length=COMMENT_MAX_CHARS)
-    by: PlainText = Field(default="api", min_length=1, max_length=BY_MAX_CHARS, description="recorded as the decider")
-
-
-class CancelBody(_Body):
-    """Who cancels, and why (both optional)."""
-
-    by: PlainText = Field(default="api", min_length=1, max_length=BY_MAX_CHARS)
-    reason: PlainText = Field(default="", max_length=COMMENT_MAX_CHARS)
-
-
-class ReplayBody(_Body):
-    """A verify or a what-if, with the overrides of the CLI's ``replay`` and the Replay page."""
-
-    mode: Literal["verify", "whatif"] = "verify"
-    provider: str | None = Field(default=None, json_schema_extra={"enum": [*planner_choices(auto=False), None]})
-    model: PlainText | None = Field(default=None, max_length=MODEL_MAX_CHARS)
-    system_prompt: PlainText | None = Field(default=None, max_length=PROMPT_MAX_CHARS)
-    policy: str | None = Field(
-        default=None, max_length=255, description="a policy file's name beside the one in force (GET /policies)"
-    )
-    tools: Literal["recorded", "live"] = "recorded"
-    save: bool = Field(default=False, description="verify: keep the re-execution as a run")
-
-
-# --- responses -------------------------------------------------------------------------------
-
-
-class FieldProblem(BaseModel):
-    """One invalid field of a request: where it is and what is wrong."""
-
-    loc: list[str | int]
-    msg: str
-
-
-class Problem(BaseModel):
-    """An error, as RFC 9457 describes it; ``errors`` lists the invalid fields of a refused request."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldProblem] | None = None
-
-
-class RunCreated(BaseModel):
-    """A run recorded and handed to the runner: where to read it."""
-
-    run_id: str
-    href: str
-    events: str
-    stream: str
-
-
-class RunPage(BaseModel):
-    """One page of the run list (newest first) and how many runs match the filters."""
-
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
-    runs: list[RunSummary]
-
-
-class RunView(BaseModel):
-    """A run's state, folded from its events, and the step waiting for a person (if any)."""
-
-    run: RunState
-    pending_step: StepState | None
-    terminal: bool
-
-
-class EventOut(BaseModel):
-    """One recorded event: the envelope and its payload as stored (``problem`` when it could not be decoded)."""
-
-    position: int
-    run_id: str
-    seq: int
-    type: str
-    version: int
-    actor: str
-    at: datetime
-    hash: str
-    payload: dict[str, Any]
-    problem: str
-
-    @classmethod
-    def of(cls, e: ev.RecordedEvent) -> EventOut:
-        """The API's view of a decoded event."""
-        return cls(
-            position=e.position,
-            run_id=e.run_id,
-            seq=e.seq,
-            type=e.type,
-            version=e.version,
-            actor=e.actor,
-            at=e.at,
-            hash=e.hash,
-            payload=e.event.to_payload(),
-            problem=e.problem,
-        )
-
-
-class EventPage(BaseModel):
-    """The run's events after ``after`` (a seq), in order; ``last_seq`` is where to continue from."""
-
-    run_id: str
-    after: int
-    last_seq: int
-    events: list[EventOut]
-
-
-class ReplayOut(BaseModel):
-    """A verify (identical or the first divergence) or a what-if (the new run, its verdict and diff)."""
-
-    mode: Literal["verify", "whatif"]
-    run_id: str
-    line: str
-    identical: bool | None = None
-    replay_id: str | None = None
-    replay_status: str | None = None
-    verdict: str | None = None
-    result: dict[str, Any]
-
-
-class Health(BaseModel):
-    """The store answered; what the runner of this process holds."""
-
-    status: Literal["ok"]
-    store: str
-    runs_active: int
-    runs_queued: int
-
-
-class PolicyFiles(BaseModel):
-    """The policy files a what-if may name: the one in force first."""
-
-    in_force: str
-    files: list[str]
-
-
-# --- problems --------------------------------------------------------------------------------
-
-
-class ApiProblem(Exception):
-    """A refusal the API itself decides (an unknown step, a body too large): rendered as a problem."""
-
-    def __init__(self, status: int, kind: str, title: str, detail: str) -> None:
-        self.status, self.kind, self.title, self.detail = status, kind, title, detail
-        super().__init__(detail)
-
-
-_AGENT_PROBLEMS: tuple[tuple[type[AgentError], int, str, str], ...] = (
-    (RunNotFound, 404, "run-not-found", "Unknown run"),
-    (RunRequestError, 422, "invalid-run-request", "Invalid run request"),
-    (PayloadRejected, 422, "payload-rejected", "The store refused the data"),
-    (PolicyError, 422, "invalid-policy", "Invalid policy"),
-    (ReplayError, 422, "replay-refused", "The replay cannot be set up"),
-    (RunStateError, 409, "run-state-conflict", "The run cannot do that now"),
-    (ConcurrencyError, 409, "run-changed", "The run changed meanwhile"),
-    (RunnerBusy, 503, "runner-busy", "The background runner is full"),
-    (StoreError, 503, "store-unavailable", "The event store cannot be reached"),
-    (ConfigError, 500, "configuration", "The server's configuration is invalid"),
-)
-"""Which status each deliberate error answers with, most specific first; anything else is a 500."""
-
-
-def _problem_response(
-    status: int,
-    kind: str | None,
-    title: str,
-    detail: str,
-    *,
-    errors: list[FieldProblem] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    problem = Problem(
-        type=PROBLEM_BASE + kind if kind else "about:blank", title=title, status=status, detail=detail, errors=errors
-    )
-    headers = dict(headers or {})
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    if status == 503:
-        headers["Retry-After"] = "5"
-    body = json.dumps(problem.model_dump(exclude_none=True), ensure_ascii=True)  # ASCII: no text can break encoding
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split()) or "no detail"
-
-
-async def _agent_error(request: Request, error: Exception) -> Response:
-    for kind_of, status, kind, title in _AGENT_PROBLEMS:
-        if isinstance(error, kind_of):
-            return _problem_response(status, kind, title, _one_line(str(error)))
-    return await _internal_error(request, error)
-
-
-async def _api_problem(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ApiProblem)
-    return _problem_response(error.status, error.kind, error.title, error.detail)
-
-
-async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, StarletteHTTPException)
-    title = _HTTP_TITLES.get(error.status_code, "Error")
-    detail = error.detail if isinstance(error.detail, str) else title
-    if error.status_code == 404 and detail == "Not Found":
-        detail = f"no route {request.method} {request.url.path!r}; see /docs for the API"
-    headers = dict(error.headers or {})
-    if error.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
-    return _problem_response(error.status_code, None, title, _one_line(detail), headers=headers)
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path (Starlette's own 405 names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE and isinstance(route, APIRoute):
-            methods |= route.methods or set()
-    return sorted(methods)
-
-
-async def _validation_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestValidationError)
-    fields = [_field_problem(e) for e in error.errors()]
-    detail = "; ".join(f"{'.'.join(map(str, f.loc))}: {f.msg}" for f in fields) or "the request is invalid"
-    return _problem_response(422, "invalid-request", "Invalid request", _one_line(detail), errors=fields)
-
-
-def _field_problem(error: dict[str, Any]) -> FieldProblem:
-    loc = [p if isinstance(p, int) else str(p) for p in error.get("loc", ())]
-    if error.get("type") == "json_invalid":  # loc ends with the character offset, not a field
-        reason = error.get("ctx", {}).get("error", "")
-        return FieldProblem(loc=loc[:1], msg=f"the body is not valid JSON (at character {loc[-1]}): {reason}")
-    if error.get("type") == "string_pattern_mismatch":  # say what the pattern means, not the pattern
-        blank = "must hold more than white space, and " if loc[-1:] == ["goal"] else "must "
-        return FieldProblem(loc=loc, msg=f"{blank}hold no control character (tabs and line breaks are fine)")
-    return FieldProblem(loc=loc, msg=str(error.get("msg", "")))
-
-
-async def _internal_error(request: Request, error: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    return _problem_response(
-        500,
-        "internal-error",
-        "Internal error",
-        f"the server failed on this request ({type(error).__name__}); see its log",
-    )
-
-
-_HTTP_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-}
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -451,22 +113,18 @@ def create_app(settings: Settings | None = None, *, workbench: Workbench | None 
         summary="Runs, their events, approvals and replays over HTTP.",
         lifespan=lifespan,
     )
-    app.add_exception_handler(AgentError, _agent_error)
-    app.add_exception_handler(ApiProblem, _api_problem)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _internal_error)
+    install(app)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """The bearer token (constant-time compare) and the body size, before any route runs."""
         if token is not None and not _bearer_matches(request.headers.get("authorization"), token):
-            return _problem_response(
+            return problem_response(
                 401, "unauthorized", "Unauthorized", "send 'Authorization: Bearer <AGENT_API_TOKEN>' with every request"
             )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return _problem_response(
+            return problem_response(
                 413, "body-too-large", "Content Too Large", f"the request body is over {MAX_BODY_BYTES:,} bytes"
             )
         return await call_next(request)
@@ -483,19 +141,10 @@ def _bearer_matches(header: str | None, token: bytes) -> bool:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema with every error answer as ``application/problem+json`` of ``Problem``."""
+    """FastAPI's schema, built once, with every error answer documented as a problem."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-        problem = {"$ref": "#/components/schemas/Problem"}
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                for status, response in operation.get("responses", {}).items():
-                    if status.startswith(("4", "5")):
-                        response["content"] = {PROBLEM_JSON: {"schema": problem}}
-        components = schema.get("components", {}).get("schemas", {})
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        app.openapi_schema = schema
+        app.openapi_schema = problem_openapi(schema)
     return app.openapi_schema
 
 
@@ -514,7 +163,7 @@ def _known(bench: Workbench, run_id: str) -> str:
     if len(run_id) > RUN_ID_MAX_CHARS:
         raise RunNotFound(run_id[:RUN_ID_MAX_CHARS] + "...")
     try:
-        _plain_text(run_id)
+        plain_text(run_id)
     except ValueError:
         raise RunNotFound(run_id) from None
     bench.run_summary(run_id)
@@ -525,28 +174,7 @@ def _view(state: RunState) -> RunView:
     return RunView(run=state, pending_step=state.pending_approval, terminal=state.is_terminal)
 
 
-def _iso_moment(value: object) -> datetime:
-    """An ISO 8601 date or date-time (``2026-11-30``, ``2026-11-30T12:00:00Z``) as UTC; no zone means UTC.
-
-    Stricter than pydantic's lax datetime, which also takes a bare number as a Unix time.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError("an ISO 8601 date or date-time, like 2026-11-30 or 2026-11-30T12:00:00Z") from None
-    try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("a date-time out of range once converted to UTC") from None
-
-
-IsoMoment = Annotated[datetime, BeforeValidator(_iso_moment)]
-
-
-RunId = Annotated[str, "a run's full id"]
+RunId = Annotated[str, PathParam(description="the run's full id, as POST /runs answered it")]
 
 
 def _routes(app: FastAPI) -> None:
@@ -559,7 +187,7 @@ def _routes(app: FastAPI) -> None:
         try:
             bench.list_runs(limit=1)
         except Exception as error:  # whatever the driver raises: the check's whole job is to say "unreachable"
-            detail = _one_line(str(error))
+            detail = one_line(str(error))
             raise ApiProblem(503, "store-unavailable", "The event store cannot be reached", detail) from error
         active, queued = _runner(request).load()
         return Health(status="ok", store=bench.store_label(), runs_active=active, runs_queued=queued)
@@ -721,7 +349,7 @@ def _configuration_refuses() -> Iterator[None]:
     try:
         yield
     except ConfigError as error:
-        raise ApiProblem(422, "not-configured", "Not available on this server", _one_line(str(error))) from error
+        raise ApiProblem(422, "not-configured", "Not available on this server", one_line(str(error))) from error
 
 
 def _policy_file(bench: Workbench, name: str | None) -> Path | None:
