@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     @field_validator("api_token")
     @classmethod
     def _a_real_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[\x21-\x7e]+", value.get_secret_value()):
+            raise ValueError("use printable ASCII without spaces: the token travels in an HTTP header")
         if value is not None and len(value.get_secret_value()) < API_TOKEN_MIN_CHARS:
             raise ValueError(
                 f"use at least {API_TOKEN_MIN_CHARS} characters "

@@ -158,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: few reads and rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    runs = RUNS
     if args.quick:
-        args.reads, args.rounds = 10, 3
+        args.reads, args.rounds, runs = 10, 3, 5
     with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
         folder = Path(tmp)
         workspace = folder / "workspace"
@@ -171,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             "AGENT_PLANNER": "offline",
         }
         bench = Workbench.open(Settings(**values))
-        progress(f"recording {RUNS} runs")
+        progress(f"recording {runs} runs")
         run_id = ""
-        for _ in range(RUNS):
+        for _ in range(runs):
             run_id = bench.run(RunRequest("Research agent frameworks and summarize the key findings")).run_id
         env = {k: v for k, v in os.environ.items() if k != "AGENT_API_TOKEN"} | values
         server, url = start_server(env)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from agent_core import RunState, Workbench
+from agent_core import RunRequest, RunState, Workbench, export_lines, import_lines
 from agent_core.api import create_app
 from tests.api.conftest import DEMO_GOAL, RUN_END_S, SAVE_GOAL, STRICT_POLICY, api_settings, wait_for_end
 
@@ -227,3 +227,30 @@ def test_healthz_is_a_503_problem_when_the_store_is_gone(tmp_path: Path, workspa
         db.parent.rmdir()
         assert_problem(client.get("/healthz"), 503, "store-unavailable")
     bench.close()
+
+
+def test_an_imported_run_is_read_but_never_decided_or_cancelled(
+    strict_client: TestClient, tmp_path: Path, workspace: Path
+) -> None:
+    """History, not authority: a held step of an imported run cannot be approved here (409), nothing is written."""
+    elsewhere = Workbench.open(
+        api_settings(f"sqlite:///{tmp_path / 'elsewhere.db'}", workspace, AGENT_POLICY=str(STRICT_POLICY))
+    )
+    held = elsewhere.run(RunRequest(SAVE_GOAL))
+    assert held.pending_approval is not None
+    lines = list(export_lines(elsewhere.store, held.run_id))
+    elsewhere.close()
+    bench: Workbench = strict_client.app.state.workbench  # type: ignore[attr-defined]
+    run_id = import_lines(bench.store, lines)
+
+    view = strict_client.get(f"/runs/{run_id}").json()
+    assert view["run"]["status"] == "waiting_approval"
+    step = view["pending_step"]["step_id"]
+    before = len(bench.run_events(run_id))
+    for method, path, body in (
+        ("POST", f"/runs/{run_id}/approvals/{step}", {"decision": "approve"}),
+        ("POST", f"/runs/{run_id}/cancel", None),
+    ):
+        problem = assert_problem(strict_client.request(method, path, json=body), 409, "run-state-conflict")
+        assert "imported" in str(problem["detail"])
+    assert len(bench.run_events(run_id)) == before
