@@ -86,8 +86,9 @@ _ERRORS_OF = {
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The problem responses a route documents (400, 401 and 422 on all of them)."""
-    return {s: {"model": Problem, "description": _ERRORS_OF[s]} for s in sorted({400, 401, 422, *statuses})}
+    """The problem responses a route documents; every route may meet the guard, parsing and a store that is down."""
+    every = {400, 401, 413, 422, 503}
+    return {s: {"model": Problem, "description": _ERRORS_OF[s]} for s in sorted(every | set(statuses))}
 
 
 def create_app(settings: Settings | None = None, *, workbench: Workbench | None = None) -> FastAPI:
@@ -180,7 +181,7 @@ RunId = Annotated[str, PathParam(description="the run's full id, as POST /runs a
 def _routes(app: FastAPI) -> None:
     """Declare every route on ``app``."""
 
-    @app.get("/healthz", responses=_errors(503))
+    @app.get("/healthz", responses=_errors())
     def healthz(request: Request) -> Health:
         """200 when the event store answers a read; 503 (problem) when it does not."""
         bench = _bench(request)
@@ -192,7 +193,7 @@ def _routes(app: FastAPI) -> None:
         active, queued = _runner(request).load()
         return Health(status="ok", store=bench.store_label(), runs_active=active, runs_queued=queued)
 
-    @app.post("/runs", status_code=201, responses=_errors(413, 503))
+    @app.post("/runs", status_code=201, responses=_errors())
     def launch(request: Request, response: Response, body: LaunchBody) -> RunCreated:
         """Start a run (the Launch form's fields): recorded now, executed by the runner. 503 when it is full."""
         with _configuration_refuses():
@@ -275,7 +276,7 @@ def _routes(app: FastAPI) -> None:
             start = int(last_event_id.strip())
         return EventSourceResponse(_follow(bench, run_id, start), ping=10)
 
-    @app.post("/runs/{run_id}/approvals/{step_id}", responses=_errors(404, 409, 503))
+    @app.post("/runs/{run_id}/approvals/{step_id}", responses=_errors(404, 409))
     def decide(request: Request, run_id: RunId, step_id: str, body: DecisionBody) -> RunView:
         """Approve or deny a held step (recorded as ``by``), then the runner continues the run.
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from agent_core import Workbench
@@ -85,6 +85,10 @@ FIELDS = st.sampled_from(["goal", "max_steps", "budget_usd", "planner", "model",
 @example(body={"goal": "ok", "max_steps": 2**70})
 @example(body=[{"goal": "ok"}])
 def test_any_json_body_is_a_run_or_a_problem(client: TestClient, body: Any) -> None:
+    try:
+        json.dumps(body, allow_nan=True)
+    except ValueError:  # an integer past 4,300 digits: no client library writes it (raw bytes below do)
+        assume(False)
     before = runs(client)
     response = send(client, "POST", "/runs", body)
     if response.status_code != 201:
