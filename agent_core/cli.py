@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         if args.command == "api":  # refused before a store is opened or created
             _check_api_bind(args, settings)
         bench = Workbench.open(settings, create=args.command not in READ_ONLY_COMMANDS)
-    except AgentError as error:
+    except (AgentError, UsageError) as error:
         return _refuse(err, error)
     try:
         return COMMANDS[args.command](bench, args, out, err)

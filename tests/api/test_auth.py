@@ -121,3 +121,15 @@ def test_a_token_on_loopback_is_required_too(sqlite_url: str, workspace: Path) -
         assert client.get("/runs", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
         assert client.get("/runs", headers={"Authorization": f"Bearer {TOKEN}x"}).status_code == 401
     bench.close()
+
+
+def test_a_port_out_of_range_is_one_line_and_exit_2(sqlite_url: str, workspace: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent_core", "api", "--port", "70000"],
+        env=_env(sqlite_url, workspace),
+        cwd=workspace.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--port" in done.stderr, done
