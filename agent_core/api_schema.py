@@ -6,6 +6,7 @@ the OpenAPI schema says what the engine will accept; ``RunRequest.validate`` sti
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -35,11 +36,14 @@ BY_MAX_CHARS = 100
 # --- text from the network -------------------------------------------------------------------
 
 
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+
+
 def plain_text(value: str) -> str:
     """Refuse what the store cannot keep alike on every engine: NUL and other controls, unpaired surrogates."""
-    for i, char in enumerate(value):
-        if (ord(char) < 0x20 and char not in "\t\n\r") or 0x7F <= ord(char) <= 0x9F:
-            raise ValueError(f"holds the control character U+{ord(char):04X} at position {i + 1}")
+    control = _CONTROL.search(value)
+    if control is not None:
+        raise ValueError(f"holds the control character U+{ord(control.group()):04X} at position {control.start() + 1}")
     where = first_surrogate(value)
     if where is not None:
         raise ValueError(f"holds U+{ord(value[where]):04X} at position {where + 1}, which is not valid text")
@@ -96,11 +100,19 @@ class CancelBody(_Body):
     reason: PlainText = Field(default="", max_length=COMMENT_MAX_CHARS)
 
 
+def _a_provider(value: str | None) -> str | None:
+    if value is not None and value not in planner_choices(auto=False):
+        raise ValueError(f"unknown provider {value!r}; choose one of {', '.join(planner_choices(auto=False))}")
+    return value
+
+
 class ReplayBody(_Body):
     """A verify or a what-if, with the overrides of the CLI's ``replay`` and the Replay page."""
 
     mode: Literal["verify", "whatif"] = "verify"
-    provider: str | None = Field(default=None, json_schema_extra={"enum": [*planner_choices(auto=False), None]})
+    provider: Annotated[str | None, AfterValidator(_a_provider)] = Field(
+        default=None, json_schema_extra={"enum": [*planner_choices(auto=False), None]}
+    )
     model: PlainText | None = Field(default=None, max_length=MODEL_MAX_CHARS)
     system_prompt: PlainText | None = Field(default=None, max_length=PROMPT_MAX_CHARS)
     policy: str | None = Field(

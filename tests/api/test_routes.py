@@ -185,6 +185,10 @@ def test_replays_verify_and_what_if_with_a_policy_chosen_by_name(client: TestCli
     for path in ("/etc/passwd", "../policies/strict.yaml", "nope.yaml"):
         problem = assert_problem(client.post(f"/runs/{run_id}/replays", json={"mode": "whatif", "policy": path}), 422)
         assert "strict.yaml" in str(problem["detail"])  # the choices are named
+    unknown = client.post(f"/runs/{run_id}/replays", json={"mode": "whatif", "provider": "shell"})
+    assert "offline, anthropic, openai" in str(assert_problem(unknown, 422, "invalid-request")["detail"])
+    keyless = client.post(f"/runs/{run_id}/replays", json={"mode": "whatif", "provider": "anthropic"})
+    assert "ANTHROPIC_API_KEY" in str(assert_problem(keyless, 422, "not-configured")["detail"])
     assert client.get("/runs").json()["total"] == before
 
 
