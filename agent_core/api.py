@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +22,9 @@ from fastapi import Body, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.openapi.utils import get_openapi
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_core.api_problems import ApiProblem, install, one_line, problem_openapi, problem_response
 from agent_core.api_schema import (
@@ -116,23 +119,51 @@ def create_app(settings: Settings | None = None, *, workbench: Workbench | None 
     )
     install(app)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """The bearer token (constant-time compare) and the body size, before any route runs."""
-        if token is not None and not _bearer_matches(request.headers.get("authorization"), token):
-            return problem_response(
-                401, "unauthorized", "Unauthorized", "send 'Authorization: Bearer <AGENT_API_TOKEN>' with every request"
-            )
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return problem_response(
-                413, "body-too-large", "Content Too Large", f"the request body is over {MAX_BODY_BYTES:,} bytes"
-            )
-        return await call_next(request)
-
+    app.add_middleware(_Guard, token=token)
     _routes(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
+
+
+class _Guard:
+    """The bearer token (constant-time compare) and the body size cap, before any route runs.
+
+    A plain ASGI middleware, so that it can count a body sent without ``Content-Length`` (chunked)
+    as it arrives and stop reading past the cap.
+    """
+
+    def __init__(self, app: ASGIApp, token: bytes | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if self.token is not None and not _bearer_matches(headers.get("authorization"), self.token):
+            detail = "send 'Authorization: Bearer <AGENT_API_TOKEN>' with every request"
+            await problem_response(401, "unauthorized", "Unauthorized", detail)(scope, receive, send)
+            return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            await problem_response(413, None, "Content Too Large", _TOO_LARGE)(scope, receive, send)
+            return
+        received = 0
+
+        async def capped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:  # FastAPI passes an HTTPException from here on as it is
+                    raise StarletteHTTPException(413, _TOO_LARGE)
+            return message
+
+        await self.app(scope, capped, send)
+
+
+_TOO_LARGE = f"the request body is over {MAX_BODY_BYTES:,} bytes; nothing was read past that"
 
 
 def _bearer_matches(header: str | None, token: bytes) -> bool:

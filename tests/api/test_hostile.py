@@ -114,6 +114,16 @@ def test_bytes_that_are_no_json_object_are_refused(client: TestClient, raw: byte
 def test_a_body_past_the_cap_is_refused_before_it_is_read(client: TestClient) -> None:
     huge = json.dumps({"goal": "x" * (MAX_BODY_BYTES + 1)})
     assert_refused(client.post("/runs", content=huge, headers={"content-type": "application/json"}), 413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body is counted as it arrives
+        yield b'{"goal": "'
+        for _ in range(40):
+            yield b"x" * 50_000
+        yield b'"}'
+
+    chunked = client.post("/runs", content=chunks(), headers={"content-type": "application/json"})
+    assert "content-length" not in chunked.request.headers
+    assert_refused(chunked, 413)
     assert runs(client) == 0
 
 
