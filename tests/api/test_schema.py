@@ -44,3 +44,32 @@ def test_the_api_keeps_its_schema(case: schemathesis.Case) -> None:
     # Every check but "schema-valid data is accepted": whether a request can be served also depends on the
     # server (a planner without its key, a policy file name, a run id), which a static schema cannot say.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+
+def test_the_schema_documents_problems_and_the_engines_limits(sqlite_url: str, workspace: Path) -> None:
+    """Every error answer is documented as a problem; the launch limits are the engine's, not copies."""
+    from agent_core.orchestrator import BUDGET_RANGE, GOAL_MAX_CHARS, MAX_STEPS_RANGE
+
+    with TestClient(create_app(api_settings(sqlite_url, workspace))) as client:
+        document = client.get("/openapi.json").json()
+    errors = [
+        (path, method, status, response)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45"
+    ]
+    assert len(errors) >= 5 * len(document["paths"])
+    for path, method, status, response in errors:
+        assert response["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }, (
+            path,
+            method,
+            status,
+        )
+    launch = document["components"]["schemas"]["LaunchBody"]["properties"]
+    assert (launch["max_steps"]["minimum"], launch["max_steps"]["maximum"]) == MAX_STEPS_RANGE
+    assert (launch["budget_usd"]["minimum"], launch["budget_usd"]["maximum"]) == BUDGET_RANGE
+    assert launch["goal"]["maxLength"] == GOAL_MAX_CHARS
+    assert "HTTPValidationError" not in document["components"]["schemas"]
