@@ -16,6 +16,7 @@ from agent_core.providers import Planner
 from agent_core.replay.driver import ServedPlanner, replay_orchestrator
 from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import Recording, shadow_workspace
+from agent_core.store import EventStore
 
 
 @contextmanager
@@ -33,18 +34,19 @@ class Scratch:
     """What many verifies share: one scratch store, the shadow workspaces of runs that wrote nothing,
     and an orchestrator per (shadow, policy): building one costs more than a small run's re-execution."""
 
-    store: MemoryStore
+    store: EventStore
+    """A ``MemoryStore`` (``scratch_space``); any store works, e.g. a SQLite file to compare against."""
     shadows: dict[tuple[Any, ...], Path]
-    orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, ServedPlanner]] = field(default_factory=dict)
+    orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, ServedPlanner, Settings]] = field(default_factory=dict)
 
     def orchestrator(self, settings: Settings, shadow: Path, planner: Planner, policy_path: Path) -> Orchestrator:
         """An orchestrator over the scratch store serving ``planner``; one per settings, shadow and policy."""
-        key = (id(settings), shadow, policy_path)
+        key = (id(settings), shadow, policy_path)  # the entry holds ``settings``: its id is not reused meanwhile
         if key not in self.orchestrators:
             served = ServedPlanner()
             built = replay_orchestrator(self.store, settings, shadow, served, policy_path)
-            self.orchestrators[key] = (built, served)
-        orchestrator, served = self.orchestrators[key]
+            self.orchestrators[key] = (built, served, settings)
+        orchestrator, served, _settings = self.orchestrators[key]
         served.planner = planner
         return orchestrator
 
