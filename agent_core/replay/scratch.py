@@ -60,7 +60,7 @@ def scratch_space() -> Iterator[Scratch]:
             yield scratch
         finally:
             for shadow in scratch.shadows.values():
-                shutil.rmtree(shadow, ignore_errors=True)
+                shutil.rmtree(shadow.parent, ignore_errors=True)  # the folder mkdtemp made for it
 
 
 @contextmanager
