@@ -2,7 +2,7 @@
 
 Verify is CPU-bound Python, so threads would share one core; processes do not. Each worker
 opens the store itself (read-only: a verify only reads the recording) and verifies chunks of
-the batch with a scratch space of its own; the parent yields the chunks' outcomes in the
+the batch in a scratch space of its own, kept for its life; the parent yields the chunks' outcomes in the
 batch's order, so the lines, counts, exit code and JSON are those of a serial verify.
 
 On Linux the workers are forked (they start in milliseconds with everything imported); the
@@ -18,7 +18,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
 from dataclasses import dataclass
+from multiprocessing.util import Finalize
 
 from agent_core.config import Settings
 from agent_core.errors import AgentError
@@ -94,19 +96,32 @@ def verify_in_workers(
 
 # --- inside a worker process ---------------------------------------------------------------------
 
-_worker: tuple[EventStore, Settings, Overrides] | None = None
+
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    store: EventStore
+    settings: Settings
+    overrides: Overrides
+    scratch: Scratch
+
+
+_worker: _Worker | None = None
 
 
 def _start_worker(url: str, settings: Settings, overrides: Overrides) -> None:
-    """Open this worker's own connection to the store (read-only: nothing is created)."""
+    """Open this worker's own connection to the store (read-only: nothing is created) and its scratch space,
+    both kept for the worker's life and closed when it exits (``Finalize`` runs at a worker's normal exit)."""
     global _worker
-    _worker = (open_store(url, create=False), settings, overrides)
+    stack = ExitStack()
+    store = open_store(url, create=False)
+    stack.callback(store.close)
+    _worker = _Worker(store, settings, overrides, stack.enter_context(scratch_space()))
+    Finalize(None, stack.close, exitpriority=10)
 
 
 def _verify_chunk(rows: list[RunRow]) -> list[Outcome]:
-    """Verify one chunk with a scratch space of its own."""
+    """Verify one chunk in this worker's scratch space."""
     if _worker is None:
         raise RuntimeError("_verify_chunk runs in a worker started by verify_in_workers")
-    store, settings, overrides = _worker
-    with scratch_space() as scratch:
-        return [verify_outcome(store, settings, row, overrides, scratch) for row in rows]
+    w = _worker
+    return [verify_outcome(w.store, w.settings, row, w.overrides, w.scratch) for row in rows]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,3 +205,19 @@ def test_stored_event_payloads_are_decoded_copies_not_the_redacted_dict() -> Non
     [row] = memory.read_run("r")
     assert isinstance(row, StoredEvent) and row.payload == {"items": [1, 2], "nested": {"k": "v"}}
     assert row.payload["nested"] is not payload["nested"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_batch_leaves_no_scratch_folder_behind(
+    bench: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    for goal in (READ_GOAL, READ_GOAL, "Summarize event-sourcing.md"):
+        run_goal(bench, goal)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # forked workers inherit it
+
+    report = replay_all(bench.store, bench.settings, workers=workers)
+
+    assert dict(report.counts) == {"identical": 3}
+    assert list(temp.iterdir()) == []  # the shadow workspaces are removed (by each worker when it exits)
