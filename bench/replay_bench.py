@@ -1,21 +1,24 @@
-"""Replay benchmark: verify throughput over recorded runs, beside re-running the same runs live.
+"""Replay benchmark: ``replay --all`` (verify) throughput over recorded runs, beside running the same runs live.
 
-Both sides execute the same ``--runs`` recorded offline runs with the current orchestrator:
-  verify  ``replay.verify``: recorded planner text and tool results, shadow workspace, stream compare,
-          into a scratch SQLite store (synchronous=OFF: a verify keeps nothing, so it needs no fsync)
-  live    ``Orchestrator.run`` of the same goals with the offline planner and the real tools, in a
-          copy of the workspace (plan, bm25 search, file reads, extractive summaries), stored as the
-          product stores a live run (WAL + synchronous=FULL); a second row stores live runs in the
-          scratch store too, to show the cost of the re-execution alone
+Every contender handles the same ``--runs`` recorded offline runs with the current orchestrator, in turns:
+  verify        ``replay_all`` as CI calls it: recorded planner text and tool results, shadow workspaces,
+                stream compare, re-executions into the in-memory ``MemoryStore``; in one process and with
+                each ``--workers N`` (the parallel lines are checked against the serial ones)
+  sqlite        the same serial verify into a SQLite scratch file (synchronous=OFF): the scratch store
+                verify used before the memory store
+  live          ``Orchestrator.run`` of the same goals with the offline planner and the real tools, in a
+                copy of the workspace (plan, search, file reads, extractive summaries), stored in the same
+                in-memory store, and as the product stores a live run (SQLite, WAL + synchronous=FULL)
 Replay v2 figures, on a durable SQLite store and a copy of the workspace:
   fork    ``replay.fork`` of a read-only run (read, read, summarize) at its last step, against a fresh
           run of the same goal: the fork inherits the plan and two steps, so it should be faster by them
   arms    ``replay.compare_arms`` with three arms (offline, offline with another prompt, offline again) and
           recorded tools: arms per second
-Figures are runs/s, medians of ``--repeats`` passes. The recorded runs are created once and cached in
+Figures are runs/s, medians of ``--repeats`` rounds, and CPU ms per verified run (this process and its
+workers: what a loaded machine does not change). The recorded runs are created once and cached in
 bench/results/ (``--fresh`` rebuilds them).
 
-    python bench/replay_bench.py [--runs N] [--repeats N] [--quick] [--fresh] [--json]
+    python bench/replay_bench.py [--runs N] [--repeats N] [--workers N ...] [--quick] [--fresh] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -98,7 +103,9 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
 
     def gate(i: int, n: int) -> float:
         """``replay --all`` as CI calls it (listing, scratch space, pool start included), in ``n`` processes."""
+        before = _cpu_seconds()
         elapsed = c.seconds(lambda: reports.append(replay_all(store, settings, workers=n)))
+        cpu_ms[n].append((_cpu_seconds() - before) / len(ids) * 1000)
         report = reports.pop()
         if report.counts.get("identical") != len(ids):
             problems.extend(line for line in report.lines if "  identical (" not in line)
@@ -110,6 +117,7 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
         return elapsed
 
     reports: list[ReplayAllReport] = []
+    cpu_ms: dict[int, list[float]] = {n: [] for n in (1, *workers)}
 
     def sqlite_scratch(i: int) -> float:
         """The same serial verify into a SQLite scratch file (what verify wrote to before the memory store)."""
@@ -164,10 +172,12 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
         "ratio_same_store": c.ratio(rate["verify"], rate["live_scratch"], higher_is_better=True),
         "live_runs_per_s": rate["live_durable"],
         "ratio": c.ratio(rate["verify"], rate["live_durable"], higher_is_better=True),
+        "verify_cpu_ms_per_run": statistics.median(cpu_ms[1]),
         "workers": {
             str(n): {
                 "runs_per_s": rate[f"workers{n}"],
                 "vs_serial": c.ratio(rate[f"workers{n}"], rate["verify"], higher_is_better=True),
+                "cpu_ms_per_run": statistics.median(cpu_ms[n]),
             }
             for n in workers
         },
@@ -176,6 +186,12 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
         "load_average": os.getloadavg()[0],
         "machine": c.machine_line(),
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the --workers processes): load-independent."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 FORK_GOAL = "Read agent-evaluation.md and llm-cost-control.md and summarize them"
@@ -278,12 +294,21 @@ def main(argv: list[str] | None = None) -> int:
         "-",
     )
     print(table.render())
-    parallel = c.Table(["replay --all --workers N", "runs/s", "vs serial", "target", "result"])
+    parallel = c.Table(["replay --all", "runs/s", "vs serial", "CPU ms/run", "target", "result"])
+    parallel.add(
+        "one process",
+        verify_rate,
+        "-",
+        c.fmt_number(figures["verify_cpu_ms_per_run"]),  # type: ignore[arg-type]
+        "-",
+        "-",
+    )
     for n, figure in figures["workers"].items():  # type: ignore[attr-defined]
         parallel.add(
             f"--workers {n}",
             c.fmt_number(figure["runs_per_s"]),
             c.fmt_ratio(figure["vs_serial"]),
+            c.fmt_number(figure["cpu_ms_per_run"]),
             f">= {TARGET_WORKERS_RUNS_PER_S:,.0f} runs/s",
             c.verdict(figure["runs_per_s"] >= TARGET_WORKERS_RUNS_PER_S),
         )
