@@ -40,7 +40,12 @@ class Scratch:
     orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, ServedPlanner, Settings]] = field(default_factory=dict)
 
     def orchestrator(self, settings: Settings, shadow: Path, planner: Planner, policy_path: Path) -> Orchestrator:
-        """An orchestrator over the scratch store serving ``planner``; one per settings, shadow and policy."""
+        """An orchestrator over the scratch store serving ``planner``; one per settings, shared shadow and policy.
+
+        A run that wrote gets a shadow of its own, removed after its verify: its orchestrator is not kept.
+        """
+        if shadow not in self.shadows.values():
+            return replay_orchestrator(self.store, settings, shadow, planner, policy_path)
         key = (id(settings), shadow, policy_path)  # the entry holds ``settings``: its id is not reused meanwhile
         if key not in self.orchestrators:
             served = ServedPlanner()

@@ -196,6 +196,10 @@ def test_a_verify_leaves_nothing_in_the_scratch_store(bench: Workbench) -> None:
             assert verify(bench.store, bench.settings, run_id, scratch=scratch).identical
         assert scratch.store.last_position() > 0 and scratch.store.run_ids_starting_with("") == []
         assert len(scratch.orchestrators) == 1  # built once, served three times
+        writer = run_goal(bench)  # the demo goal writes a file: its shadow is its own, so is its orchestrator
+        for _ in range(2):
+            assert verify(bench.store, bench.settings, writer, scratch=scratch).identical
+        assert len(scratch.orchestrators) == 1 and len(scratch.shadows) == 1
 
 
 def test_stored_event_payloads_are_decoded_copies_not_the_redacted_dict() -> None:
