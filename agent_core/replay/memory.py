@@ -59,7 +59,7 @@ class MemoryStore(EventStore):
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._runs_of: dict[str, list[StoredEvent]] = {}
-        self._origin: dict[str, str] = {}
+        self._origin: dict[str, tuple[str, str]] = {}  # run -> (origin, chain), set by the append that creates it
         self._position = 0
 
     def close(self) -> None:
@@ -92,7 +92,7 @@ class MemoryStore(EventStore):
         actual = len(log) if log else 0
         if actual != expected_seq:
             raise ConcurrencyError(run_id, expected_seq, actual)
-        if log and self._origin.get(run_id) == IMPORTED:
+        if log and self._origin[run_id][0] == IMPORTED:
             raise ReadOnlyRun(run_id)
         rows: list[StoredEvent] = []
         for offset, new in enumerate(events):
@@ -104,7 +104,7 @@ class MemoryStore(EventStore):
         self._position += len(rows)
         if log is None:
             self._runs_of[run_id] = rows
-            self._origin[run_id] = origin
+            self._origin[run_id] = (origin, chain or SHA256)
         else:
             log.extend(rows)
         return expected_seq + len(rows)
@@ -137,8 +137,7 @@ class MemoryStore(EventStore):
             log[-1].at,
             log[-1].seq,
             index.summary,
-            self._origin[run_id],
-            SHA256,
+            *self._origin[run_id],
         )
 
     def list_runs(self, **_filters: object) -> list[RunRow]:  # type: ignore[override]

@@ -88,7 +88,10 @@ def test_the_memory_store_keeps_the_optimistic_lock_and_refuses_to_extend_an_imp
     with pytest.raises(ReadOnlyRun):
         memory.append("imported", [Raw({"b": 2})], 1)
     row = memory.get_run("imported")
-    assert row is not None and row.imported and row.last_seq == 1
+    assert row is not None and row.imported and row.last_seq == 1 and row.chain == "sha256"
+    memory.append("keyed", [Raw({"a": 1})], 0, origin=IMPORTED, chain="hmac-sha256")
+    keyed = memory.get_run("keyed")
+    assert keyed is not None and keyed.chain == "hmac-sha256" and not memory.get_run("r").imported  # type: ignore[union-attr]
     memory.forget("r")
     assert memory.read_run("r") == [] and memory.get_run("r") is None
 
