@@ -83,10 +83,22 @@ class MemoryStore(EventStore):
         chain: str | None = None,
     ) -> int:
         """As ``EventStore.append``: the same lock, the same payload rules, all or nothing; no hash chain."""
+        return expected_seq + len(self._append_rows(run_id, events, expected_seq, times, origin, chain))
+
+    def _append_rows(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        times: Sequence[datetime] | None,
+        origin: str,
+        chain: str | None,
+    ) -> list[StoredEvent]:
+        """Check, encode and keep ``events``; the rows as a read returns them (none when there are no events)."""
         if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
             raise ValueError(f"origin {origin!r} / chain {chain!r}: use one of {(LOCAL, IMPORTED)} / {CHAINS}")
         if not events:
-            return expected_seq
+            return []
         _check_text(run_id, "", run_id, "the run id")
         log = self._runs_of.get(run_id)
         actual = len(log) if log else 0
@@ -107,7 +119,7 @@ class MemoryStore(EventStore):
             self._origin[run_id] = (origin, chain or SHA256)
         else:
             log.extend(rows)
-        return expected_seq + len(rows)
+        return rows
 
     def read_run(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """The run's events after ``after_seq`` (seq n is at index n - 1)."""
