@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cost rise above this share of the original's is a regression (default 0.2)",
     )
     rep.add_argument("--save", action="store_true", help="verify: keep the re-execution as a run")
+    rep.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --all (verify): verify in N processes; the same lines in the same order (default 1)",
+    )
     rep.add_argument("--list", action="store_true", help="list RUN_ID's replays with their verdicts")
     rep.add_argument(
         "--counterfactual",
@@ -419,14 +426,20 @@ def cmd_replay(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Tex
         return OK
     if args.all == bool(args.run_id):
         raise UsageError("name one RUN_ID or --all")
+    if args.workers < 1 or (args.workers > 1 and not args.all):
+        raise UsageError(f"--workers {args.workers}: give a count of at least 1, with --all")
+    if args.arm and args.workers > 1:
+        raise UsageError("--workers parallelises verify --all only (what-ifs and arms write runs one at a time)")
     if args.arm:
         return _replay_arms(bench, args, out)
     mode: ev.ReplayMode = (
         "verify" if (args.mode or ("verify" if overrides.empty else "whatif")) == "verify" else "whatif"
     )
+    if args.workers > 1 and mode != "verify":
+        raise UsageError("--workers parallelises verify --all only (what-ifs and arms write runs one at a time)")
     if args.all:
         show = None if args.json else (lambda line: print(line, file=out, flush=True))
-        report = bench.replay_all(mode, overrides, on_result=show)
+        report = bench.replay_all(mode, overrides, on_result=show, workers=args.workers)
         if args.json:
             print(
                 json.dumps(

@@ -348,9 +348,11 @@ class Workbench:
         mode: ev.ReplayMode = "verify",
         overrides: Overrides | None = None,
         on_result: Callable[[str], None] | None = None,
+        workers: int = 1,
     ) -> ReplayAllReport:
-        """Verify or what-if every original run (CI's gate); ``on_result`` gets each line as it is ready."""
-        return replay.replay_all(self.store, self.settings, mode, overrides, on_result=on_result)
+        """Verify or what-if every original run (CI's gate); ``on_result`` gets each line as it is ready;
+        ``workers`` > 1 verifies in that many processes (the same lines, in the same order)."""
+        return replay.replay_all(self.store, self.settings, mode, overrides, on_result=on_result, workers=workers)
 
     # --- policy ----------------------------------------------------------------------------
 

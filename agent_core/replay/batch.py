@@ -10,11 +10,11 @@ from agent_core.config import Settings
 from agent_core.errors import AgentError
 from agent_core.projections import RUNNING
 from agent_core.replay.diff import DEFAULT_COST_SHARE
-from agent_core.replay.driver import Overrides
-from agent_core.replay.scratch import scratch_space
-from agent_core.replay.verify import VerifyResult, verify
+from agent_core.replay.driver import Overrides, ReplayError
+from agent_core.replay.parallel import Outcome, verify_in_workers
+from agent_core.replay.verify import VerifyResult
 from agent_core.replay.whatif import WhatIfResult, whatif
-from agent_core.store import EventStore
+from agent_core.store import EventStore, RunRow
 
 _PAGE = 200
 
@@ -59,17 +59,22 @@ class ReplayAllReport:
         )
 
 
-def originals(store: EventStore, limit: int | None = None) -> list[str]:
-    """Ids of original (non-replay) runs, newest first."""
-    ids: list[str] = []
+def original_rows(store: EventStore, limit: int | None = None) -> list[RunRow]:
+    """Index rows of original (non-replay) runs that have ended or wait, newest first."""
+    rows: list[RunRow] = []
     offset = 0
-    while limit is None or len(ids) < limit:
+    while limit is None or len(rows) < limit:
         page = store.list_runs(originals_only=True, limit=_PAGE, offset=offset)
-        ids.extend(r.run_id for r in page if r.status not in (RUNNING, "new"))
+        rows.extend(r for r in page if r.status not in (RUNNING, "new"))
         if len(page) < _PAGE:
             break
         offset += _PAGE
-    return ids[:limit] if limit is not None else ids
+    return rows[:limit] if limit is not None else rows
+
+
+def originals(store: EventStore, limit: int | None = None) -> list[str]:
+    """Ids of original (non-replay) runs, newest first."""
+    return [row.run_id for row in original_rows(store, limit)]
 
 
 def replay_all(
@@ -81,31 +86,41 @@ def replay_all(
     limit: int | None = None,
     cost_share: float = DEFAULT_COST_SHARE,
     on_result: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> ReplayAllReport:
-    """Verify or what-if-replay every original run (newest first); ``on_result`` gets each line as it is ready."""
+    """Verify or what-if-replay every original run (newest first); ``on_result`` gets each line as it is ready.
+
+    ``workers`` > 1 verifies in that many processes (``parallel``): the same lines in the same
+    order. What-ifs write replay runs to the store, so they run in this process only.
+    """
     overrides = overrides or Overrides()
-    ids = originals(store, limit)
+    if workers > 1 and mode != "verify":
+        raise ReplayError("--workers parallelises verify only: what-if replays write to the store one at a time")
+    rows = original_rows(store, limit)
     skipped = store.count_runs(originals_only=True, status=[RUNNING])
     lines: list[str] = []
     results: list[VerifyResult | WhatIfResult] = []
     counts: dict[str, int] = {}
-    with scratch_space() as scratch:
-        for run_id in ids:
-            key: str
-            try:
-                result: VerifyResult | WhatIfResult
-                if mode == "verify":
-                    result = verify(store, settings, run_id, overrides, scratch=scratch)
-                    key = result.status
-                else:
-                    result = whatif(store, settings, run_id, overrides, cost_share=cost_share)
-                    key = result.diff.verdict
-                line = result.line()
-                results.append(result)
-            except AgentError as error:
-                key, line = "error", f"{run_id}  ERROR: {error}"
-            counts[key] = counts.get(key, 0) + 1
-            lines.append(line)
-            if on_result:
-                on_result(line)
+    outcomes = (
+        verify_in_workers(store, settings, rows, overrides, workers)
+        if mode == "verify"
+        else (_whatif_outcome(store, settings, row, overrides, cost_share) for row in rows)
+    )
+    for outcome in outcomes:
+        if outcome.result is not None:
+            results.append(outcome.result)
+        counts[outcome.key] = counts.get(outcome.key, 0) + 1
+        lines.append(outcome.line)
+        if on_result:
+            on_result(outcome.line)
     return ReplayAllReport(mode, tuple(lines), counts, tuple(results), skipped)
+
+
+def _whatif_outcome(
+    store: EventStore, settings: Settings, row: RunRow, overrides: Overrides, cost_share: float
+) -> Outcome:
+    try:
+        result = whatif(store, settings, row.run_id, overrides, cost_share=cost_share)
+    except AgentError as error:
+        return Outcome("error", f"{row.run_id}  ERROR: {error}", None)
+    return Outcome(result.diff.verdict, result.line(), result)

@@ -31,6 +31,7 @@ from agent_core.projections import load_events, open_store
 from agent_core.providers import RecordedPlanner
 from agent_core.providers.base import Reply
 from agent_core.replay.driver import Overrides, ReplayError
+from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import NO_RECORDING_ERROR, load_recording
 from agent_core.replay.verify import VerifyResult, verify
 from agent_core.replay.whatif import WhatIfResult, whatif
@@ -94,13 +95,19 @@ class LoadedRecording:
 
 
 @contextmanager
-def open_recording(folder: Path, settings: Settings | None = None) -> Iterator[LoadedRecording]:
-    """Import ``folder`` into a temporary SQLite store (removed on exit); settings point at a temporary workspace."""
+def open_recording(
+    folder: Path, settings: Settings | None = None, *, in_memory: bool = False
+) -> Iterator[LoadedRecording]:
+    """Import ``folder`` into a temporary SQLite store (removed on exit); settings point at a temporary workspace.
+
+    ``in_memory`` imports into a ``MemoryStore`` instead: enough for a verify, which only reads the
+    recording, and without the cost of creating a database per recording.
+    """
     if not (folder / RUN_FILE).is_file():
         raise ReplayError(f"{str(folder)!r} is not a recording folder (no {RUN_FILE}); write one with 'record'")
     scratch = Path(tempfile.mkdtemp(prefix="agent-recording-"))
     url = f"sqlite:///{scratch / 'recording.db'}"
-    store = open_store(url, sqlite_synchronous="OFF")
+    store = MemoryStore() if in_memory else open_store(url, sqlite_synchronous="OFF")
     try:
         with (folder / RUN_FILE).open(encoding="utf-8") as lines:
             run_id = import_lines(store, lines)
@@ -119,7 +126,7 @@ def open_recording(folder: Path, settings: Settings | None = None) -> Iterator[L
 
 def verify_recording(folder: Path) -> VerifyResult:
     """Verify a recording folder with the current code: identical, or the first diverging event."""
-    with open_recording(folder) as loaded:
+    with open_recording(folder, in_memory=True) as loaded:
         return verify(loaded.store, loaded.settings, loaded.run_id, policy_file=folder / POLICY_FILE)
 
 

@@ -95,6 +95,20 @@ def drive(
         decide(run_id, held.step_id, by=decision.by, comment=decision.comment)
 
 
+class ServedPlanner:
+    """The planner factory of an orchestrator many replays share: it hands out the current replay's planner."""
+
+    def __init__(self) -> None:
+        """No planner until a replay sets one."""
+        self.planner: Planner | None = None
+
+    def __call__(self, *_args: Any, **_kwargs: Any) -> Planner:
+        """The planner of the replay in progress."""
+        if self.planner is None:
+            raise RuntimeError("no replay in progress: set ServedPlanner.planner first")
+        return self.planner
+
+
 # --- verify --------------------------------------------------------------------------------------
 
 
@@ -102,13 +116,13 @@ def replay_orchestrator(
     store: EventStore,
     settings: Settings,
     workspace: Path,
-    planner: Planner,
+    planner: Planner | ServedPlanner,
     policy_path: Path,
     read_through: Path | None = None,
 ) -> Orchestrator:
-    """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``;
+    """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``
+    (or, for an orchestrator many replays share, whichever planner the ``ServedPlanner`` holds);
     ``read_through`` is the read-only layer below a live replay's scratch workspace (the real workspace)."""
     scoped = settings.model_copy(update={"agent_workspace": workspace, "agent_policy": policy_path})
-    return Orchestrator(
-        store, scoped, prices=replay_prices(), planner_factory=lambda *_a, **_k: planner, read_through=read_through
-    )
+    factory = planner if isinstance(planner, ServedPlanner) else (lambda *_a, **_k: planner)
+    return Orchestrator(store, scoped, prices=replay_prices(), planner_factory=factory, read_through=read_through)

@@ -22,7 +22,7 @@ from agent_core.planning import parse_goal
 from agent_core.projections import load_events
 from agent_core.providers import RecordedPlanner
 from agent_core.replay.driver import ReplayError
-from agent_core.store import EventStore
+from agent_core.store import EventStore, RunRow
 
 NO_RECORDING_ERROR = "no recorded observation for this call (tools=recorded); replay with tools=live to run it"
 
@@ -66,8 +66,11 @@ def late_cost(recorded: ev.RecordedEvent, before: Sequence[ev.RecordedEvent]) ->
     return isinstance(recorded.event, ev.CostRecorded) and any(e.type in ev.TERMINAL_TYPES for e in before)
 
 
-def load_recording(store: EventStore, run_id: str) -> Recording:
-    """Decode a run for replay; ``RunNotFound`` for an unknown id, ``ReplayError`` for a log without RunStarted."""
+def load_recording(store: EventStore, run_id: str, row: RunRow | None = None) -> Recording:
+    """Decode a run for replay; ``RunNotFound`` for an unknown id, ``ReplayError`` for a log without RunStarted.
+
+    ``row`` is the run's index row when the caller has already listed it (a batch): then it is not read again.
+    """
     events = tuple(load_events(store, run_id))
     if not events:
         raise RunNotFound(run_id)
@@ -76,6 +79,7 @@ def load_recording(store: EventStore, run_id: str) -> Recording:
         raise ReplayError(
             f"run {run_id!r} does not begin with RunStarted (it begins with {events[0].type}); it cannot be replayed"
         )
+    index = row if row is not None and row.run_id == run_id else store.get_run(run_id)
     intents: dict[str, ev.ToolExecuted] = {}
     calls: list[RecordedCall] = []
     files: tuple[str, ...] = ()
@@ -106,7 +110,7 @@ def load_recording(store: EventStore, run_id: str) -> Recording:
         decisions=tuple(e.event for e in events if isinstance(e.event, ev.ApprovalGranted | ev.ApprovalDenied)),
         held=frozenset((e.event.step_id, e.event.tool) for e in events if isinstance(e.event, ev.ApprovalRequested)),
         workspace_files=files,
-        imported=bool((row := store.get_run(run_id)) and row.imported),
+        imported=bool(index and index.imported),
     )
 
 

@@ -6,33 +6,54 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_core.projections import open_store
+from agent_core.config import Settings
+from agent_core.orchestrator import Orchestrator
+from agent_core.providers import Planner
+from agent_core.replay.driver import ServedPlanner, replay_orchestrator
+from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import Recording, shadow_workspace
 from agent_core.store import EventStore
 
 
 @contextmanager
-def scratch_store() -> Iterator[EventStore]:
-    """A throw-away SQLite event store in a temporary folder (verify writes its re-execution here)."""
-    folder = Path(tempfile.mkdtemp(prefix="agent-verify-"))
-    store = open_store(f"sqlite:///{folder / 'verify.db'}", sqlite_synchronous="OFF")
+def scratch_store() -> Iterator[MemoryStore]:
+    """A throw-away event store in memory (verify writes its re-execution here; nothing outlives it)."""
+    store = MemoryStore()
     try:
         yield store
     finally:
         store.close()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
 class Scratch:
-    """What many verifies share: one scratch store and the shadow workspaces of runs that wrote nothing."""
+    """What many verifies share: one scratch store, the shadow workspaces of runs that wrote nothing,
+    and an orchestrator per (shadow, policy): building one costs more than a small run's re-execution."""
 
     store: EventStore
+    """A ``MemoryStore`` (``scratch_space``); any store works, e.g. a SQLite file to compare against."""
     shadows: dict[tuple[Any, ...], Path]
+    orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, ServedPlanner, Settings]] = field(default_factory=dict)
+
+    def orchestrator(self, settings: Settings, shadow: Path, planner: Planner, policy_path: Path) -> Orchestrator:
+        """An orchestrator over the scratch store serving ``planner``; one per settings, shared shadow and policy.
+
+        A run that wrote gets a shadow of its own, removed after its verify: its orchestrator is not kept.
+        """
+        if shadow not in self.shadows.values():
+            return replay_orchestrator(self.store, settings, shadow, planner, policy_path)
+        key = (id(settings), shadow, policy_path)  # the entry holds ``settings``: its id is not reused meanwhile
+        if key not in self.orchestrators:
+            served = ServedPlanner()
+            built = replay_orchestrator(self.store, settings, shadow, served, policy_path)
+            self.orchestrators[key] = (built, served, settings)
+        orchestrator, served, _settings = self.orchestrators[key]
+        served.planner = planner
+        return orchestrator
 
 
 @contextmanager
@@ -44,7 +65,7 @@ def scratch_space() -> Iterator[Scratch]:
             yield scratch
         finally:
             for shadow in scratch.shadows.values():
-                shutil.rmtree(shadow, ignore_errors=True)
+                shutil.rmtree(shadow.parent, ignore_errors=True)  # the folder mkdtemp made for it
 
 
 @contextmanager

@@ -19,11 +19,12 @@ from agent_core.normalize import normalize
 from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
-from agent_core.projections import fold, load_events, load_state
+from agent_core.projections import RunState, fold, load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
+from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
-from agent_core.store import IMPORTED, EventStore
+from agent_core.store import IMPORTED, EventStore, RunRow
 from agent_core.transfer import RawEvent
 
 _RUN_STARTED_CONFIG = ("policy_sha", "policy_path", "overrides", "replay_of", "replay_mode")
@@ -184,6 +185,7 @@ def verify(
     save: bool = False,
     scratch: Scratch | None = None,
     policy_file: Path | None = None,
+    row: RunRow | None = None,
 ) -> VerifyResult:
     """Re-execute ``run_id`` with the current code, fed only its recording; compare the event streams.
 
@@ -198,10 +200,10 @@ def verify(
     The saved re-execution of an imported run replays the export's human decisions, so it is
     saved as imported too (history: never advanced, approved or resumed). ``policy_file`` is where
     the recorded policy's bytes are kept (a recording folder): the run's recorded ``policy_path`` is
-    compared as recorded, and its sha must match.
+    compared as recorded, and its sha must match. ``row`` is the run's index row when a batch listed it.
     """
     overrides = overrides or Overrides()
-    recording = load_recording(store, run_id)
+    recording = load_recording(store, run_id, row)
     started = recording.started
     if started.forked_from is not None:
         fork = started.forked_from
@@ -254,7 +256,10 @@ def verify(
     in_place = save and not recording.imported
     with verify_shadow(recording, scratch) as shadow, _target_store(store if in_place else scratch) as target:
         planner = recorded_planner(recording)
-        orchestrator = replay_orchestrator(target, settings, shadow, planner, policy_path)
+        if scratch is not None and target is scratch.store:
+            orchestrator = scratch.orchestrator(settings, shadow, planner, policy_path)
+        else:
+            orchestrator = replay_orchestrator(target, settings, shadow, planner, policy_path)
         runner = RecordedTools(recording.calls, shadow)
         system_prompt = overrides.system_prompt or started.overrides.get("system_prompt")
         recorded_overrides = {k: v for k, v in started.overrides.items() if k != "system_prompt"}
@@ -262,6 +267,7 @@ def verify(
         request = RunRequest(
             started.goal, started.max_steps, started.budget_usd, started.planner.provider, started.planner.model
         )
+        state: RunState | None = None
         try:
             new_id = orchestrator.start(
                 request,
@@ -274,15 +280,18 @@ def verify(
                 prompt_version=recorded_version.id,
                 outcome_rules=started.outcome_rules,
             )
-            drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
+            state = drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
         except StopReplay:
             pass
-        state = load_state(target, new_id)
+        if state is None:  # stopped where the recording stopped: fold what the re-execution wrote
+            state = load_state(target, new_id)
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
         got = normalize(e for e in load_events(target, new_id) if e.type not in ev.ANNOTATION_TYPES)
         if save and not in_place:
             _save_as_imported(target, store, new_id)
+        if isinstance(target, MemoryStore):
+            target.forget(new_id)  # compared (or saved): a batch of 100,000 verifies keeps none of them
     if policy_file is not None and overrides.policy_path is None and got and got[0]["type"] == "RunStarted":
         got[0]["payload"]["policy_path"] = started.policy_path  # the same file, kept elsewhere
     if mask:
