@@ -113,7 +113,16 @@ Every producer bounds its own fields far below it (see the README's limits); the
 holds when one does not."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
-PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
+PG_APPEND_LOCK = 727274
+"""PostgreSQL: a session advisory lock held only while an append takes its transaction id and its
+positions (never across the commit), so appends to different runs commit concurrently while
+transaction ids and positions still rise together; the schema set-up takes it too."""
+PG_TXID_COLUMN = (
+    # The writing transaction of each event (xid8), for the live feed's visibility rule (see _Sql.read_all).
+    # Rows written before the column existed get 0: older than any transaction still in flight.
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT '0'::xid8",
+    "ALTER TABLE events ALTER COLUMN txid SET DEFAULT pg_current_xact_id()",
+)
 
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
@@ -397,7 +406,7 @@ class EventStore:
             for name, ddl in _ADDED_RUN_COLUMNS:  # a store created before the column: every run it holds is local
                 if name not in present:
                     conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {ddl}"))
-            for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TRIGGERS:
+            for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TXID_COLUMN + PG_TRIGGERS:
                 conn.execute(text(statement))
 
     def _check_sqlite_file(self, conn: Connection) -> None:
@@ -427,8 +436,13 @@ class EventStore:
         times: Sequence[datetime] | None = None,
         origin: str = LOCAL,
         chain: str | None = None,
+        then: Callable[[Any], None] | None = None,
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
+
+        ``then`` (PostgreSQL) is called with the DBAPI connection inside the append's transaction,
+        after the events are written: what it writes commits with them or not at all (the queue
+        enqueues a run's next advance this way, see ``agent_core.queue``).
 
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
@@ -453,15 +467,19 @@ class EventStore:
         try:
             try:
                 new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
-                if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
+                if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
                     last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
                 else:
-                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
+                    cursor = raw.driver_connection.cursor() if then else raw.cursor()
+                    last_seq = self._append_plain(cursor, run_id, events, expected_seq, times, new, then)
                 raw.commit()
                 return last_seq
             except BaseException:
                 with suppress(dbapi.Error):
                     raw.rollback()
+                    if self.dialect == "postgresql":  # a failed write may have left the position lock held
+                        raw.cursor().execute(self._sql.unlock, (PG_APPEND_LOCK,))
+                        raw.commit()
                 raise
         except dbapi.IntegrityError as error:
             raise ConcurrencyError(run_id, expected_seq) from error
@@ -480,16 +498,20 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
+        then: Callable[[Any], None] | None = None,
     ) -> int:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
-        else:
-            cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
         cursor.execute(self._sql.select_run, (run_id,))
         rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
-        self._write_rows(cursor, rows, run_sql, run_values)
+        if self.dialect == "postgresql":
+            self._write_rows_pg(cursor, rows, run_sql, run_values)
+        else:
+            self._write_rows(cursor, rows, run_sql, run_values)
+        if then is not None:
+            then(cursor.connection)
         return last_seq
 
     def _append_pipelined(
@@ -501,16 +523,16 @@ class EventStore:
         times: Sequence[datetime] | None,
         new: _NewRun,
     ) -> int:
-        # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
-        # granted, with its own snapshot), then the writes and the commit in a second one.
+        # Pipeline mode, two round trips: the run's row is read, then the event rows are written
+        # inside the position lock (their insert is the transaction's first write, so it takes its
+        # id there), the lock is released and the runs row written; the commit waits for no other run.
         with conn.pipeline():
-            lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
-            lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
+            read, write = conn.cursor(), conn.cursor()
             read.execute(self._sql.select_run, (run_id,))
             rows, run_sql, run_values, last_seq = self._prepare(
                 read.fetchone(), run_id, events, expected_seq, times, new
             )
-            self._write_rows(write, rows, run_sql, run_values)
+            self._write_rows_pg(write, rows, run_sql, run_values)
             conn.commit()
         return last_seq
 
@@ -611,6 +633,18 @@ class EventStore:
             cursor.executemany(self._sql.insert_event, rows)
         cursor.execute(run_sql, run_values)
 
+    def _write_rows_pg(
+        self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]
+    ) -> None:
+        """Event rows inside ``PG_APPEND_LOCK`` (transaction id and positions taken together), the runs row after."""
+        cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
+        if len(rows) == 1:
+            cursor.execute(self._sql.insert_event, rows[0])
+        else:
+            cursor.executemany(self._sql.insert_event, rows)
+        cursor.execute(self._sql.unlock, (PG_APPEND_LOCK,))
+        cursor.execute(run_sql, run_values)
+
     # --- reading -------------------------------------------------------------------------
 
     def read_run(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
@@ -623,10 +657,15 @@ class EventStore:
 
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store): where a live feed starts."""
-        with self._read.connect() as conn:
-            return conn.execute(select(func.max(events_table.c.position))).scalar() or 0
+        rows = self._raw_rows(self._sql.last_position, ())
+        return int(rows[0][0] or 0) if rows else 0
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[StoredEvent]:
+        rows = self._raw_rows(sql, params)
+        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
+        return [_decode_row(row, to_utc) for row in rows]
+
+    def _raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         # Plain DBAPI tuples: reading a 1,000-event run through Core rows cost twice as much.
         dbapi = self._read.dialect.loaded_dbapi
         try:
@@ -634,13 +673,11 @@ class EventStore:
             try:
                 cursor = raw.cursor()
                 cursor.execute(sql, params)
-                rows = cursor.fetchall()
+                return list(cursor.fetchall())
             finally:
                 raw.close()
         except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
-        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
-        return [_decode_row(row, to_utc) for row in rows]
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
@@ -861,24 +898,38 @@ class _NewRun:
 
 @dataclass(frozen=True, slots=True)
 class _Sql:
-    """The hot-path statements, written once per dialect in its DBAPI's parameter style."""
+    """The hot-path statements, written once per dialect in its DBAPI's parameter style.
+
+    The live feed on PostgreSQL: appends to different runs commit in any order, so a position may
+    become visible after a higher one. ``read_all`` and ``last_position`` therefore show only rows
+    whose writing transaction (``txid``) is older than every transaction still in flight
+    (``pg_snapshot_xmin`` of the statement's own snapshot). An append takes its transaction id and
+    its positions inside ``PG_APPEND_LOCK``, so a later-committing transaction always holds higher
+    positions than every row shown: a reader polling ``read_all(last_seen)`` never skips one.
+    The price: the feed waits for the oldest open write transaction in the database cluster.
+    """
 
     lock: str
+    unlock: str
     select_run: str
     insert_event: str
     update_run: str
     insert_run: str
     read_run: str
     read_all: str
+    last_position: str
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Sql:
-        mark = "?" if dialect == "sqlite" else "%s"
+        pg = dialect == "postgresql"
+        mark = "%s" if pg else "?"
         columns = "position, run_id, seq, type, version, actor, at, payload, hash"
+        settled = " AND txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""
         statements = cls(
-            lock="SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))",
+            lock="SELECT pg_advisory_lock(CAST(? AS BIGINT))",
+            unlock="SELECT pg_advisory_unlock(CAST(? AS BIGINT))",
             select_run="SELECT last_seq, last_hash, status, title, parent_id, summary, origin, chain "
-            "FROM runs WHERE run_id = ?",
+            "FROM runs WHERE run_id = ?",  # no FOR UPDATE: it would take the transaction id outside the lock
             insert_event="INSERT INTO events (run_id, seq, type, version, actor, at, payload, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
@@ -886,7 +937,8 @@ class _Sql:
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
             "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
-            read_all=f"SELECT {columns} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            read_all=f"SELECT {columns} FROM events WHERE position > ?{settled} ORDER BY position LIMIT ?",
+            last_position=f"SELECT max(position) FROM events WHERE true{settled}",
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 
