@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ PG_APPEND_LOCK = 727274
 """PostgreSQL: a session advisory lock held only while an append takes its transaction id and its
 positions (never across the commit), so appends to different runs commit concurrently while
 transaction ids and positions still rise together; the schema set-up takes it too."""
+FEED_SETTLE_S = 2.0  # how long read_all waits for committed rows behind a write in flight (PostgreSQL)
+FEED_SETTLE_POLL_S = 0.01
 PG_TXID_COLUMN = (
     # The writing transaction of each event (xid8), for the live feed's visibility rule (see _Sql.read_all).
     # Rows written before the column existed get 0: older than any transaction still in flight.
@@ -313,6 +316,8 @@ class EventStore:
         self._key = log_key.encode("utf-8") if log_key is not None else None
         self.url = url
         self.max_payload_bytes = max_payload_bytes
+        self.feed_settle_s = FEED_SETTLE_S
+        """PostgreSQL: how long ``read_all`` waits for rows committed behind a write still in flight."""
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._indexer = indexer
@@ -652,8 +657,21 @@ class EventStore:
         return self._fetch(self._sql.read_run, (run_id, after_seq))
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
-        """Events of every run after a global position, in position order: the live feed."""
-        return self._fetch(self._sql.read_all, (after_position, limit))
+        """Events of every run after a global position, in position order: the live feed.
+
+        On PostgreSQL it shows only settled rows (see ``_Sql``); when committed rows wait behind a
+        write still in flight, it waits for them up to ``feed_settle_s``, then returns what is
+        settled (the rest comes with a later call, never skipped).
+        """
+        if self.dialect != "postgresql":
+            return self._fetch(self._sql.read_all, (after_position, limit))
+        deadline = time.monotonic() + self.feed_settle_s
+        while True:
+            rows = self._raw_rows(self._sql.read_all, (after_position, limit))
+            settled = [row[:-1] for row in rows if row[-1]]
+            if len(settled) == len(rows) or time.monotonic() >= deadline:
+                return [_decode_row(row, _pg_time) for row in settled]
+            time.sleep(FEED_SETTLE_POLL_S)
 
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store): where a live feed starts."""
@@ -903,10 +921,11 @@ class _Sql:
     The live feed on PostgreSQL: appends to different runs commit in any order, so a position may
     become visible after a higher one. ``read_all`` and ``last_position`` therefore show only rows
     whose writing transaction (``txid``) is older than every transaction still in flight
-    (``pg_snapshot_xmin`` of the statement's own snapshot). An append takes its transaction id and
-    its positions inside ``PG_APPEND_LOCK``, so a later-committing transaction always holds higher
-    positions than every row shown: a reader polling ``read_all(last_seen)`` never skips one.
-    The price: the feed waits for the oldest open write transaction in the database cluster.
+    (``pg_snapshot_xmin`` of the statement's own snapshot; ``read_all`` selects it as a flag per
+    row). An append takes its transaction id and its positions inside ``PG_APPEND_LOCK``, so a
+    later-committing transaction always holds higher positions than every row shown: a reader
+    polling ``read_all(last_seen)`` never skips one. The price: the feed waits for the oldest
+    open write transaction in the database cluster.
     """
 
     lock: str
@@ -924,7 +943,7 @@ class _Sql:
         pg = dialect == "postgresql"
         mark = "%s" if pg else "?"
         columns = "position, run_id, seq, type, version, actor, at, payload, hash"
-        settled = " AND txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""
+        settled = ", txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""
         statements = cls(
             lock="SELECT pg_advisory_lock(CAST(? AS BIGINT))",
             unlock="SELECT pg_advisory_unlock(CAST(? AS BIGINT))",
@@ -937,8 +956,9 @@ class _Sql:
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
             "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
-            read_all=f"SELECT {columns} FROM events WHERE position > ?{settled} ORDER BY position LIMIT ?",
-            last_position=f"SELECT max(position) FROM events WHERE true{settled}",
+            read_all=f"SELECT {columns}{settled} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            last_position="SELECT max(position) FROM events"
+            + (" WHERE txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""),
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 

@@ -71,9 +71,11 @@ def test_the_feed_waits_for_an_open_write_then_shows_it(pg_schema_url: str, pg_s
     with engine.connect() as slow:
         slow.execute(text("SELECT pg_current_xact_id()"))  # an open write transaction, older than what follows
         pg_store.append(late, [run_started(late)], 0)
+        pg_store.feed_settle_s = 0.2
         assert pg_store.read_all(0) == []  # its row waits: an older transaction may still write
         assert pg_store.last_position() == 0
         slow.rollback()
+    pg_store.feed_settle_s = 30  # now nothing in flight of ours: what is committed shows
     pg_store.append(early, [run_started(early)], 0)
     assert [e.run_id for e in pg_store.read_all(0)] == [late, early]
     engine.dispose()
