@@ -475,8 +475,7 @@ class EventStore:
                 if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
                     last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
                 else:
-                    cursor = raw.driver_connection.cursor() if then else raw.cursor()
-                    last_seq = self._append_plain(cursor, run_id, events, expected_seq, times, new, then)
+                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, then)
                 raw.commit()
                 return last_seq
             except BaseException:
