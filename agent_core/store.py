@@ -22,7 +22,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +144,24 @@ PG_TRIGGERS = (
     "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
     "FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
 )
+
+
+InTransaction = Callable[[Any, str], None]
+"""Work done inside an append's transaction: called with the DBAPI connection and the run id."""
+
+_NEXT_APPEND_ALSO: ContextVar[list[InTransaction] | None] = ContextVar("next_append_also", default=None)
+
+
+@contextmanager
+def also_in_next_append(work: InTransaction) -> Iterator[None]:
+    """Within the block, the next successful append of this thread (or task) also runs ``work`` in its
+    transaction: both commit or neither. The queue enqueues "advance run R" with the event that
+    makes R runnable this way, without the orchestrator knowing about queues."""
+    token = _NEXT_APPEND_ALSO.set([work])
+    try:
+        yield
+    finally:
+        _NEXT_APPEND_ALSO.reset(token)
 
 
 class NewEvent(Protocol):
@@ -441,13 +460,10 @@ class EventStore:
         times: Sequence[datetime] | None = None,
         origin: str = LOCAL,
         chain: str | None = None,
-        then: Callable[[Any], None] | None = None,
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
 
-        ``then`` (PostgreSQL) is called with the DBAPI connection inside the append's transaction,
-        after the events are written: what it writes commits with them or not at all (the queue
-        enqueues a run's next advance this way, see ``agent_core.queue``).
+        Inside ``also_in_next_append`` the append also runs that work in its transaction.
 
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
@@ -469,6 +485,8 @@ class EventStore:
             raw = self._write.raw_connection()
         except DBAPIError as error:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
+        pending = _NEXT_APPEND_ALSO.get()
+        then = pending[0] if pending else None
         try:
             try:
                 new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
@@ -477,6 +495,8 @@ class EventStore:
                 else:
                     last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, then)
                 raw.commit()
+                if pending:
+                    pending.clear()  # done once, with this append
                 return last_seq
             except BaseException:
                 with suppress(dbapi.Error):
@@ -502,7 +522,7 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-        then: Callable[[Any], None] | None = None,
+        then: InTransaction | None = None,
     ) -> int:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
@@ -515,7 +535,7 @@ class EventStore:
         else:
             self._write_rows(cursor, rows, run_sql, run_values)
         if then is not None:
-            then(cursor.connection)
+            then(cursor.connection, run_id)
         return last_seq
 
     def _append_pipelined(
@@ -981,5 +1001,6 @@ __all__ = [
     "RunIndex",
     "RunRow",
     "StoredEvent",
+    "also_in_next_append",
     "chain_hash",
 ]
