@@ -217,6 +217,7 @@ async def _serve(app: procrastinate.App, driver: _Driver, settings: Settings, co
 
         def stop() -> None:
             driver.stopping.set()
+            sweep.cancel()  # its heartbeat stops now: its own sweep must not take its jobs for a dead worker's
             work.cancel()  # Procrastinate then waits for the jobs in progress (they let go at a step's end)
 
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -169,3 +170,24 @@ def test_a_second_enqueue_of_a_waiting_run_is_refused_by_the_queueing_lock(pg_sc
     run_id = queue.submit(RunRequest(GOAL))
     queue.continue_run(run_id)  # a resume while its advance already waits: nothing more is queued
     assert queue.load() == (0, 1) and queue.waiting_ahead(run_id) == 0
+
+
+def test_sigterm_lets_the_current_step_finish_then_another_worker_continues(
+    pg_schema_url: str, workspace: Path, workers: Workers, fake_llm: FakeLLMServer
+) -> None:
+    slow_llm_plan(fake_llm, "term", delay_s=3)
+    env = worker_env(pg_schema_url, workspace, **llm_env(fake_llm))
+    bench, queue = client(pg_schema_url, workspace, **llm_env(fake_llm))
+    first = workers.start(env)
+    run_id = queue.submit(RunRequest(GOAL, planner="openai"))
+    wait_for(lambda: executed(bench, run_id, "step_2"), 60, "the slow step to start\n" + workers.logs())
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0, workers.logs()  # it waited for the step, then left
+    after_stop = bench.run_state(run_id)
+    assert after_stop.status == "running" and after_stop.step("step_2").result is not None  # the step finished
+    assert queue.active(run_id)  # and the run went back to the queue
+    workers.start(env)
+    state = wait_for(lambda: (s := bench.run_state(run_id)).is_terminal and s, 60, "the run to end\n" + workers.logs())
+    assert state.status == "completed", state.failure_reason
+    events = assert_clean(bench, run_id)
+    assert not any(isinstance(e.event, ev.StepInterrupted) for e in events)  # a clean hand-over, not a crash
