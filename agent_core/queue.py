@@ -194,9 +194,22 @@ def run_worker(workbench: Workbench, concurrency: int = 1) -> None:
     """Claim and advance runs until SIGTERM or SIGINT; a run in progress finishes its current step first."""
     settings = workbench.settings
     ensure_schema(settings.database_url)  # ConfigError in one line on SQLite, before anything else opens
+    _warm_up(workbench)
     app = build_app(settings.database_url, worker=True)
     driver = _Driver(workbench, build_app(settings.database_url), threading.Event())
     asyncio.run(_serve(app, driver, settings, concurrency))
+
+
+def _warm_up(workbench: Workbench) -> None:
+    """Build the orchestrator and the configured planner once, so a worker's first run does not wait
+    for SDK imports (about a second). A planner that cannot be built is the runs' problem to report."""
+    from agent_core.providers.registry import make_planner
+
+    try:
+        _ = workbench.orchestrator
+        make_planner(workbench.settings)
+    except Exception as error:  # each run records why it cannot plan; the worker keeps serving
+        log.warning("warm-up: %s", error)
 
 
 async def _serve(app: procrastinate.App, driver: _Driver, settings: Settings, concurrency: int) -> None:
