@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 QUEUE = "runs"
 ADVANCE_TASK = "agent_core.advance_run"
 SCHEMA_LOCK = 727275  # advisory lock id: one process creates the queue's tables, the others wait and see them
+STORE_RETRY = procrastinate.RetryStrategy(max_attempts=20, wait=5, retry_exceptions={StoreError})
+"""A job whose store went away (a database restart, a network blip) is tried again, for about two minutes."""
+_SCHEMA_READY: set[str] = set()
 STEP_ENDS = frozenset({"PlanGenerated", "ObservationCaptured", "ToolRejected"})
 """Events after which a run holds no step half done: where a stopping worker may let go of it."""
 
@@ -67,12 +70,21 @@ def conninfo(database_url: str) -> str:
 
 
 def ensure_schema(database_url: str) -> None:
-    """Create Procrastinate's tables once; concurrent first uses wait on one advisory lock."""
-    with psycopg.connect(conninfo(database_url)) as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-        if not (row and row[0]):
-            conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]  # whole file, no parameters
+    """Create Procrastinate's tables once; concurrent first uses wait on one advisory lock.
+
+    ``StoreError`` in one line when the database cannot be reached.
+    """
+    if database_url in _SCHEMA_READY:
+        return
+    try:
+        with psycopg.connect(conninfo(database_url)) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+            if not (row and row[0]):
+                conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]  # whole file, no parameters
+    except psycopg.Error as error:
+        raise StoreError(f"could not set up the queue: {_first_line(error)}") from error
+    _SCHEMA_READY.add(database_url)
 
 
 def build_app(database_url: str, *, worker: bool = False) -> procrastinate.App:
@@ -82,7 +94,7 @@ def build_app(database_url: str, *, worker: bool = False) -> procrastinate.App:
         procrastinate.PsycopgConnector(conninfo=info) if worker else procrastinate.SyncPsycopgConnector(conninfo=info)
     )
     app = procrastinate.App(connector=connector)
-    app.task(name=ADVANCE_TASK, queue=QUEUE, pass_context=True)(_advance_job)
+    app.task(name=ADVANCE_TASK, queue=QUEUE, pass_context=True, retry=STORE_RETRY)(_advance_job)
     return app
 
 
@@ -275,8 +287,13 @@ def queue_health(settings: Settings) -> QueueHealth:
         with psycopg.connect(conninfo(settings.database_url)) as conn:
             row = conn.execute(sql, {"s": settings.worker_stalled_s, "q": QUEUE}).fetchone()
     except psycopg.Error as error:
-        raise StoreError(f"could not read the queue: {str(error).strip().splitlines()[0]}") from error
+        raise StoreError(f"could not read the queue: {_first_line(error)}") from error
     assert row is not None  # an aggregate query always answers one row
     alive, silent, waiting, running, oldest = row
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else None
     return QueueHealth(int(alive), int(silent), int(waiting), int(running), age, settings.worker_stalled_s)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
