@@ -29,9 +29,10 @@ import psycopg
 from procrastinate import exceptions as pq_errors
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from agent_core import events as ev
-from agent_core.config import Settings
+from agent_core.config import Settings, masked_url
 from agent_core.errors import ConcurrencyError, ConfigError, RunNotFound, StoreError
 from agent_core.store import also_in_next_append
 from agent_core.workbench import Workbench
@@ -50,7 +51,10 @@ STEP_ENDS = frozenset({"PlanGenerated", "ObservationCaptured", "ToolRejected"})
 
 def conninfo(database_url: str) -> str:
     """The libpq connection string of a ``postgresql+psycopg://`` URL (its ``options``, e.g. a search_path, kept)."""
-    url = make_url(database_url)
+    try:
+        url = make_url(database_url)
+    except ArgumentError as error:
+        raise ConfigError(f"DATABASE_URL {masked_url(database_url)} is not a database URL: {error}") from error
     if url.get_backend_name() != "postgresql":
         raise ConfigError(
             "AGENT_QUEUE=procrastinate needs the PostgreSQL store; DATABASE_URL is "
@@ -66,7 +70,17 @@ def conninfo(database_url: str) -> str:
         "password": url.password,
         "options": f"{options} -c timezone=UTC".strip(),
     }
-    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in parts.items() if v not in (None, "")})
+    given = {k: str(v) for k, v in parts.items() if v not in (None, "")}
+    try:
+        info = psycopg.conninfo.make_conninfo(**given)
+        intact = psycopg.conninfo.conninfo_to_dict(info) == given
+    except psycopg.ProgrammingError:
+        intact = False
+    if not intact:  # e.g. a NUL character: libpq would connect somewhere else than the URL says
+        raise ConfigError(
+            f"DATABASE_URL {masked_url(database_url)} holds characters a PostgreSQL connection string cannot carry"
+        )
+    return info
 
 
 def ensure_schema(database_url: str) -> None:
