@@ -130,12 +130,12 @@ def defer_advance(app: procrastinate.App, connection: Any, run_id: str) -> bool:
 @contextmanager
 def enqueued_with_next_append(app: procrastinate.App) -> Iterator[None]:
     """The next append of this thread also enqueues its run's advance, in the same transaction."""
-    with also_in_next_append(lambda connection, run_id: _ignore(defer_advance(app, connection, run_id))):
+
+    def enqueue(connection: Any, run_id: str) -> None:
+        defer_advance(app, connection, run_id)  # False (one already waits) is as good as True
+
+    with also_in_next_append(enqueue):
         yield
-
-
-def _ignore(_value: object) -> None:
-    return None
 
 
 # --- the worker ----------------------------------------------------------------------------------
