@@ -123,7 +123,7 @@ class QueueDispatcher:
             raise StoreError(f"could not read the queue: {_first_line(error)}") from error
 
 
-def dispatcher(workbench: Workbench) -> BackgroundRunner | QueueDispatcher:
+def dispatcher(workbench: Workbench) -> Dispatcher:
     """The dispatcher the settings ask for: ``AGENT_QUEUE=procrastinate`` -> ``QueueDispatcher``, else in-process."""
     if workbench.settings.agent_queue == "procrastinate":
         return QueueDispatcher(workbench)
