@@ -101,7 +101,7 @@ def test_four_workers_drain_many_queued_runs(pg_schema_url: str, workspace: Path
 def test_a_killed_worker_s_run_is_resumed_by_another_without_repeating_the_write(
     pg_schema_url: str, workspace: Path, workers: Workers, fake_llm: FakeLLMServer
 ) -> None:
-    slow_llm_plan(fake_llm, "kill", delay_s=30)
+    slow_llm_plan(fake_llm, "kill", delay_s=12)  # longer than it takes to see the intent and kill
     env = worker_env(pg_schema_url, workspace, **llm_env(fake_llm))
     bench, queue = client(pg_schema_url, workspace, **llm_env(fake_llm))
     first = workers.start(env)
