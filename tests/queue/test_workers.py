@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from agent_core import events as ev
+from agent_core.errors import RunStateError
 from agent_core.orchestrator import RunRequest
 from agent_core.queue import build_app, conninfo, defer_advance
 from agent_core.workbench import Workbench
@@ -191,3 +192,40 @@ def test_sigterm_lets_the_current_step_finish_then_another_worker_continues(
     assert state.status == "completed", state.failure_reason
     events = assert_clean(bench, run_id)
     assert not any(isinstance(e.event, ev.StepInterrupted) for e in events)  # a clean hand-over, not a crash
+
+
+def test_an_approval_enqueues_the_run_with_its_event_and_a_refused_one_enqueues_nothing(
+    pg_schema_url: str, workspace: Path, workers: Workers, fake_llm: FakeLLMServer
+) -> None:
+    overwrite = {
+        "steps": [
+            {
+                "id": "step_1",
+                "objective": "Replace the notes",
+                "tool": "write_file",
+                "input": {"path": "notes.txt", "content": "replaced\n"},
+                "success_criteria": "written",
+            }
+        ],
+        "stop_conditions": ["a step fails"],
+    }
+    fake_llm.default(OPENAI_PATH, openai_reply(json.dumps(overwrite)))
+    env = worker_env(pg_schema_url, workspace, **llm_env(fake_llm))
+    bench, queue = client(pg_schema_url, workspace, **llm_env(fake_llm))
+    workers.start(env)
+    run_id = queue.submit(RunRequest(GOAL, planner="openai"))
+    held = wait_for(
+        lambda: (s := bench.run_state(run_id)).pending_approval and s, 60, "the overwrite to be held\n" + workers.logs()
+    )
+    assert held.pending_approval.step_id == "step_1"
+    wait_for(lambda: not queue.active(run_id), 30, "the held run's job to end")  # nobody drives a waiting run
+
+    with pytest.raises(RunStateError):  # no such step: nothing recorded, so nothing enqueued
+        queue.continue_run(run_id, first=lambda: bench.approve(run_id, "step_9"))
+    assert not queue.active(run_id)
+
+    queue.continue_run(run_id, first=lambda: bench.approve(run_id, "step_1", by="ops"))
+    state = wait_for(lambda: (s := bench.run_state(run_id)).is_terminal and s, 60, "the run to end\n" + workers.logs())
+    assert state.status == "completed", state.failure_reason
+    assert (workspace / "notes.txt").read_text() == "replaced\n"
+    assert_clean(bench, run_id)
