@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agent_core import AgentError
-from ui import access, core, nav
+from ui import access, core, nav, ops
 from ui.format import plural
 
 OFFLINE_HINT = (
@@ -43,6 +43,7 @@ def sidebar() -> None:
         else:
             st.caption("Pending approvals")
             st.text(str(pending))
+        ops.sidebar(settings)
 
 
 st.set_page_config(page_title="Agent workbench", page_icon=":material/account_tree:", layout="wide")

@@ -55,6 +55,11 @@ _EXPORTS = {
     "PolicyDecision": "agent_core.workbench",
     "Workbench": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
+    "Dispatcher": "agent_core.dispatch",
+    "QueueDispatcher": "agent_core.dispatch",
+    "dispatcher": "agent_core.dispatch",
+    "QueueHealth": "agent_core.queue",
+    "queue_health": "agent_core.queue",
     # replay, export and import
     "DEFAULT_COST_SHARE": "agent_core.replay",
     "Overrides": "agent_core.replay",
@@ -78,6 +83,9 @@ if TYPE_CHECKING:
     from agent_core.config import describe_database as describe_database
     from agent_core.config import load_settings as load_settings
     from agent_core.describe import summarize_event as summarize_event
+    from agent_core.dispatch import Dispatcher as Dispatcher
+    from agent_core.dispatch import QueueDispatcher as QueueDispatcher
+    from agent_core.dispatch import dispatcher as dispatcher
     from agent_core.errors import AgentError as AgentError
     from agent_core.errors import ConcurrencyError as ConcurrencyError
     from agent_core.errors import ConfigError as ConfigError
@@ -105,6 +113,8 @@ if TYPE_CHECKING:
     from agent_core.projections import StepState as StepState
     from agent_core.projections import fold as fold
     from agent_core.providers import planner_choices as planner_choices
+    from agent_core.queue import QueueHealth as QueueHealth
+    from agent_core.queue import queue_health as queue_health
     from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
     from agent_core.replay import ArmsReport as ArmsReport
     from agent_core.replay import ForkResult as ForkResult

@@ -48,10 +48,10 @@ from agent_core.api_schema import (
     plain_text,
 )
 from agent_core.config import Settings
+from agent_core.dispatch import Dispatcher, dispatcher
 from agent_core.errors import ConfigError, RunNotFound
 from agent_core.projections import TERMINAL_STATUSES, RunState
 from agent_core.replay import Overrides
-from agent_core.runner import BackgroundRunner
 from agent_core.workbench import Workbench
 
 PAGE_LIMIT_MAX = 200
@@ -66,13 +66,13 @@ STREAM_POLL_S = 0.25
 # --- the runner ------------------------------------------------------------------------------
 
 
-def make_runner(workbench: Workbench) -> BackgroundRunner:
-    """What executes the runs the API starts or continues: the process's own background runner.
+def make_runner(workbench: Workbench) -> Dispatcher:
+    """What executes the runs the API starts or continues: the dashboard's and the CLI's seam.
 
-    The one place to change for another executor (a queue with the runner's ``submit`` and
-    ``continue_run``): every route obtains it from here, through ``app.state.runner``.
+    The process's own background runner, or with ``AGENT_QUEUE=procrastinate`` the queue that
+    workers drain; every route obtains it from here, through ``app.state.runner``.
     """
-    return BackgroundRunner(workbench)
+    return dispatcher(workbench)
 
 
 # --- the app ---------------------------------------------------------------------------------
@@ -185,8 +185,8 @@ def _bench(request: Request) -> Workbench:
     return bench
 
 
-def _runner(request: Request) -> BackgroundRunner:
-    runner: BackgroundRunner = request.app.state.runner
+def _runner(request: Request) -> Dispatcher:
+    runner: Dispatcher = request.app.state.runner
     return runner
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from agent_core import events as ev
 from agent_core.config import Settings, load_settings
@@ -31,7 +33,12 @@ from agent_core.store import SHA256
 from agent_core.transfer import TransferError, export_lines, import_lines
 from agent_core.workbench import Workbench
 
+if TYPE_CHECKING:
+    from agent_core.dispatch import QueueDispatcher
+
 OK, FAILED, USAGE = 0, 1, 2
+FOLLOW_POLL_S = 0.2  # how often run/approve/resume re-read a queued run's log
+MAX_WORKER_CONCURRENCY = 64
 READ_ONLY_COMMANDS = frozenset({"runs", "events", "verify-log", "export"})
 """Commands that never create a store: on a missing one they say so and exit 2."""
 DEMO_GOAL = "Research the latest developments in AI agent frameworks and summarize the key findings"
@@ -155,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = command("api", "serve the HTTP API (FastAPI, uvicorn); beyond loopback only with AGENT_API_TOKEN set")
     api.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=8000)
+    worker = command("worker", "advance queued runs (AGENT_QUEUE=procrastinate, PostgreSQL) until SIGTERM")
+    worker.add_argument("--concurrency", type=int, default=1, help="runs driven at once by this process")
 
     demo = command("demo", "the newcomer's walkthrough: run the demo goal, show its log, replay it, verdict")
     demo.add_argument("--goal", default=DEMO_GOAL)
@@ -284,10 +293,34 @@ def _finish(state: RunState, args: argparse.Namespace, out: TextIO) -> int:
     return FAILED if state.status in ("failed", "cancelled") else OK
 
 
+def _queue(bench: Workbench) -> QueueDispatcher | None:
+    """The queue when ``AGENT_QUEUE`` names one (workers advance runs), else None (this process does)."""
+    if not bench.settings.agent_queue:
+        return None
+    from agent_core.dispatch import QueueDispatcher  # Procrastinate loads only where a queue is used
+
+    return QueueDispatcher(bench)
+
+
+def _follow(bench: Workbench, run_id: str, show: Callable[[ev.RecordedEvent], None]) -> RunState:
+    """Show a queued run's events as workers append them, until it ends or waits for a person."""
+    shown = 0
+    while True:
+        state = bench.run_state(run_id)  # first: every event it saw is shown below
+        for recorded in bench.run_events(run_id)[shown : state.event_count]:
+            show(recorded)
+        shown = state.event_count
+        if state.is_terminal or state.pending_approval is not None:
+            return state
+        time.sleep(FOLLOW_POLL_S)
+
+
 def cmd_run(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``run GOAL``: start a run and drive it until it ends or waits for a person."""
+    """``run GOAL``: start a run and drive it (or let a worker drive it) until it ends or waits for a person."""
     request = RunRequest(args.goal, args.max_steps, args.budget, args.planner, args.model).validate()
-    state = bench.run(request, on_event=_progress(err if args.json else out))
+    show = _progress(err if args.json else out)
+    queued = _queue(bench)
+    state = _follow(bench, queued.submit(request), show) if queued else bench.run(request, on_event=show)
     return _finish(state, args, out)
 
 
@@ -327,15 +360,43 @@ def cmd_approve(bench: Workbench, args: argparse.Namespace, out: TextIO, err: Te
     """``approve RUN_ID STEP_ID [--deny]``: record a person's decision and continue the run."""
     run_id = bench.resolve_run_id(args.run_id)
     decide = bench.deny if args.deny else bench.approve
+    show, queued = _progress(err if args.json else out), _queue(bench)
+    if queued:
+        queued.continue_run(run_id, first=lambda: decide(run_id, args.step_id, by=args.by, comment=args.comment))
+        return _finish(_follow(bench, run_id, _after(bench, run_id, show)), args, out)
     decide(run_id, args.step_id, by=args.by, comment=args.comment)
-    state = bench.advance(run_id, on_event=_progress(err if args.json else out))
+    state = bench.advance(run_id, on_event=show)
     return _finish(state, args, out)
 
 
 def cmd_resume(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``resume RUN_ID``: continue a run from its log (also after a crash)."""
-    state = bench.advance(bench.resolve_run_id(args.run_id), on_event=_progress(err if args.json else out))
+    """``resume RUN_ID``: continue a run from its log (also after a crash); with a queue, a worker continues it."""
+    run_id, show, queued = bench.resolve_run_id(args.run_id), _progress(err if args.json else out), _queue(bench)
+    if queued:
+        queued.continue_run(run_id)
+        time.sleep(FOLLOW_POLL_S)  # a run waiting for nothing but the queue: give a worker a moment to claim it
+        return _finish(_follow(bench, run_id, _after(bench, run_id, show)), args, out)
+    state = bench.advance(run_id, on_event=show)
     return _finish(state, args, out)
+
+
+def _after(
+    bench: Workbench, run_id: str, show: Callable[[ev.RecordedEvent], None]
+) -> Callable[[ev.RecordedEvent], None]:
+    """``show`` for the events appended from now on (the ones before were printed by an earlier command)."""
+    known = bench.run_state(run_id).event_count
+    return lambda recorded: show(recorded) if recorded.seq > known else None
+
+
+def cmd_worker(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``worker [--concurrency N]``: a Procrastinate worker; SIGTERM lets each run finish its current step."""
+    if not 1 <= args.concurrency <= MAX_WORKER_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_WORKER_CONCURRENCY}, not {args.concurrency}")
+    from agent_core.queue import run_worker  # Procrastinate loads only where a queue is used
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    run_worker(bench, args.concurrency)
+    return OK
 
 
 def cmd_cancel(bench: Workbench, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -621,6 +682,7 @@ COMMANDS: dict[str, Callable[[Workbench, argparse.Namespace, TextIO, TextIO], in
     "fork": cmd_fork,
     "record": cmd_record,
     "api": cmd_api,
+    "worker": cmd_worker,
 }
 
 

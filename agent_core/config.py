@@ -34,6 +34,7 @@ DASHBOARD_PASSWORD_MIN_CHARS = 12
 API_TOKEN_MIN_CHARS = 16
 MAX_ACTIVE_RUNS_RANGE = (1, 32)
 MAX_QUEUED_RUNS_RANGE = (0, 256)
+QUEUE_CHOICES = ("procrastinate",)
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,22 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(default=None, validation_alias="AGENT_API_TOKEN")
     """The HTTP API's bearer token: required on every request when set, and to listen beyond loopback."""
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # Scale-out (README, "Several machines"): who drives runs, and how workers notice each other die.
+    agent_queue: str | None = Field(default=None, validation_alias="AGENT_QUEUE")
+    """Unset: runs execute in the process that starts them; ``procrastinate``: Procrastinate workers (PostgreSQL)."""
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, le=300, validation_alias="AGENT_WORKER_HEARTBEAT")
+    """How often a worker records that it is alive."""
+    worker_stalled_s: float = Field(default=30.0, gt=0, le=3600, validation_alias="AGENT_WORKER_STALLED_AFTER")
+    """A worker silent this long is dead: the stalled-job sweep hands its runs to another worker."""
+
+    @field_validator("agent_queue")
+    @classmethod
+    def _a_known_queue(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value not in QUEUE_CHOICES:
+            raise ValueError(f"unknown queue {value!r}; leave AGENT_QUEUE unset (in-process) or use 'procrastinate'")
+        return value
 
     agent_log_key: SecretStr | None = Field(default=None, validation_alias="AGENT_LOG_KEY")
     """When set, runs created from now on chain their events with HMAC-SHA256 under this key."""

@@ -20,8 +20,10 @@ import hmac
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,7 +115,18 @@ Every producer bounds its own fields far below it (see the README's limits); the
 holds when one does not."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
-PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
+PG_APPEND_LOCK = 727274
+"""PostgreSQL: a session advisory lock held only while an append takes its transaction id and its
+positions (never across the commit), so appends to different runs commit concurrently while
+transaction ids and positions still rise together; the schema set-up takes it too."""
+FEED_SETTLE_S = 2.0  # how long read_all waits for committed rows behind a write in flight (PostgreSQL)
+FEED_SETTLE_POLL_S = 0.01
+PG_TXID_COLUMN = (
+    # The writing transaction of each event (xid8), for the live feed's visibility rule (see _Sql.read_all).
+    # Rows written before the column existed get 0: older than any transaction still in flight.
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT '0'::xid8",
+    "ALTER TABLE events ALTER COLUMN txid SET DEFAULT pg_current_xact_id()",
+)
 
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
@@ -131,6 +144,24 @@ PG_TRIGGERS = (
     "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
     "FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
 )
+
+
+InTransaction = Callable[[Any, str], None]
+"""Work done inside an append's transaction: called with the DBAPI connection and the run id."""
+
+_NEXT_APPEND_ALSO: ContextVar[list[InTransaction] | None] = ContextVar("next_append_also", default=None)
+
+
+@contextmanager
+def also_in_next_append(work: InTransaction) -> Iterator[None]:
+    """Within the block, the next successful append of this thread (or task) also runs ``work`` in its
+    transaction: both commit or neither. The queue enqueues "advance run R" with the event that
+    makes R runnable this way, without the orchestrator knowing about queues."""
+    token = _NEXT_APPEND_ALSO.set([work])
+    try:
+        yield
+    finally:
+        _NEXT_APPEND_ALSO.reset(token)
 
 
 class NewEvent(Protocol):
@@ -304,6 +335,8 @@ class EventStore:
         self._key = log_key.encode("utf-8") if log_key is not None else None
         self.url = url
         self.max_payload_bytes = max_payload_bytes
+        self.feed_settle_s = FEED_SETTLE_S
+        """PostgreSQL: how long ``read_all`` waits for rows committed behind a write still in flight."""
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._indexer = indexer
@@ -397,7 +430,7 @@ class EventStore:
             for name, ddl in _ADDED_RUN_COLUMNS:  # a store created before the column: every run it holds is local
                 if name not in present:
                     conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {ddl}"))
-            for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TRIGGERS:
+            for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TXID_COLUMN + PG_TRIGGERS:
                 conn.execute(text(statement))
 
     def _check_sqlite_file(self, conn: Connection) -> None:
@@ -430,6 +463,8 @@ class EventStore:
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
 
+        Inside ``also_in_next_append`` the append also runs that work in its transaction.
+
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
         ``origin`` and ``chain`` apply to the append that creates the run (import passes
@@ -450,18 +485,25 @@ class EventStore:
             raw = self._write.raw_connection()
         except DBAPIError as error:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
+        pending = _NEXT_APPEND_ALSO.get()
+        then = pending[0] if pending else None
         try:
             try:
                 new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
-                if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
+                if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
                     last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
                 else:
-                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
+                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, then)
                 raw.commit()
+                if pending:
+                    pending.clear()  # done once, with this append
                 return last_seq
             except BaseException:
                 with suppress(dbapi.Error):
                     raw.rollback()
+                    if self.dialect == "postgresql":  # a failed write may have left the position lock held
+                        raw.cursor().execute(self._sql.unlock, (PG_APPEND_LOCK,))
+                        raw.commit()
                 raise
         except dbapi.IntegrityError as error:
             raise ConcurrencyError(run_id, expected_seq) from error
@@ -480,16 +522,20 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
+        then: InTransaction | None = None,
     ) -> int:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
-        else:
-            cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
         cursor.execute(self._sql.select_run, (run_id,))
         rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
-        self._write_rows(cursor, rows, run_sql, run_values)
+        if self.dialect == "postgresql":
+            self._write_rows_pg(cursor, rows, run_sql, run_values)
+        else:
+            self._write_rows(cursor, rows, run_sql, run_values)
+        if then is not None:
+            then(cursor.connection, run_id)
         return last_seq
 
     def _append_pipelined(
@@ -501,16 +547,16 @@ class EventStore:
         times: Sequence[datetime] | None,
         new: _NewRun,
     ) -> int:
-        # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
-        # granted, with its own snapshot), then the writes and the commit in a second one.
+        # Pipeline mode, two round trips: the run's row is read, then the event rows are written
+        # inside the position lock (their insert is the transaction's first write, so it takes its
+        # id there), the lock is released and the runs row written; the commit waits for no other run.
         with conn.pipeline():
-            lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
-            lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
+            read, write = conn.cursor(), conn.cursor()
             read.execute(self._sql.select_run, (run_id,))
             rows, run_sql, run_values, last_seq = self._prepare(
                 read.fetchone(), run_id, events, expected_seq, times, new
             )
-            self._write_rows(write, rows, run_sql, run_values)
+            self._write_rows_pg(write, rows, run_sql, run_values)
             conn.commit()
         return last_seq
 
@@ -611,6 +657,18 @@ class EventStore:
             cursor.executemany(self._sql.insert_event, rows)
         cursor.execute(run_sql, run_values)
 
+    def _write_rows_pg(
+        self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]
+    ) -> None:
+        """Event rows inside ``PG_APPEND_LOCK`` (transaction id and positions taken together), the runs row after."""
+        cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
+        if len(rows) == 1:
+            cursor.execute(self._sql.insert_event, rows[0])
+        else:
+            cursor.executemany(self._sql.insert_event, rows)
+        cursor.execute(self._sql.unlock, (PG_APPEND_LOCK,))
+        cursor.execute(run_sql, run_values)
+
     # --- reading -------------------------------------------------------------------------
 
     def read_run(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
@@ -618,15 +676,33 @@ class EventStore:
         return self._fetch(self._sql.read_run, (run_id, after_seq))
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
-        """Events of every run after a global position, in position order: the live feed."""
-        return self._fetch(self._sql.read_all, (after_position, limit))
+        """Events of every run after a global position, in position order: the live feed.
+
+        On PostgreSQL it shows only settled rows (see ``_Sql``); when committed rows wait behind a
+        write still in flight, it waits for them up to ``feed_settle_s``, then returns what is
+        settled (the rest comes with a later call, never skipped).
+        """
+        if self.dialect != "postgresql":
+            return self._fetch(self._sql.read_all, (after_position, limit))
+        deadline = time.monotonic() + self.feed_settle_s
+        while True:
+            rows = self._raw_rows(self._sql.read_all, (after_position, limit))
+            settled = [row[:-1] for row in rows if row[-1]]
+            if len(settled) == len(rows) or time.monotonic() >= deadline:
+                return [_decode_row(row, _pg_time) for row in settled]
+            time.sleep(FEED_SETTLE_POLL_S)
 
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store): where a live feed starts."""
-        with self._read.connect() as conn:
-            return conn.execute(select(func.max(events_table.c.position))).scalar() or 0
+        rows = self._raw_rows(self._sql.last_position, ())
+        return int(rows[0][0] or 0) if rows else 0
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[StoredEvent]:
+        rows = self._raw_rows(sql, params)
+        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
+        return [_decode_row(row, to_utc) for row in rows]
+
+    def _raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         # Plain DBAPI tuples: reading a 1,000-event run through Core rows cost twice as much.
         dbapi = self._read.dialect.loaded_dbapi
         try:
@@ -634,13 +710,11 @@ class EventStore:
             try:
                 cursor = raw.cursor()
                 cursor.execute(sql, params)
-                rows = cursor.fetchall()
+                return list(cursor.fetchall())
             finally:
                 raw.close()
         except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
-        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
-        return [_decode_row(row, to_utc) for row in rows]
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
@@ -861,24 +935,39 @@ class _NewRun:
 
 @dataclass(frozen=True, slots=True)
 class _Sql:
-    """The hot-path statements, written once per dialect in its DBAPI's parameter style."""
+    """The hot-path statements, written once per dialect in its DBAPI's parameter style.
+
+    The live feed on PostgreSQL: appends to different runs commit in any order, so a position may
+    become visible after a higher one. ``read_all`` and ``last_position`` therefore show only rows
+    whose writing transaction (``txid``) is older than every transaction still in flight
+    (``pg_snapshot_xmin`` of the statement's own snapshot; ``read_all`` selects it as a flag per
+    row). An append takes its transaction id and its positions inside ``PG_APPEND_LOCK``, so a
+    later-committing transaction always holds higher positions than every row shown: a reader
+    polling ``read_all(last_seen)`` never skips one. The price: the feed waits for the oldest
+    open write transaction in the database cluster.
+    """
 
     lock: str
+    unlock: str
     select_run: str
     insert_event: str
     update_run: str
     insert_run: str
     read_run: str
     read_all: str
+    last_position: str
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Sql:
-        mark = "?" if dialect == "sqlite" else "%s"
+        pg = dialect == "postgresql"
+        mark = "%s" if pg else "?"
         columns = "position, run_id, seq, type, version, actor, at, payload, hash"
+        settled = ", txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""
         statements = cls(
-            lock="SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))",
+            lock="SELECT pg_advisory_lock(CAST(? AS BIGINT))",
+            unlock="SELECT pg_advisory_unlock(CAST(? AS BIGINT))",
             select_run="SELECT last_seq, last_hash, status, title, parent_id, summary, origin, chain "
-            "FROM runs WHERE run_id = ?",
+            "FROM runs WHERE run_id = ?",  # no FOR UPDATE: it would take the transaction id outside the lock
             insert_event="INSERT INTO events (run_id, seq, type, version, actor, at, payload, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
@@ -886,7 +975,9 @@ class _Sql:
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
             "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
-            read_all=f"SELECT {columns} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            read_all=f"SELECT {columns}{settled} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            last_position="SELECT max(position) FROM events"
+            + (" WHERE txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""),
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 
@@ -910,5 +1001,6 @@ __all__ = [
     "RunIndex",
     "RunRow",
     "StoredEvent",
+    "also_in_next_append",
     "chain_hash",
 ]

@@ -13,14 +13,15 @@ import streamlit as st
 
 from agent_core import (
     AgentError,
-    BackgroundRunner,
     ConfigError,
+    Dispatcher,
     RunnerBusy,
     RunNotFound,
     Settings,
     StoreError,
     Workbench,
     describe_database,
+    dispatcher,
     load_settings,
 )
 
@@ -56,19 +57,21 @@ def workbench() -> Workbench:
     return _open(current.model_dump_json(), current)
 
 
-def _stop(runner: BackgroundRunner) -> None:
+def _stop(runner: Dispatcher) -> None:
     runner.shutdown()
 
 
 @st.cache_resource(show_spinner=False, on_release=_stop)
-def _runner(key: str, _workbench: Workbench) -> BackgroundRunner:
-    return BackgroundRunner(_workbench)  # bounded by AGENT_MAX_ACTIVE_RUNS and AGENT_MAX_QUEUED_RUNS
+def _runner(key: str, _workbench: Workbench) -> Dispatcher:
+    # In-process: bounded by AGENT_MAX_ACTIVE_RUNS and AGENT_MAX_QUEUED_RUNS; AGENT_QUEUE=procrastinate: workers.
+    return dispatcher(_workbench)
 
 
-def runner() -> BackgroundRunner:
-    """The process-wide background runner (its threads never call ``st``); pages then only read the store.
+def runner() -> Dispatcher:
+    """The process-wide dispatcher (agent_core's seam): runs execute in background threads here, or on
+    queue workers with ``AGENT_QUEUE=procrastinate``; pages then only read the store.
 
-    It holds at most ``max_active_runs + max_queued_runs`` runs: past that it raises ``RunnerBusy``.
+    In-process it holds at most ``max_active_runs + max_queued_runs`` runs: past that ``RunnerBusy``.
     """
     current = settings()
     return _runner(current.model_dump_json(), workbench())
