@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,9 @@ class LiveServer:
     app: FastAPI
 
 
-@pytest.fixture
-def live_server(bench: Workbench) -> Iterator[LiveServer]:
-    app = create_app(workbench=bench)
+@contextmanager
+def serving(app: FastAPI) -> Iterator[LiveServer]:
+    """Serve ``app`` with a real uvicorn server on a free loopback port, in a thread of this process."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -102,6 +103,12 @@ def live_server(bench: Workbench) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture
+def live_server(bench: Workbench) -> Iterator[LiveServer]:
+    with serving(create_app(workbench=bench)) as server:
+        yield server
 
 
 def sse_events(response: httpx.Response) -> Iterator[dict[str, str]]:
