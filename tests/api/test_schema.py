@@ -20,7 +20,10 @@ from tests.api.conftest import SAVE_GOAL, STRICT_POLICY, api_settings
 @pytest.fixture
 def api_schema(database_url: str, workspace: Path) -> Iterator[schemathesis.BaseSchema]:
     """The schema of a started app (its runner up) over a store holding a held run and a finished one."""
-    bench = Workbench.open(api_settings(database_url, workspace, AGENT_POLICY=str(STRICT_POLICY)))
+    # A queue deep enough for every run the examples launch: a full runner's 503 is a documented answer
+    # (tests/api/test_routes.py), but this test's "no 5xx" check cannot tell it from a crash.
+    settings = api_settings(database_url, workspace, AGENT_POLICY=str(STRICT_POLICY), AGENT_MAX_QUEUED_RUNS=256)
+    bench = Workbench.open(settings)
     app = create_app(workbench=bench)
     with TestClient(app) as client:
         for _ in range(2):
