@@ -50,9 +50,10 @@ _EXPORTS = {
     "PROVIDER_FAILURE_MARKER": "agent_core.planning",
     "SYSTEM_PROMPT": "agent_core.planning",
     "DECISION_OUTCOMES": "agent_core.workbench",
-    "PendingApproval": "agent_core.workbench",
+    "ApprovalFilter": "agent_core.approvals",
+    "PendingApproval": "agent_core.approvals",
     "LineageNode": "agent_core.workbench",
-    "PolicyDecision": "agent_core.workbench",
+    "PolicyDecision": "agent_core.approvals",
     "Workbench": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
     # replay, export and import
@@ -74,6 +75,9 @@ __all__ = sorted([*_EXPORTS, *_MODULES])
 
 if TYPE_CHECKING:
     from agent_core import events as events
+    from agent_core.approvals import ApprovalFilter as ApprovalFilter
+    from agent_core.approvals import PendingApproval as PendingApproval
+    from agent_core.approvals import PolicyDecision as PolicyDecision
     from agent_core.config import Settings as Settings
     from agent_core.config import describe_database as describe_database
     from agent_core.config import load_settings as load_settings
@@ -119,8 +123,6 @@ if TYPE_CHECKING:
     from agent_core.transfer import import_lines as import_lines
     from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
     from agent_core.workbench import LineageNode as LineageNode
-    from agent_core.workbench import PendingApproval as PendingApproval
-    from agent_core.workbench import PolicyDecision as PolicyDecision
     from agent_core.workbench import Workbench as Workbench
 
 

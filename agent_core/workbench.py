@@ -6,14 +6,23 @@ write operations pages need, so pages never touch SQL, folding or SDKs themselve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent_core import events as ev
 from agent_core import replay
+from agent_core.approvals import (
+    ApprovalFilter,
+    PendingApproval,
+    PolicyDecision,
+    count_pending,
+    decision_counts,
+    pending_approvals,
+    pending_choices,
+    recorded_decisions,
+)
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
@@ -25,21 +34,6 @@ from agent_core.store import EventStore
 from agent_core.transfer import export_lines
 
 EventCallback = Callable[[ev.RecordedEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PendingApproval:
-    """A held step waiting for a human: what the approval queue shows."""
-
-    run_id: str
-    goal: str
-    step_id: str
-    tool: str
-    objective: str
-    input: dict[str, Any]
-    rule: str
-    reason: str
-    requested_at: datetime | None
 
 
 DECISION_OUTCOMES = ev.DECISION_OUTCOMES
@@ -59,24 +53,6 @@ class LineageNode:
         for child in self.children:
             found.extend(child.walk(depth + 1))
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyDecision:
-    """One recorded decision on a step: by the guard (approved/rejected/held) or a person (granted/denied).
-
-    A person's decision carries the tool and rule of the hold it answers; ``reason`` is their comment.
-    """
-
-    run_id: str
-    seq: int
-    at: datetime
-    step_id: str
-    tool: str
-    outcome: str
-    rule: str
-    reason: str
-    by: str
 
 
 class Workbench:
@@ -213,33 +189,22 @@ class Workbench:
         """Events of all runs after a global position: the live feed."""
         return [decode(s) for s in self.store.read_all(after_position, limit)]
 
-    def pending_approvals(self, limit: int = 100) -> list[PendingApproval]:
-        """Held steps across runs, oldest request first (never those of imported runs: nobody here can approve them)."""
-        pending = []
-        for summary in self.list_runs(status=["waiting_approval"], limit=limit):
-            if summary.imported:
-                continue
-            state = self.run_state(summary.run_id)
-            step = state.pending_approval
-            if step is None:
-                continue
-            requested = next(
-                (e.at for e in reversed(self.run_events(summary.run_id)) if e.type == "ApprovalRequested"), None
-            )
-            pending.append(
-                PendingApproval(
-                    summary.run_id,
-                    state.goal,
-                    step.step_id,
-                    step.tool,
-                    step.objective,
-                    dict(step.input),
-                    step.rule,
-                    step.reason,
-                    requested,
-                )
-            )
-        return sorted(pending, key=lambda p: p.requested_at or datetime.max)
+    def pending_approvals(
+        self, wanted: ApprovalFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[PendingApproval]:
+        """Held steps across runs, oldest request first, one page, from the decisions index.
+
+        Never those of imported runs (nobody here can approve them) nor of runs that ended.
+        """
+        return pending_approvals(self.store, wanted, limit=limit, offset=offset)
+
+    def count_pending_approvals(self, wanted: ApprovalFilter | None = None) -> int:
+        """How many held steps wait for a person (with ``wanted``: how many of those match): sidebar and queue agree."""
+        return count_pending(self.store, wanted)
+
+    def pending_choices(self) -> tuple[list[str], list[str]]:
+        """(tools, rules) of the held steps waiting now: the queue's filter options."""
+        return pending_choices(self.store)
 
     # --- replay (the dashboard's Replay page) -----------------------------------------------
 
@@ -371,56 +336,17 @@ class Workbench:
     def decisions(
         self,
         *,
-        rule: str | None = None,
-        tool: str | None = None,
-        outcome: str | None = None,
-        runs: int = 200,
+        rules: Sequence[str] = (),
+        tools: Sequence[str] = (),
+        outcomes: Sequence[str] = (),
+        run_prefix: str = "",
         limit: int = 2000,
     ) -> list[PolicyDecision]:
-        """Recorded policy decisions of the newest ``runs`` runs, newest first, at most ``limit``.
+        """Recorded policy decisions across runs, newest first, at most ``limit``, from the decisions index."""
+        return recorded_decisions(
+            self.store, rules=rules, tools=tools, outcomes=outcomes, run_prefix=run_prefix, limit=limit
+        )
 
-        Read from the runs' events (no separate index): the Policy page's table and chart.
-        """
-        found: list[PolicyDecision] = []
-        for summary in self.list_runs(limit=runs):
-            found.extend(_decisions_of(summary.run_id, self.run_events(summary.run_id)))
-        wanted = [
-            d
-            for d in found
-            if (rule is None or d.rule == rule)
-            and (tool is None or d.tool == tool)
-            and (outcome is None or d.outcome == outcome)
-        ]
-        return sorted(wanted, key=lambda d: (d.at, d.seq), reverse=True)[:limit]
-
-
-def _decisions_of(run_id: str, events: list[ev.RecordedEvent]) -> list[PolicyDecision]:
-    held: dict[str, ev.ApprovalRequested] = {}
-    out: list[PolicyDecision] = []
-    for recorded in events:
-        e = recorded.event
-        if e.DECIDES is None or recorded.problem:
-            continue
-        outcome = e.DECIDES.word
-        if isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested):
-            if isinstance(e, ev.ApprovalRequested):
-                held[e.step_id] = e
-            out.append(
-                PolicyDecision(run_id, recorded.seq, recorded.at, e.step_id, e.tool, outcome, e.rule, e.reason, "guard")
-            )
-        elif isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied):
-            hold = held.get(e.step_id)
-            out.append(
-                PolicyDecision(
-                    run_id,
-                    recorded.seq,
-                    recorded.at,
-                    e.step_id,
-                    hold.tool if hold else "",
-                    outcome,
-                    hold.rule if hold else "",
-                    e.comment,
-                    e.by,
-                )
-            )
-    return out
+    def decision_counts(self) -> dict[tuple[str, str], int]:
+        """(rule, outcome) -> number of decisions over every run: the decisions-by-rule chart."""
+        return decision_counts(self.store)
