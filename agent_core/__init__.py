@@ -51,6 +51,7 @@ _EXPORTS = {
     "SYSTEM_PROMPT": "agent_core.planning",
     "DECISION_OUTCOMES": "agent_core.workbench",
     "ApprovalFilter": "agent_core.approvals",
+    "WritePreview": "agent_core.approval_preview",
     "PendingApproval": "agent_core.approvals",
     "LineageNode": "agent_core.workbench",
     "PolicyDecision": "agent_core.approvals",
@@ -75,6 +76,7 @@ __all__ = sorted([*_EXPORTS, *_MODULES])
 
 if TYPE_CHECKING:
     from agent_core import events as events
+    from agent_core.approval_preview import WritePreview as WritePreview
     from agent_core.approvals import ApprovalFilter as ApprovalFilter
     from agent_core.approvals import PendingApproval as PendingApproval
     from agent_core.approvals import PolicyDecision as PolicyDecision

@@ -162,6 +162,11 @@ def decision_counts(store: EventStore) -> dict[tuple[str, str], int]:
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
+def decision_tools(store: EventStore) -> list[str]:
+    """Every tool that has a recorded decision."""
+    return sorted(r[0] for r in store.query_index(select(decisions_table.c.tool).distinct()))
+
+
 def _object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)

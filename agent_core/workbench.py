@@ -13,12 +13,14 @@ from typing import Any
 
 from agent_core import events as ev
 from agent_core import replay
+from agent_core.approval_preview import WritePreview, write_preview
 from agent_core.approvals import (
     ApprovalFilter,
     PendingApproval,
     PolicyDecision,
     count_pending,
     decision_counts,
+    decision_tools,
     pending_approvals,
     pending_choices,
     recorded_decisions,
@@ -31,6 +33,7 @@ from agent_core.projections import RunState, RunSummary, decode, list_summaries,
 from agent_core.replay import CounterfactualReport, ForkResult, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
+from agent_core.tools.sandbox import database_path_from_url
 from agent_core.transfer import export_lines
 
 EventCallback = Callable[[ev.RecordedEvent], None]
@@ -202,6 +205,12 @@ class Workbench:
         """How many held steps wait for a person (with ``wanted``: how many of those match): sidebar and queue agree."""
         return count_pending(self.store, wanted)
 
+    def approval_preview(self, held: PendingApproval) -> WritePreview | None:
+        """For a held ``write_file``: its content and the diff against the workspace file now (None for other tools)."""
+        return write_preview(
+            held.tool, held.input, self.settings.agent_workspace, database_path_from_url(self.settings.database_url)
+        )
+
     def pending_choices(self) -> tuple[list[str], list[str]]:
         """(tools, rules) of the held steps waiting now: the queue's filter options."""
         return pending_choices(self.store)
@@ -346,6 +355,10 @@ class Workbench:
         return recorded_decisions(
             self.store, rules=rules, tools=tools, outcomes=outcomes, run_prefix=run_prefix, limit=limit
         )
+
+    def decision_tools(self) -> list[str]:
+        """The tools that have any recorded decision: the decisions table's filter options."""
+        return decision_tools(self.store)
 
     def decision_counts(self) -> dict[tuple[str, str], int]:
         """(rule, outcome) -> number of decisions over every run: the decisions-by-rule chart."""

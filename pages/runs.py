@@ -69,7 +69,7 @@ def metrics(workbench: Workbench, filters: dict[str, Any], in_view: int, shown: 
     runs.metric("Runs in view", f"{in_view:,}", border=True)
     rate.metric("Completion rate", completion_rate(workbench, filters), border=True, help="completed / finished")
     cost.metric("Cost on this page", money(sum(s.cost_usd for s in shown)), border=True)
-    pending.metric("Pending approvals", workbench.count_runs(status=["waiting_approval"]), border=True)
+    pending.metric("Pending approvals", workbench.count_pending_approvals(), border=True)
 
 
 def chosen_run(shown: list[RunSummary]) -> None:
