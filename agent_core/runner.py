@@ -66,6 +66,16 @@ class BackgroundRunner:
             hand_over(run_id)
         return run_id
 
+    def submit_rerun(self, run_id: str) -> str:
+        """Start a new run like ``run_id`` (``Workbench.start_rerun``) and advance it in the background.
+
+        ``RunnerBusy`` when the runner is full, before anything is recorded.
+        """
+        with self._slot() as hand_over:
+            new_id = self._workbench.start_rerun(run_id)
+            hand_over(new_id)
+        return new_id
+
     def continue_run(self, run_id: str, first: Callable[[], object] | None = None) -> None:
         """Advance a run in the background (after an approval, or to resume it).
 

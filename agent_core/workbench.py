@@ -30,6 +30,7 @@ from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
+from agent_core.providers import planner_choices
 from agent_core.replay import CounterfactualReport, ForkResult, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
@@ -107,6 +108,23 @@ class Workbench:
     def start_run(self, request: RunRequest) -> str:
         """Validate and record ``RunStarted``; the caller advances it (in the background, for the UI)."""
         return self.orchestrator.start(request)
+
+    def start_rerun(self, run_id: str) -> str:
+        """Record ``RunStarted`` of a new run with ``run_id``'s goal, limits, planner and policy file; the caller
+        advances it. A run planned by a planner nobody may choose (``recorded``) is planned as ``auto`` would.
+
+        The system prompt override, if the run had one, goes with it; the new run is an original, not a replay.
+        """
+        state = self.run_state(run_id)
+        planner = state.planner
+        provider = planner.provider if planner and planner.provider in planner_choices(auto=False) else "auto"
+        model = planner.model if planner and provider != "auto" and planner.model else None
+        request = RunRequest(state.goal, state.max_steps, state.budget_usd, provider, model)
+        policy = Path(state.policy_path) if state.policy_path else None
+        prompt = state.overrides.get("system_prompt")
+        return self.orchestrator.start(
+            request, policy_path=policy, system_prompt=prompt if isinstance(prompt, str) else None
+        )
 
     def run(self, request: RunRequest, on_event: EventCallback | None = None) -> RunState:
         """Start and advance in this thread until the run ends or waits for an approval."""
