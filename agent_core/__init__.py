@@ -51,6 +51,7 @@ _EXPORTS = {
     "SYSTEM_PROMPT": "agent_core.planning",
     "DECISION_OUTCOMES": "agent_core.workbench",
     "ApprovalFilter": "agent_core.approvals",
+    "RunOverview": "agent_core.overview",
     "WritePreview": "agent_core.approval_preview",
     "PendingApproval": "agent_core.approvals",
     "LineageNode": "agent_core.workbench",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
     from agent_core.orchestrator import MAX_STEPS_RANGE as MAX_STEPS_RANGE
     from agent_core.orchestrator import RunRequest as RunRequest
     from agent_core.orchestrator import RunRequestError as RunRequestError
+    from agent_core.overview import RunOverview as RunOverview
     from agent_core.planning import PROVIDER_FAILURE_MARKER as PROVIDER_FAILURE_MARKER
     from agent_core.planning import SYSTEM_PROMPT as SYSTEM_PROMPT
     from agent_core.projections import COMPLETED as COMPLETED

@@ -28,6 +28,7 @@ from agent_core.approvals import (
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.overview import DEFAULT_DAYS, RunOverview, run_overview
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.providers import planner_choices
@@ -373,6 +374,10 @@ class Workbench:
         return recorded_decisions(
             self.store, rules=rules, tools=tools, outcomes=outcomes, run_prefix=run_prefix, limit=limit
         )
+
+    def overview(self, days: int = DEFAULT_DAYS) -> RunOverview:
+        """Runs per day by status, cost per day, p50/p95 duration and decisions by rule, from the indexes."""
+        return run_overview(self.store, days)
 
     def decision_tools(self) -> list[str]:
         """The tools that have any recorded decision: the decisions table's filter options."""

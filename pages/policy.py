@@ -14,22 +14,20 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from agent_core import DECISION_OUTCOMES, AgentError, ApprovalFilter, PendingApproval, PolicyDecision, Workbench
 from ui import access, core, nav, tables
 from ui.format import (
-    OUTCOME_COLOURS,
     badge_colour,
     exact_time,
     md_escape,
-    outcome_of,
     plural,
     relative_time,
     short_id,
     status_label,
 )
+from ui.overview import decisions_by_rule_figure
 
 DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
 FLASH_KEY = "policy_flash"  # the last decision's confirmation, shown after the rerun
@@ -288,31 +286,6 @@ def decisions_frame(decisions: Sequence[PolicyDecision]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["when", "run", "step", "tool", "outcome", "rule", "reason", "by", "at"])
 
 
-def decisions_chart(counts: dict[tuple[str, str], int]) -> go.Figure:
-    """Decisions per rule over every run, stacked by outcome in the shared outcome colours."""
-    rules = sorted({rule for rule, _ in counts}, key=lambda r: -sum(n for (rr, _), n in counts.items() if rr == r))
-    figure = go.Figure()
-    for name in DECISION_OUTCOMES:
-        if any(outcome == name for _, outcome in counts):
-            figure.add_bar(
-                y=rules,
-                x=[counts.get((rule, name), 0) for rule in rules],
-                name=name,
-                orientation="h",
-                marker_color=OUTCOME_COLOURS[outcome_of(name)],
-                hovertemplate="%{y}: %{x} " + name + "<extra></extra>",
-            )
-    figure.update_layout(
-        barmode="stack",
-        height=max(220, 60 + 28 * len(rules)),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title={"text": "Decisions by rule (all runs)", "font": {"size": 14}},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.15},
-    )
-    return figure
-
-
 def decisions(workbench: Workbench) -> None:
     st.subheader("Decisions")
     counts = workbench.decision_counts()
@@ -346,7 +319,7 @@ def decisions(workbench: Workbench) -> None:
         else:
             st.info("No decision matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
     with chart_col:
-        st.plotly_chart(decisions_chart(counts), config={"displaylogo": False})
+        st.plotly_chart(decisions_by_rule_figure(counts, "Decisions by rule (all runs)"), config={"displaylogo": False})
 
 
 # --- the rules in force ----------------------------------------------------------------------
