@@ -16,7 +16,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from agent_core import DECISION_OUTCOMES, AgentError, ApprovalFilter, PendingApproval, PolicyDecision, Workbench
+from agent_core import (
+    DECISION_OUTCOMES,
+    AgentError,
+    ApprovalFilter,
+    PendingApproval,
+    PolicyDecision,
+    RunState,
+    Workbench,
+)
 from ui import access, core, nav, tables
 from ui.format import (
     badge_colour,
@@ -30,6 +38,7 @@ from ui.format import (
 from ui.overview import decisions_by_rule_figure
 
 DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
+SHOWN_DECIDED = 5
 FLASH_KEY = "policy_flash"  # the last decision's confirmation, shown after the rerun
 FOLLOW_EVERY_S = 0.5
 PAGE_SIZE = 10
@@ -37,7 +46,6 @@ BULK_MAX = 5000  # the most held steps one selection decision covers
 SHOWN_DECISIONS = 500
 RECENT_RUNS = 200  # the what-if comparison re-checks at most this many runs
 QUEUE_HEADING = "Approval queue"  # stable: the browser bench waits for it
-SETTLED = ("completed", "failed", "cancelled", "waiting_approval")
 SECTIONS = (
     (False, "Held in runs", "Approving lets the run do this in the real workspace."),
     (
@@ -52,9 +60,19 @@ SECTIONS = (
 # --- the approval queue ----------------------------------------------------------------------
 
 
-def _remember(run_ids: list[str], what: str) -> None:
-    earlier = {r: w for r, w in st.session_state.get(DECIDED_KEY, {}).items() if r not in run_ids}
-    st.session_state[DECIDED_KEY] = dict(list({**dict.fromkeys(run_ids[:5], what), **earlier}.items())[:5])
+def _remember(decided: dict[str, str]) -> None:
+    """Follow these runs ({run id: "approved step_3"}) in "Decided here", newest first, a few at most."""
+    earlier = {r: w for r, w in st.session_state.get(DECIDED_KEY, {}).items() if r not in decided}
+    st.session_state[DECIDED_KEY] = dict(list({**decided, **earlier}.items())[:SHOWN_DECIDED])
+
+
+def settled(state: RunState, what: str) -> bool:
+    """True once a run decided here stopped moving: ended, or waiting on a step other than the one decided
+    (a selection's runs are continued one after another, so a run may still wait on the decided step)."""
+    if state.is_terminal:
+        return True
+    pending = state.pending_approval
+    return pending is not None and not what.endswith(f" {pending.step_id}")
 
 
 def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
@@ -76,7 +94,7 @@ def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
         return
     verb = "Approved" if approve else "Denied"
     st.session_state[FLASH_KEY] = f"{verb} {md_escape(held.step_id)} of run {short_id(held.run_id)}; the run continues."
-    _remember([held.run_id], f"{verb.lower()} {held.step_id}")
+    _remember({held.run_id: f"{verb.lower()} {held.step_id}"})
 
 
 def decide_selection(wanted: ApprovalFilter, approve: bool, comment_key: str) -> None:
@@ -101,7 +119,8 @@ def decide_selection(wanted: ApprovalFilter, approve: bool, comment_key: str) ->
         f"{verb} {plural(len(selected), 'held step')}, each recorded by {md_escape(by)}; their runs continue one "
         "after another in the background."
     )
-    _remember([h.run_id for h in selected], f"{verb.lower()[:-3]}ed {len(selected)} steps")
+    past = "approved" if approve else "denied"
+    _remember({h.run_id: f"{past} {h.step_id}" for h in selected[:SHOWN_DECIDED]})
 
 
 def flash() -> None:
@@ -244,7 +263,7 @@ def approval_queue(workbench: Workbench) -> None:
             st.info("No held step matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
     decided: dict[str, str] = st.session_state.get(DECIDED_KEY, {})
     if decided:
-        live = any(workbench.run_state(r).status not in SETTLED for r in decided)
+        live = not all(settled(workbench.run_state(r), what) for r, what in decided.items())
         st.fragment(run_every=FOLLOW_EVERY_S if live else None)(decided_runs)(workbench, decided, live)
 
 
@@ -253,7 +272,7 @@ def decided_runs(workbench: Workbench, decided: dict[str, str], was_live: bool) 
     access.recheck()
     with core.errors_as_messages():
         states = [workbench.run_state(r) for r in decided]
-        if was_live and all(s.status in SETTLED for s in states):
+        if was_live and all(settled(s, decided[s.run_id]) for s in states):
             st.rerun()  # all settled: redraw the page (queue, decisions) once, without polling
         st.caption("Decided here")
         for state in states:

@@ -20,7 +20,7 @@ from ui.format import human_duration, md_escape, short_id
 STALLED_AFTER_S = 30.0
 """A running run with no event for this long, driven by no worker of this dashboard, is offered a resume."""
 FLASH_KEY = "run_controls_flash"
-STARTED_KEY = "run_controls_started"  # the run a Re-run click started: linked until the page changes run
+STARTED_KEY = "run_controls_started"  # the run a Re-run click started: the page moves to it once
 
 
 def is_stalled(state: RunState, now: datetime | None = None) -> bool:
@@ -57,6 +57,7 @@ def _rerun(run_id: str) -> None:
         return
     st.session_state[FLASH_KEY] = f"Started run {short_id(new_id)}: same goal, planner and policy."
     st.session_state[STARTED_KEY] = new_id
+    st.query_params["run_id"] = new_id  # the page follows the new run (see render_run_controls)
 
 
 def _flash() -> None:
@@ -66,9 +67,6 @@ def _flash() -> None:
     elif shown:
         st.toast(shown, icon=":material/check_circle:")
         st.success(shown, icon=":material/check_circle:")
-    started = st.session_state.get(STARTED_KEY)
-    if started:
-        nav.link_to_run("timeline", started, f"Open the new run {short_id(started)}", ":material/open_in_new:")
 
 
 def denied_steps(state: RunState) -> None:
@@ -88,8 +86,9 @@ def render_run_controls(workbench: Workbench, state: RunState, imported: bool = 
 
     Nothing that acts is offered for an imported run: it is history here.
     """
-    if st.session_state.get(STARTED_KEY) == state.run_id:
-        del st.session_state[STARTED_KEY]  # arrived at the new run
+    started = st.session_state.pop(STARTED_KEY, None)
+    if started is not None and started != state.run_id:
+        st.rerun()  # a Re-run click (in a fragment) put the new run in the address bar: redraw the page for it
     _flash()
     denied_steps(state)
     if imported:
