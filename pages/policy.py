@@ -153,9 +153,9 @@ def what_will_happen(workbench: Workbench, held: PendingApproval) -> None:
         st.caption(md_escape(preview.problem))
     if preview.diff:
         st.caption("Diff against the file as it is now")
-        st.code(preview.diff, language="diff", height=min(360, 40 + 21 * preview.diff.count("\n")))
+        st.code(preview.diff, language="diff", wrap_lines=True, height=min(360, 40 + 21 * preview.diff.count("\n")))
     with st.expander(f"Content to be written ({plural(len(preview.content), 'character')})", expanded=preview.new_file):
-        st.code(preview.content, language=None, height=min(360, 40 + 21 * preview.content.count("\n")))
+        st.code(preview.content, language=None, wrap_lines=True, height=min(360, 40 + 21 * preview.content.count("\n")))
 
 
 def held_step(workbench: Workbench, held: PendingApproval) -> None:

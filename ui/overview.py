@@ -6,6 +6,8 @@ database); this module only draws them, in the shared outcome colours.
 
 from __future__ import annotations
 
+from datetime import date
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -13,13 +15,23 @@ from agent_core import DECISION_OUTCOMES, RunOverview, Workbench
 from ui.format import OUTCOME_COLOURS, colour, human_duration, money, outcome_of, status_label
 
 STATUS_ORDER = ("completed", "failed", "cancelled", "waiting_approval", "running")
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 36, "b": 10}, "legend": {"orientation": "h", "y": -0.2}, "height": 260}
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 36, "b": 10},
+    "legend": {"orientation": "h", "y": -0.2},
+    "height": 260,
+    "xaxis": {"type": "category"},  # one bar per day that had runs, labelled by date (no clock times)
+    "yaxis": {"rangemode": "tozero"},
+}
+
+
+def _label(day: date) -> str:
+    return day.strftime("%b %d")
 
 
 def runs_per_day_figure(overview: RunOverview) -> go.Figure:
     """Stacked bars: runs started per day, by how they stand now."""
     figure = go.Figure()
-    days = [d.day for d in overview.days]
+    days = [_label(d.day) for d in overview.days]
     statuses = [s for s in STATUS_ORDER if any(s in d.by_status for d in overview.days)]
     statuses += sorted({s for d in overview.days for s in d.by_status} - set(statuses))
     for status in statuses:
@@ -28,7 +40,7 @@ def runs_per_day_figure(overview: RunOverview) -> go.Figure:
             y=[d.by_status.get(status, 0) for d in overview.days],
             name=status_label(status),
             marker_color=colour(status),
-            hovertemplate="%{x|%b %d}: %{y} " + status_label(status) + "<extra></extra>",
+            hovertemplate="%{x}: %{y} " + status_label(status) + "<extra></extra>",
         )
     figure.update_layout(barmode="stack", title={"text": "Runs per day by status", "font": {"size": 14}}, **_LAYOUT)
     return figure
@@ -38,14 +50,14 @@ def cost_per_day_figure(overview: RunOverview) -> go.Figure:
     """Bars: what the runs started each day cost (USD)."""
     figure = go.Figure()
     figure.add_bar(
-        x=[d.day for d in overview.days],
+        x=[_label(d.day) for d in overview.days],
         y=[d.cost_usd for d in overview.days],
         marker_color=OUTCOME_COLOURS["running"],
-        hovertemplate="%{x|%b %d}: $%{y:.4f}<extra></extra>",
+        hovertemplate="%{x}: $%{y:.4f}<extra></extra>",
         name="cost",
     )
     figure.update_layout(title={"text": "Cost per day (USD)", "font": {"size": 14}}, showlegend=False, **_LAYOUT)
-    figure.update_yaxes(tickprefix="$")
+    figure.update_yaxes(tickprefix="$", rangemode="tozero")
     return figure
 
 
@@ -58,12 +70,12 @@ def duration_figure(overview: RunOverview) -> go.Figure:
         ("p95", [d.p95_s for d in days], "dot"),
     ):
         figure.add_scatter(
-            x=[d.day for d in days],
+            x=[_label(d.day) for d in days],
             y=values,
             name=name,
             mode="lines+markers",
             line={"dash": dash, "color": OUTCOME_COLOURS["ok"]},
-            hovertemplate="%{x|%b %d} " + name + ": %{y:.2f} s<extra></extra>",
+            hovertemplate="%{x} " + name + ": %{y:.2f} s<extra></extra>",
         )
     figure.update_layout(title={"text": "Duration of ended runs (s)", "font": {"size": 14}}, **_LAYOUT)
     return figure
