@@ -3,10 +3,12 @@
     python bench/_policy_browser.py [--held 1000] [--repeats 5] [--before /work/main]
 
 Two figures, medians of ``--repeats`` fresh browser sessions on the same server:
-- load: from navigating to ``/policy`` to the queue's first Approve button being visible;
-- approve: from clicking Approve on the first card to the confirmation being visible.
-With ``--before CHECKOUT`` the same store (a copy) is served by that checkout's ``app.py`` too, so
-the ratio before/after comes from one run on one (shared, loaded) machine.
+- load: from navigating to ``/policy`` to the whole page drawn (first Approve button and the last
+  section visible, the script done);
+- approve: from clicking Approve on the first card to the confirmation visible and the script done.
+With ``--before CHECKOUT`` a copy of the same store is served by that checkout's ``app.py`` too and
+the sessions alternate between the two, so the before/after ratio comes from one run on one
+(shared, loaded) machine.
 
 ``measure_policy(base_url, repeats)`` is the function bench/ui_browser_bench.py can fold in: it
 needs only a running dashboard whose store holds held steps.
@@ -26,7 +28,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,38 +115,51 @@ def _idle(page: Any) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=TIMEOUT_MS)
 
 
-def measure_policy(base_url: str, repeats: int = 5) -> dict[str, list[float]]:
-    """Seconds per fresh session: ``load`` (navigate to /policy -> first Approve visible) and ``approve``
-    (click Approve on the first card -> the confirmation visible). Each repeat decides a different step."""
-    from playwright.sync_api import expect, sync_playwright
+def measure_policy(base_url: str, repeats: int = 5, browser: Any = None) -> dict[str, list[float]]:
+    """Seconds per fresh session: ``load`` (navigate to /policy -> the first card's Approve button visible and
+    the script done, i.e. the whole page drawn) and ``approve`` (click Approve on the first card -> the
+    confirmation visible and the script done). Each repeat decides a different step."""
+    if browser is None:
+        from playwright.sync_api import sync_playwright
 
+        with sync_playwright() as p:
+            launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return measure_policy(base_url, repeats, launched)
+            finally:
+                launched.close()
     found: dict[str, list[float]] = {"load": [], "approve": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for _ in range(repeats):
-                context = browser.new_context(viewport={"width": 1440, "height": 1800})
-                page = context.new_page()
-                page.goto(base_url)  # enter through app.py once: a deep link before that is another issue
-                expect(page.get_by_role("heading", name="Launch a run")).to_be_visible(timeout=TIMEOUT_MS)
-                _idle(page)
-                began = time.perf_counter()
-                page.goto(f"{base_url}/policy")
-                approve = page.get_by_role("button", name="Approve", exact=True).first
-                expect(approve).to_be_visible(timeout=TIMEOUT_MS)
-                found["load"].append(time.perf_counter() - began)
-                expect(page.get_by_role("heading", name=QUEUE_HEADING).first).to_be_visible()
-                _idle(page)
-                began = time.perf_counter()
-                approve.click()
-                confirmation = page.get_by_text("the run continues.", exact=False).first
-                expect(confirmation).to_be_visible(timeout=TIMEOUT_MS)
-                found["approve"].append(time.perf_counter() - began)
-                _idle(page)
-                context.close()
-        finally:
-            browser.close()
+    for _ in range(repeats):
+        load, approve = _one_session(browser, base_url)
+        found["load"].append(load)
+        found["approve"].append(approve)
     return found
+
+
+def _one_session(browser: Any, base_url: str) -> tuple[float, float]:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1800})
+    try:
+        page = context.new_page()
+        page.goto(base_url)  # enter through app.py once: a deep link before that is another issue
+        expect(page.get_by_role("heading", name="Launch a run")).to_be_visible(timeout=TIMEOUT_MS)
+        _idle(page)
+        began = time.perf_counter()
+        page.goto(f"{base_url}/policy")
+        approve = page.get_by_role("button", name="Approve", exact=True).first
+        expect(approve).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_role("heading", name="Rules in force")).to_be_visible(timeout=TIMEOUT_MS)
+        _idle(page)
+        load = time.perf_counter() - began
+        expect(page.get_by_role("heading", name=QUEUE_HEADING).first).to_be_visible()
+        began = time.perf_counter()
+        approve.click()
+        expect(page.get_by_text("the run continues.", exact=False).first).to_be_visible(timeout=TIMEOUT_MS)
+        _idle(page)
+        return load, time.perf_counter() - began
+    finally:
+        context.close()
 
 
 def _line(label: str, values: list[float]) -> str:
@@ -166,15 +181,26 @@ def main() -> int:
         store = folder / "after.db"
         progress(f"seeding {args.held} held steps")
         seed_held(f"sqlite:///{store}", args.held)
-        results: dict[str, dict[str, list[float]]] = {}
         checkouts = [("after", ROOT)] + ([("before", args.before.resolve())] if args.before else [])
-        for name, root in checkouts:
-            copy = folder / f"{name}.db"
-            if copy != store:
-                shutil.copy(store, copy)
-            progress(f"measuring {name} ({root})")
-            with dashboard(root, f"sqlite:///{copy}", folder / "workspace") as base:
-                results[name] = measure_policy(base, args.repeats)
+        results: dict[str, dict[str, list[float]]] = {name: {"load": [], "approve": []} for name, _ in checkouts}
+        with ExitStack() as stack:
+            bases = {}
+            for name, root in checkouts:
+                copy = folder / f"{name}.db"
+                if copy != store:
+                    shutil.copy(store, copy)
+                bases[name] = stack.enter_context(dashboard(root, f"sqlite:///{copy}", folder / "workspace"))
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for i in range(args.repeats):  # interleaved, so a burst of load elsewhere hits both alike
+                    for name, _ in checkouts:
+                        progress(f"session {i + 1}/{args.repeats}: {name}")
+                        load, approve = _one_session(browser, bases[name])
+                        results[name]["load"].append(load)
+                        results[name]["approve"].append(approve)
+                browser.close()
         print(f"Policy page, {args.held} held steps, headless Chromium, {args.repeats} fresh sessions each")
         print("(the machine is shared and loaded: compare the ratios, not the absolute seconds)")
         for name, found in results.items():
