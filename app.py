@@ -34,7 +34,7 @@ def sidebar() -> None:
         if settings.resolved_planner() == "offline":
             st.caption(OFFLINE_HINT)
         try:
-            pending = workbench.count_runs(status=["waiting_approval"])
+            pending = workbench.count_pending_approvals()
         except AgentError:
             return
         policy = nav.registered("policy")

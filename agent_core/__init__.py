@@ -50,9 +50,12 @@ _EXPORTS = {
     "PROVIDER_FAILURE_MARKER": "agent_core.planning",
     "SYSTEM_PROMPT": "agent_core.planning",
     "DECISION_OUTCOMES": "agent_core.workbench",
-    "PendingApproval": "agent_core.workbench",
+    "ApprovalFilter": "agent_core.approvals",
+    "RunOverview": "agent_core.overview",
+    "WritePreview": "agent_core.approval_preview",
+    "PendingApproval": "agent_core.approvals",
     "LineageNode": "agent_core.workbench",
-    "PolicyDecision": "agent_core.workbench",
+    "PolicyDecision": "agent_core.approvals",
     "Workbench": "agent_core.workbench",
     "BackgroundRunner": "agent_core.runner",
     "Dispatcher": "agent_core.dispatch",
@@ -79,6 +82,10 @@ __all__ = sorted([*_EXPORTS, *_MODULES])
 
 if TYPE_CHECKING:
     from agent_core import events as events
+    from agent_core.approval_preview import WritePreview as WritePreview
+    from agent_core.approvals import ApprovalFilter as ApprovalFilter
+    from agent_core.approvals import PendingApproval as PendingApproval
+    from agent_core.approvals import PolicyDecision as PolicyDecision
     from agent_core.config import Settings as Settings
     from agent_core.config import describe_database as describe_database
     from agent_core.config import load_settings as load_settings
@@ -104,6 +111,7 @@ if TYPE_CHECKING:
     from agent_core.orchestrator import MAX_STEPS_RANGE as MAX_STEPS_RANGE
     from agent_core.orchestrator import RunRequest as RunRequest
     from agent_core.orchestrator import RunRequestError as RunRequestError
+    from agent_core.overview import RunOverview as RunOverview
     from agent_core.planning import PROVIDER_FAILURE_MARKER as PROVIDER_FAILURE_MARKER
     from agent_core.planning import SYSTEM_PROMPT as SYSTEM_PROMPT
     from agent_core.projections import COMPLETED as COMPLETED
@@ -129,8 +137,6 @@ if TYPE_CHECKING:
     from agent_core.transfer import import_lines as import_lines
     from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
     from agent_core.workbench import LineageNode as LineageNode
-    from agent_core.workbench import PendingApproval as PendingApproval
-    from agent_core.workbench import PolicyDecision as PolicyDecision
     from agent_core.workbench import Workbench as Workbench
 
 

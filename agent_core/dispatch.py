@@ -10,18 +10,21 @@ append). Callers then read the store, which every process shares.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import psycopg
 
 from agent_core import queue
-from agent_core.errors import StoreError
+from agent_core.errors import AgentError, StoreError
 from agent_core.orchestrator import RunRequest
 from agent_core.projections import RunState
 from agent_core.runner import BackgroundRunner
 from agent_core.workbench import Workbench
+
+log = logging.getLogger(__name__)
 
 
 class Dispatcher(Protocol):
@@ -33,6 +36,14 @@ class Dispatcher(Protocol):
 
     def continue_run(self, run_id: str, first: Callable[[], object] | None = None) -> None:
         """Advance a run after ``first`` (recording an approval or denial) or, without it, resume it."""
+        ...
+
+    def submit_rerun(self, run_id: str) -> str:
+        """Start a new run like ``run_id`` (same goal, planner and policy); it advances elsewhere."""
+        ...
+
+    def continue_many(self, batch_id: str, batch: Sequence[tuple[str, Callable[[], object]]]) -> None:
+        """For each (run id, record): record the decision, then advance that run; one decided elsewhere is skipped."""
         ...
 
     def active(self, run_id: str) -> bool:
@@ -79,6 +90,23 @@ class QueueDispatcher:
                 queue.defer_advance(self._app, conn, run_id)
         except psycopg.Error as error:
             raise StoreError(f"could not enqueue run {run_id!r}: {_first_line(error)}") from error
+
+    def submit_rerun(self, run_id: str) -> str:
+        """Record the new run's ``RunStarted`` and enqueue its advance in the same transaction."""
+        with queue.enqueued_with_next_append(self._app):
+            return self._workbench.start_rerun(run_id)
+
+    def continue_many(self, batch_id: str, batch: Sequence[tuple[str, Callable[[], object]]]) -> None:
+        """Each decision is appended with its run's advance job, one transaction per step.
+
+        A step decided meanwhile elsewhere (its ``record`` raises an ``AgentError``) is skipped and
+        enqueues nothing; the queue, not this process, holds the rest, so nothing waits here.
+        """
+        for run_id, record in batch:
+            try:
+                self.continue_run(run_id, first=record)
+            except AgentError as error:
+                log.info("selection %s: run %s: %s; skipped", batch_id, run_id, error)
 
     def active(self, run_id: str) -> bool:
         """True while a job for the run waits or runs (on any worker)."""

@@ -18,7 +18,7 @@ from typing import Any
 from agent_core import events as ev
 from agent_core.errors import RunNotFound
 from agent_core.plan import Plan
-from agent_core.store import EventStore, RunIndex, RunRow, StoredEvent
+from agent_core.store import DecisionRow, EventStore, RunIndex, RunRow, StoredEvent
 
 RUNNING, WAITING, COMPLETED, FAILED, CANCELLED = "running", "waiting_approval", "completed", "failed", "cancelled"
 TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED})
@@ -119,7 +119,9 @@ class RunState:
 
     @property
     def pending_approval(self) -> StepState | None:
-        """The held step waiting for a person, if any."""
+        """The held step waiting for a person, if any: never once the run ended (a cancelled hold waits for nobody)."""
+        if self.is_terminal:
+            return None
         return next((s for s in self.steps if s.decision is not None and _waits(s.decision)), None)
 
     def count(self, outcome: str) -> int:
@@ -429,9 +431,53 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
     computed by the fold's handlers, so the run list and a full fold cannot disagree.
     """
     state = _indexed_state(previous, stored[0].run_id if stored else "")
+    decisions: list[DecisionRow] = []
     for row in stored:
-        state = apply(state, decode(row))
-    return _index_row(state)
+        recorded = decode(row)
+        state = apply(state, recorded)
+        decision = decision_row(state, recorded)
+        if decision is not None:
+            decisions.append(decision)
+    return replace(_index_row(state), decisions=tuple(decisions))
+
+
+OBJECTIVE_CHARS = 500
+"""The most of a step's objective the indexes keep (the plan event keeps all of it)."""
+
+
+def decision_row(state: RunState, recorded: ev.RecordedEvent) -> DecisionRow | None:
+    """The decisions-index row of one event, read from the fold's state just after it (None if it decides nothing).
+
+    A person's decision carries the tool, rule and objective of the hold it answers; the guard's
+    hold carries the resolved input the person judges. Held steps of what-if replays name the
+    original run, so the queue can show them apart.
+    """
+    e = recorded.event
+    if e.DECIDES is None or recorded.problem:
+        return None
+    step = state.step(e.step_id)  # type: ignore[attr-defined]  # every deciding event names its step
+    objective = (step.objective if step else "")[:OBJECTIVE_CHARS]
+    replay_of = state.replay_of if state.replay_mode == "whatif" else None
+    if isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied):
+        tool, rule = (step.tool, step.rule) if step else ("", "")
+        return DecisionRow(
+            recorded.seq, recorded.at, e.step_id, tool, e.DECIDES.word, rule, e.comment, e.by, objective, {}, replay_of
+        )
+    assert isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested)
+    held_input = dict(e.input) if isinstance(e, ev.ApprovalRequested) else {}
+    return DecisionRow(
+        recorded.seq,
+        recorded.at,
+        e.step_id,
+        e.tool,
+        e.DECIDES.word,
+        e.rule,
+        e.reason,
+        "guard",
+        objective,
+        held_input,
+        replay_of,
+    )
 
 
 # A step in the index: [step_id, decision, executed, ok (None until observed), interrupted]. Only
@@ -468,8 +514,25 @@ def _index_row(state: RunState) -> RunIndex:
             ),
             **({"judge_score": state.judge_score} if state.judge_score is not None else {}),
             "steps": [_indexed_step(step) for step in state.steps],
+            **_open_step_details(state),
         },
     )
+
+
+def _open_step_details(state: RunState) -> dict[str, Any]:
+    """What the decisions index needs of a live run's steps between appends: objectives, and the hold's tool and rule.
+
+    Kept only while the run can still decide something; an ended run's row drops them.
+    """
+    if state.is_terminal:
+        return {}
+    details: dict[str, Any] = {
+        "objectives": {s.step_id: s.objective[:OBJECTIVE_CHARS] for s in state.steps if s.objective}
+    }
+    pending = state.pending_approval
+    if pending is not None:
+        details["hold"] = [pending.tool, pending.rule]
+    return details
 
 
 def _indexed_step(step: StepState) -> _IndexedStep:
@@ -498,13 +561,30 @@ def _indexed_state(previous: RunIndex | None, run_id: str) -> RunState:
         if "provider" in s
         else None,
         steps_planned=s.get("steps_planned", 0),
-        steps=tuple(_step_of_index(*step) for step in steps),
+        steps=_restored_steps(s, steps),
         cost_usd=s.get("cost_usd", 0.0),
         input_tokens=s.get("input_tokens", 0),
         output_tokens=s.get("output_tokens", 0),
         ended_at=datetime.fromisoformat(ended) if ended else None,
         failure_reason=s.get("reason", ""),
         verdict=s.get("verdict"),
+    )
+
+
+def _restored_steps(s: dict[str, Any], steps: list[_IndexedStep]) -> tuple[StepState, ...]:
+    restored = tuple(_step_of_index(*step) for step in steps)
+    objectives: dict[str, str] = s.get("objectives") or {}
+    hold = s.get("hold")
+    if not objectives and not hold:
+        return restored
+    pending = s.get("pending_step")
+    return tuple(
+        replace(
+            step,
+            objective=objectives.get(step.step_id, ""),
+            **({"tool": hold[0], "rule": hold[1]} if hold and step.step_id == pending else {}),
+        )
+        for step in restored
     )
 
 

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
+from typing import Protocol
 
 from agent_core import events as ev
-from agent_core.errors import ConcurrencyError, RunnerBusy, RunNotFound
+from agent_core.errors import AgentError, ConcurrencyError, RunnerBusy, RunNotFound
 from agent_core.orchestrator import RunRequest
 from agent_core.workbench import Workbench
 
 log = logging.getLogger(__name__)
+
+
+class _HandOver(Protocol):
+    def __call__(self, handed_id: str, job: Callable[[], None] | None = None) -> None: ...
 
 
 class BackgroundRunner:
@@ -60,6 +66,16 @@ class BackgroundRunner:
             hand_over(run_id)
         return run_id
 
+    def submit_rerun(self, run_id: str) -> str:
+        """Start a new run like ``run_id`` (``Workbench.start_rerun``) and advance it in the background.
+
+        ``RunnerBusy`` when the runner is full, before anything is recorded.
+        """
+        with self._slot() as hand_over:
+            new_id = self._workbench.start_rerun(run_id)
+            hand_over(new_id)
+        return new_id
+
     def continue_run(self, run_id: str, first: Callable[[], object] | None = None) -> None:
         """Advance a run in the background (after an approval, or to resume it).
 
@@ -71,6 +87,18 @@ class BackgroundRunner:
             if first is not None:
                 first()
             hand_over(run_id)
+
+    def continue_many(self, batch_id: str, batch: Sequence[tuple[str, Callable[[], object]]]) -> None:
+        """Work through ``batch`` in one place of the runner: for each (run id, record), record the
+        decision, then advance that run, one after another.
+
+        A person's decision on a filtered selection of a thousand held steps takes one place, not a
+        thousand, so it never meets ``RunnerBusy`` halfway. A step decided meanwhile elsewhere (its
+        ``record`` raises an ``AgentError``) is skipped and stays as that other decision left it;
+        if the process stops halfway, the steps not reached are still held, not lost.
+        """
+        with self._slot(batch_id) as hand_over:
+            hand_over(batch_id, partial(self._work_through, batch_id, list(batch)))
 
     def active(self, run_id: str) -> bool:
         """True while a worker of this process advances ``run_id``, or it waits for one (other processes unseen)."""
@@ -108,7 +136,7 @@ class BackgroundRunner:
         return live - waiting, waiting
 
     @contextmanager
-    def _slot(self, run_id: str | None = None) -> Iterator[Callable[[str], None]]:
+    def _slot(self, run_id: str | None = None) -> Iterator[_HandOver]:
         """Hold one place in the runner (``RunnerBusy`` if none is free); the block hands a run id over to it.
 
         With ``run_id`` of a run already driven or being handed over here, no place is taken and
@@ -130,16 +158,16 @@ class BackgroundRunner:
                 else:
                     self._claimed.add(run_id)
         if already:
-            yield lambda _run_id: None
+            yield lambda _run_id, _job=None: None
             return
         handed = False
 
-        def hand_over(handed_id: str) -> None:
+        def hand_over(handed_id: str, job: Callable[[], None] | None = None) -> None:
             nonlocal handed
             with self._lock:
                 self._release(run_id)
                 self._waiting.append(handed_id)
-                self._futures[handed_id] = self._pool.submit(self._advance, handed_id)
+                self._futures[handed_id] = self._pool.submit(job or partial(self._advance, handed_id))
                 handed = True
 
         try:
@@ -155,10 +183,25 @@ class BackgroundRunner:
         else:
             self._claimed.discard(claimed)
 
+    def _work_through(self, batch_id: str, batch: list[tuple[str, Callable[[], object]]]) -> None:
+        with self._lock:
+            if batch_id in self._waiting:
+                self._waiting.remove(batch_id)
+        for run_id, record in batch:
+            try:
+                record()
+            except AgentError as error:
+                log.info("batch %s: %s; skipped", batch_id, error)
+                continue
+            self._drive(run_id)
+
     def _advance(self, run_id: str) -> None:
         with self._lock:
             if run_id in self._waiting:
                 self._waiting.remove(run_id)
+        self._drive(run_id)
+
+    def _drive(self, run_id: str) -> None:
         try:
             self._workbench.advance(run_id)
         except ConcurrencyError:

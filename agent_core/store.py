@@ -97,6 +97,27 @@ runs_table = Table(
     Index("ix_runs_parent", "parent_id"),
 )
 
+decisions_table = Table(
+    "decisions",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("step_id", Text, nullable=False),
+    Column("tool", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("objective", Text, nullable=False),
+    Column("input", Text, nullable=False),
+    Column("replay_of", String(64)),
+    Index("ix_decisions_outcome_at", "outcome", "at"),
+    Index("ix_decisions_run_step", "run_id", "step_id", "seq"),
+    Index("ix_decisions_at", "at"),
+)
+"""One row per decision event, written by the indexer in the append's transaction (see ``DecisionRow``)."""
+
 GENESIS_HASH = "0" * 64
 SHA256, HMAC_SHA256 = "sha256", "hmac-sha256"
 CHAINS = (SHA256, HMAC_SHA256)
@@ -209,13 +230,35 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One decision on a step as the indexer reports it for an appended event; the store inserts it
+    into ``decisions`` in the same transaction, so the queue and the charts never scan events."""
+
+    seq: int
+    at: datetime
+    step_id: str
+    tool: str
+    outcome: str
+    rule: str
+    reason: str
+    decided_by: str
+    objective: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    replay_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunIndex:
-    """The searchable part of a run, maintained by the indexer on every append."""
+    """The searchable part of a run, maintained by the indexer on every append.
+
+    ``decisions`` are the decision rows of the events just appended (not the run's earlier ones).
+    """
 
     status: str
     title: str
     parent_id: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    decisions: tuple[DecisionRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,13 +468,57 @@ class EventStore:
                 raise StoreError(
                     f"{masked_url(self.url)} holds no event store (no 'events' table); check --db or DATABASE_URL"
                 )
+            backfill = inspect(conn).has_table("runs") and not inspect(conn).has_table("decisions")
             metadata.create_all(conn)
+            if backfill:  # a store from before the decisions index: fill it once from the logs
+                self._backfill_decisions(conn)
             present = {column["name"] for column in inspect(conn).get_columns("runs")}
             for name, ddl in _ADDED_RUN_COLUMNS:  # a store created before the column: every run it holds is local
                 if name not in present:
                     conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {ddl}"))
             for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TXID_COLUMN + PG_TRIGGERS:
                 conn.execute(text(statement))
+
+    def _backfill_decisions(self, conn: Connection) -> None:
+        """Index every run's decisions from its log (the indexer over the whole run), in the schema's transaction."""
+        query = select(events_table).order_by(events_table.c.run_id, events_table.c.seq)
+        batch: list[StoredEvent] = []
+
+        def flush() -> None:
+            if batch:
+                rows = self._decision_rows(batch[0].run_id, self._indexer(None, batch).decisions)
+                if rows:
+                    conn.exec_driver_sql(self._sql.insert_decision, rows)
+            batch.clear()
+
+        for row in conn.execute(query.execution_options(yield_per=2000)):
+            stored = _decode_row(tuple(row), _utc)  # Core hands back datetimes on both engines
+            if batch and batch[0].run_id != stored.run_id:
+                flush()
+            batch.append(stored)
+        flush()
+
+    def _decision_rows(self, run_id: str, decisions: Sequence[DecisionRow]) -> list[tuple[Any, ...]]:
+        """The ``decisions`` rows in column order (a NUL, which PostgreSQL refuses in text, made visible)."""
+        return [
+            (
+                run_id,
+                d.seq,
+                self._bind_time(d.at),
+                *(_text_cell(v) for v in (d.step_id, d.tool, d.outcome, d.rule, d.reason, d.decided_by, d.objective)),
+                _dumps(d.input),
+                d.replay_of,
+            )
+            for d in decisions
+        ]
+
+    def query_index(self, query: Any) -> list[Any]:
+        """Rows of a read-only Core query over the indexes (``runs``, ``decisions``); ``StoreError`` if unreadable."""
+        try:
+            with self._read.connect() as conn:
+                return list(conn.execute(query))
+        except DBAPIError as error:
+            raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
 
     def _check_sqlite_file(self, conn: Connection) -> None:
         """The file SQLite opened is the one ``sqlite_file`` named: the guard and the start-up check rely on it."""
@@ -529,11 +616,10 @@ class EventStore:
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
         cursor.execute(self._sql.select_run, (run_id,))
-        rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
-        if self.dialect == "postgresql":
-            self._write_rows_pg(cursor, rows, run_sql, run_values)
-        else:
-            self._write_rows(cursor, rows, run_sql, run_values)
+        rows, run_sql, run_values, last_seq, decisions = self._prepare(
+            cursor.fetchone(), run_id, events, expected_seq, times, new
+        )
+        self._write_rows(cursor, rows, run_sql, run_values, decisions)
         if then is not None:
             then(cursor.connection, run_id)
         return last_seq
@@ -553,10 +639,10 @@ class EventStore:
         with conn.pipeline():
             read, write = conn.cursor(), conn.cursor()
             read.execute(self._sql.select_run, (run_id,))
-            rows, run_sql, run_values, last_seq = self._prepare(
+            rows, run_sql, run_values, last_seq, decisions = self._prepare(
                 read.fetchone(), run_id, events, expected_seq, times, new
             )
-            self._write_rows_pg(write, rows, run_sql, run_values)
+            self._write_rows(write, rows, run_sql, run_values, decisions)
             conn.commit()
         return last_seq
 
@@ -568,8 +654,8 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int]:
-        """Check the expected seq and the run's origin, then build the event rows and the runs row."""
+    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int, list[tuple[Any, ...]]]:
+        """Check the expected seq and the origin, then build the event rows, the runs row and the decision rows."""
         actual = current[0] if current else 0
         if actual != expected_seq:
             raise ConcurrencyError(run_id, expected_seq, actual)
@@ -602,9 +688,16 @@ class EventStore:
             _dumps(index.summary),
             run_id,
         )
+        decisions = self._decision_rows(run_id, index.decisions)
         if current:
-            return rows, self._sql.update_run, values, last.seq
-        return rows, self._sql.insert_run, (*values, self._bind_time(stored[0].at), new.origin, chain), last.seq
+            return rows, self._sql.update_run, values, last.seq, decisions
+        return (
+            rows,
+            self._sql.insert_run,
+            (*values, self._bind_time(stored[0].at), new.origin, chain),
+            last.seq,
+            decisions,
+        )
 
     def chain_function(self, chain: str, run_id: str = "") -> ChainHash:
         """The hash function of a ``chain`` with this store's key; ``ConfigError`` when it needs a key it lacks."""
@@ -650,24 +743,32 @@ class EventStore:
             raise PayloadTooLarge(run_id, new.type, size, self.max_payload_bytes)
         return payload, payload_text
 
-    def _write_rows(self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]) -> None:
-        if len(rows) == 1:
-            cursor.execute(self._sql.insert_event, rows[0])
-        else:
-            cursor.executemany(self._sql.insert_event, rows)
-        cursor.execute(run_sql, run_values)
-
-    def _write_rows_pg(
-        self, cursor: Any, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...]
+    def _write_rows(
+        self,
+        cursor: Any,
+        rows: list[tuple[Any, ...]],
+        run_sql: str,
+        run_values: tuple[Any, ...],
+        decisions: list[tuple[Any, ...]],
     ) -> None:
-        """Event rows inside ``PG_APPEND_LOCK`` (transaction id and positions taken together), the runs row after."""
-        cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
+        """The event rows, then the indexes (runs row, decisions).
+
+        On PostgreSQL the event rows go inside ``PG_APPEND_LOCK``: their insert is the transaction's
+        first write, so its id (``txid``) and the positions are taken together; the lock is released
+        before the indexes and the commit, which wait for no other run.
+        """
+        pg = self.dialect == "postgresql"
+        if pg:
+            cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
         if len(rows) == 1:
             cursor.execute(self._sql.insert_event, rows[0])
         else:
             cursor.executemany(self._sql.insert_event, rows)
-        cursor.execute(self._sql.unlock, (PG_APPEND_LOCK,))
+        if pg:
+            cursor.execute(self._sql.unlock, (PG_APPEND_LOCK,))
         cursor.execute(run_sql, run_values)
+        if decisions:
+            cursor.executemany(self._sql.insert_decision, decisions)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -956,6 +1057,7 @@ class _Sql:
     read_run: str
     read_all: str
     last_position: str
+    insert_decision: str
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Sql:
@@ -978,8 +1080,17 @@ class _Sql:
             read_all=f"SELECT {columns}{settled} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             last_position="SELECT max(position) FROM events"
             + (" WHERE txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""),
+            insert_decision=f"INSERT INTO decisions ({', '.join(_DECISION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_DECISION_COLUMNS))})",
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
+
+
+_DECISION_COLUMNS = tuple(c.name for c in decisions_table.columns)
+
+
+def _text_cell(value: str) -> str:
+    return value.replace("\x00", "\ufffd")
 
 
 def _first_line(error: BaseException) -> str:
@@ -996,6 +1107,7 @@ __all__ = [
     "SHA256",
     "ChainHash",
     "ChainProblem",
+    "DecisionRow",
     "EventStore",
     "NewEvent",
     "RunIndex",

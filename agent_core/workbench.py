@@ -6,40 +6,39 @@ write operations pages need, so pages never touch SQL, folding or SDKs themselve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent_core import events as ev
 from agent_core import replay
+from agent_core.approval_preview import WritePreview, write_preview
+from agent_core.approvals import (
+    ApprovalFilter,
+    PendingApproval,
+    PolicyDecision,
+    count_pending,
+    decision_counts,
+    decision_tools,
+    pending_approvals,
+    pending_choices,
+    recorded_decisions,
+)
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.overview import DEFAULT_DAYS, RunOverview, run_overview
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
+from agent_core.providers import planner_choices
 from agent_core.replay import CounterfactualReport, ForkResult, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
+from agent_core.tools.sandbox import database_path_from_url
 from agent_core.transfer import export_lines
 
 EventCallback = Callable[[ev.RecordedEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PendingApproval:
-    """A held step waiting for a human: what the approval queue shows."""
-
-    run_id: str
-    goal: str
-    step_id: str
-    tool: str
-    objective: str
-    input: dict[str, Any]
-    rule: str
-    reason: str
-    requested_at: datetime | None
 
 
 DECISION_OUTCOMES = ev.DECISION_OUTCOMES
@@ -59,24 +58,6 @@ class LineageNode:
         for child in self.children:
             found.extend(child.walk(depth + 1))
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyDecision:
-    """One recorded decision on a step: by the guard (approved/rejected/held) or a person (granted/denied).
-
-    A person's decision carries the tool and rule of the hold it answers; ``reason`` is their comment.
-    """
-
-    run_id: str
-    seq: int
-    at: datetime
-    step_id: str
-    tool: str
-    outcome: str
-    rule: str
-    reason: str
-    by: str
 
 
 class Workbench:
@@ -128,6 +109,23 @@ class Workbench:
     def start_run(self, request: RunRequest) -> str:
         """Validate and record ``RunStarted``; the caller advances it (in the background, for the UI)."""
         return self.orchestrator.start(request)
+
+    def start_rerun(self, run_id: str) -> str:
+        """Record ``RunStarted`` of a new run with ``run_id``'s goal, limits, planner and policy file; the caller
+        advances it. A run planned by a planner nobody may choose (``recorded``) is planned as ``auto`` would.
+
+        The system prompt override, if the run had one, goes with it; the new run is an original, not a replay.
+        """
+        state = self.run_state(run_id)
+        planner = state.planner
+        provider = planner.provider if planner and planner.provider in planner_choices(auto=False) else "auto"
+        model = planner.model if planner and provider != "auto" and planner.model else None
+        request = RunRequest(state.goal, state.max_steps, state.budget_usd, provider, model)
+        policy = Path(state.policy_path) if state.policy_path else None
+        prompt = state.overrides.get("system_prompt")
+        return self.orchestrator.start(
+            request, policy_path=policy, system_prompt=prompt if isinstance(prompt, str) else None
+        )
 
     def run(self, request: RunRequest, on_event: EventCallback | None = None) -> RunState:
         """Start and advance in this thread until the run ends or waits for an approval."""
@@ -213,33 +211,28 @@ class Workbench:
         """Events of all runs after a global position: the live feed."""
         return [decode(s) for s in self.store.read_all(after_position, limit)]
 
-    def pending_approvals(self, limit: int = 100) -> list[PendingApproval]:
-        """Held steps across runs, oldest request first (never those of imported runs: nobody here can approve them)."""
-        pending = []
-        for summary in self.list_runs(status=["waiting_approval"], limit=limit):
-            if summary.imported:
-                continue
-            state = self.run_state(summary.run_id)
-            step = state.pending_approval
-            if step is None:
-                continue
-            requested = next(
-                (e.at for e in reversed(self.run_events(summary.run_id)) if e.type == "ApprovalRequested"), None
-            )
-            pending.append(
-                PendingApproval(
-                    summary.run_id,
-                    state.goal,
-                    step.step_id,
-                    step.tool,
-                    step.objective,
-                    dict(step.input),
-                    step.rule,
-                    step.reason,
-                    requested,
-                )
-            )
-        return sorted(pending, key=lambda p: p.requested_at or datetime.max)
+    def pending_approvals(
+        self, wanted: ApprovalFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[PendingApproval]:
+        """Held steps across runs, oldest request first, one page, from the decisions index.
+
+        Never those of imported runs (nobody here can approve them) nor of runs that ended.
+        """
+        return pending_approvals(self.store, wanted, limit=limit, offset=offset)
+
+    def count_pending_approvals(self, wanted: ApprovalFilter | None = None) -> int:
+        """How many held steps wait for a person (with ``wanted``: how many of those match): sidebar and queue agree."""
+        return count_pending(self.store, wanted)
+
+    def approval_preview(self, held: PendingApproval) -> WritePreview | None:
+        """For a held ``write_file``: its content and the diff against the workspace file now (None for other tools)."""
+        return write_preview(
+            held.tool, held.input, self.settings.agent_workspace, database_path_from_url(self.settings.database_url)
+        )
+
+    def pending_choices(self) -> tuple[list[str], list[str]]:
+        """(tools, rules) of the held steps waiting now: the queue's filter options."""
+        return pending_choices(self.store)
 
     # --- replay (the dashboard's Replay page) -----------------------------------------------
 
@@ -373,56 +366,25 @@ class Workbench:
     def decisions(
         self,
         *,
-        rule: str | None = None,
-        tool: str | None = None,
-        outcome: str | None = None,
-        runs: int = 200,
+        rules: Sequence[str] = (),
+        tools: Sequence[str] = (),
+        outcomes: Sequence[str] = (),
+        run_prefix: str = "",
         limit: int = 2000,
     ) -> list[PolicyDecision]:
-        """Recorded policy decisions of the newest ``runs`` runs, newest first, at most ``limit``.
+        """Recorded policy decisions across runs, newest first, at most ``limit``, from the decisions index."""
+        return recorded_decisions(
+            self.store, rules=rules, tools=tools, outcomes=outcomes, run_prefix=run_prefix, limit=limit
+        )
 
-        Read from the runs' events (no separate index): the Policy page's table and chart.
-        """
-        found: list[PolicyDecision] = []
-        for summary in self.list_runs(limit=runs):
-            found.extend(_decisions_of(summary.run_id, self.run_events(summary.run_id)))
-        wanted = [
-            d
-            for d in found
-            if (rule is None or d.rule == rule)
-            and (tool is None or d.tool == tool)
-            and (outcome is None or d.outcome == outcome)
-        ]
-        return sorted(wanted, key=lambda d: (d.at, d.seq), reverse=True)[:limit]
+    def overview(self, days: int = DEFAULT_DAYS) -> RunOverview:
+        """Runs per day by status, cost per day, p50/p95 duration and decisions by rule, from the indexes."""
+        return run_overview(self.store, days)
 
+    def decision_tools(self) -> list[str]:
+        """The tools that have any recorded decision: the decisions table's filter options."""
+        return decision_tools(self.store)
 
-def _decisions_of(run_id: str, events: list[ev.RecordedEvent]) -> list[PolicyDecision]:
-    held: dict[str, ev.ApprovalRequested] = {}
-    out: list[PolicyDecision] = []
-    for recorded in events:
-        e = recorded.event
-        if e.DECIDES is None or recorded.problem:
-            continue
-        outcome = e.DECIDES.word
-        if isinstance(e, ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested):
-            if isinstance(e, ev.ApprovalRequested):
-                held[e.step_id] = e
-            out.append(
-                PolicyDecision(run_id, recorded.seq, recorded.at, e.step_id, e.tool, outcome, e.rule, e.reason, "guard")
-            )
-        elif isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied):
-            hold = held.get(e.step_id)
-            out.append(
-                PolicyDecision(
-                    run_id,
-                    recorded.seq,
-                    recorded.at,
-                    e.step_id,
-                    hold.tool if hold else "",
-                    outcome,
-                    hold.rule if hold else "",
-                    e.comment,
-                    e.by,
-                )
-            )
-    return out
+    def decision_counts(self) -> dict[tuple[str, str], int]:
+        """(rule, outcome) -> number of decisions over every run: the decisions-by-rule chart."""
+        return decision_counts(self.store)

@@ -32,6 +32,7 @@ EXAMPLES = {
     ),
     "Summarize notes.txt": "Summarize notes.txt and save the summary to summary.md",
 }
+DEMO_GOAL = EXAMPLES["Research agent frameworks"]  # the goal a first visit finds filled in
 GOAL_KEY = "launch_goal"
 RUN_KEY = "launch_run_id"
 VIEW_KEY = "launch_view"
@@ -47,7 +48,11 @@ def use_example(goal: str) -> None:
 
 
 def form() -> RunRequest | None:
-    """The launch form; returns a validated request on submit, else None (errors shown at their field)."""
+    """The launch form; returns a validated request on submit, else None (errors shown at their field).
+
+    A first visit finds the demo goal filled in: one click on Launch shows what a run is.
+    """
+    st.session_state.setdefault(GOAL_KEY, DEMO_GOAL)
     with st.form("launch_form", border=True):
         # No max_chars/min/max on the widgets: Streamlit would silently cut or clamp the value, and a person
         # must be told instead. The limits are checked here on the server, by RunRequest.validate.
@@ -55,7 +60,7 @@ def form() -> RunRequest | None:
             "Goal",
             key=GOAL_KEY,
             height=110,
-            placeholder="What should the agent do? e.g. " + EXAMPLES["Research agent frameworks"],
+            placeholder="What should the agent do? e.g. " + DEMO_GOAL,
         )
         slots = {"goal": st.empty()}
         st.caption(f"{len(goal or '')} / {GOAL_MAX_CHARS} characters", text_alignment="right")
@@ -166,6 +171,15 @@ def final_response(state: RunState) -> None:
             st.code(state.final_summary, language=None, wrap_lines=True)
 
 
+def ended(state: RunState) -> None:
+    """The feed's last word: the run is over, how, and in how long; no more events will come."""
+    how = {"completed": "completed", "failed": "failed", "cancelled": "was cancelled"}.get(state.status, state.status)
+    st.caption(
+        f"Run {short_id(state.run_id)} {how} after {human_duration(state.duration_s)}: the feed is complete. "
+        "Open the timeline for every step, or replay it."
+    )
+
+
 def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
     """The run so far; re-run alone while live, and once more (whole page) when the pace changes."""
     access.recheck()
@@ -188,6 +202,8 @@ def feed(workbench: Workbench, run_id: str, polling: float | None) -> None:
         final_response(state)
         if polling is not None:
             st.caption(f"Live: new events appear as they happen · updated {datetime.now(UTC):%H:%M:%S} UTC")
+        elif state.is_terminal:
+            ended(state)
 
 
 def main() -> None:
@@ -195,8 +211,8 @@ def main() -> None:
     st.title("Launch a run")
     with core.errors_as_messages():
         workbench = core.workbench()
-    request = form()
     examples()
+    request = form()
     if request is not None:
         launch(request)
     run_id = st.session_state.get(RUN_KEY)

@@ -7,35 +7,72 @@ page only reads the store afterwards, polling the decided runs until they settle
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from agent_core import DECISION_OUTCOMES, AgentError, PendingApproval, PolicyDecision, Workbench
+from agent_core import (
+    DECISION_OUTCOMES,
+    AgentError,
+    ApprovalFilter,
+    PendingApproval,
+    PolicyDecision,
+    RunState,
+    Workbench,
+)
 from ui import access, core, nav, tables
 from ui.format import (
-    OUTCOME_COLOURS,
     badge_colour,
     exact_time,
     md_escape,
-    outcome_of,
     plural,
     relative_time,
     short_id,
     status_label,
 )
+from ui.overview import decisions_by_rule_figure
 
 DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
+SHOWN_DECIDED = 5
 FLASH_KEY = "policy_flash"  # the last decision's confirmation, shown after the rerun
 FOLLOW_EVERY_S = 0.5
-RECENT_RUNS = 200
-SETTLED = ("completed", "failed", "cancelled", "waiting_approval")
+PAGE_SIZE = 10
+BULK_MAX = 5000  # the most held steps one selection decision covers
+SHOWN_DECISIONS = 500
+RECENT_RUNS = 200  # the what-if comparison re-checks at most this many runs
+QUEUE_HEADING = "Approval queue"  # stable: the browser bench waits for it
+SECTIONS = (
+    (False, "Held in runs", "Approving lets the run do this in the real workspace."),
+    (
+        True,
+        "Held in what-if replays",
+        "A what-if replay writes only to its scratch copy (or serves recorded results): approving one never "
+        "touches the real workspace, and its verdict stays the one recorded for the replay as run.",
+    ),
+)
 
 
 # --- the approval queue ----------------------------------------------------------------------
+
+
+def _remember(decided: dict[str, str]) -> None:
+    """Follow these runs ({run id: "approved step_3"}) in "Decided here", newest first, a few at most."""
+    earlier = {r: w for r, w in st.session_state.get(DECIDED_KEY, {}).items() if r not in decided}
+    st.session_state[DECIDED_KEY] = dict(list({**decided, **earlier}.items())[:SHOWN_DECIDED])
+
+
+def settled(state: RunState, what: str) -> bool:
+    """True once a run decided here stopped moving: ended, or waiting on a step other than the one decided
+    (a selection's runs are continued one after another, so a run may still wait on the decided step)."""
+    if state.is_terminal:
+        return True
+    pending = state.pending_approval
+    return pending is not None and not what.endswith(f" {pending.step_id}")
 
 
 def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
@@ -57,8 +94,33 @@ def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
         return
     verb = "Approved" if approve else "Denied"
     st.session_state[FLASH_KEY] = f"{verb} {md_escape(held.step_id)} of run {short_id(held.run_id)}; the run continues."
-    earlier = {r: what for r, what in st.session_state.get(DECIDED_KEY, {}).items() if r != held.run_id}
-    st.session_state[DECIDED_KEY] = dict(list({held.run_id: f"{verb.lower()} {held.step_id}", **earlier}.items())[:5])
+    _remember({held.run_id: f"{verb.lower()} {held.step_id}"})
+
+
+def decide_selection(wanted: ApprovalFilter, approve: bool, comment_key: str) -> None:
+    """Button callback: one decision, with one comment, on every held step the filter selects.
+
+    Each step gets its own ToolApproved/denial event by the signed-in user; one place of the
+    background runner records them and continues their runs one after another.
+    """
+    comment = str(st.session_state.get(comment_key) or "").strip()
+    try:
+        by = access.approver()
+        workbench = core.workbench()
+        selected = workbench.pending_approvals(wanted, limit=BULK_MAX)
+        record = workbench.approve if approve else workbench.deny
+        batch = [(held.run_id, partial(record, held.run_id, held.step_id, by=by, comment=comment)) for held in selected]
+        core.runner().continue_many(f"selection-{uuid.uuid4().hex}", batch)
+    except AgentError as error:
+        st.session_state[FLASH_KEY] = error
+        return
+    verb = "Approving" if approve else "Denying"
+    st.session_state[FLASH_KEY] = (
+        f"{verb} {plural(len(selected), 'held step')}, each recorded by {md_escape(by)}; their runs continue one "
+        "after another in the background."
+    )
+    past = "approved" if approve else "denied"
+    _remember({h.run_id: f"{past} {h.step_id}" for h in selected[:SHOWN_DECIDED]})
 
 
 def flash() -> None:
@@ -71,24 +133,53 @@ def flash() -> None:
         st.toast(shown, icon=":material/check_circle:")
 
 
-def held_step(held: PendingApproval) -> None:
+def what_will_happen(workbench: Workbench, held: PendingApproval) -> None:
+    """For a write: the exact content and the diff against the file now; for other tools: the resolved input."""
+    preview = workbench.approval_preview(held)
+    if preview is None:
+        st.caption("Input, as the run resolved it (earlier steps' output filled in)")
+        st.json(held.input, expanded=2)
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption("Writes", width="content")
+        st.code(preview.path, language=None, width="content")
+        if preview.new_file:
+            st.badge("new file", color="blue", width="content")
+        elif preview.unchanged:
+            st.badge("same as the file now", color="gray", width="content")
+        else:
+            st.badge("changes an existing file", color="orange", width="content")
+    if preview.problem:
+        st.caption(md_escape(preview.problem))
+    if preview.diff:
+        st.caption("Diff against the file as it is now")
+        st.code(preview.diff, language="diff", wrap_lines=True, height=min(360, 40 + 21 * preview.diff.count("\n")))
+    with st.expander(f"Content to be written ({plural(len(preview.content), 'character')})", expanded=preview.new_file):
+        st.code(preview.content, language=None, wrap_lines=True, height=min(360, 40 + 21 * preview.content.count("\n")))
+
+
+def held_step(workbench: Workbench, held: PendingApproval) -> None:
     """One held step: what the run wants to do and why it was held, and the two buttons."""
     key = f"{held.run_id}_{held.step_id}"
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(f"**Run** `{short_id(held.run_id)}` · **{md_escape(held.step_id)}**", width="content")
             st.badge(held.tool, color="gray", width="content")
+            if held.in_replay:
+                st.badge(f"what-if replay of {short_id(held.replay_of)}", color="violet", width="content")
             if held.requested_at is not None:
                 st.caption(f"held {relative_time(held.requested_at)}", width="content")
             nav.link_to_run("timeline", held.run_id, "Open timeline", ":material/timeline:")
-        st.caption("Goal")
-        st.text(held.goal)
-        st.caption("Objective")
-        st.text(held.objective)
-        st.caption("Input")
-        st.json(held.input, expanded=True)
+        goal_col, objective_col = st.columns(2)
+        with goal_col:
+            st.caption("Goal")
+            st.text(held.goal)
+        with objective_col:
+            st.caption("Objective")
+            st.text(held.objective)
         st.caption(f"Held by rule {md_escape(held.rule)}")
         st.text(held.reason)
+        what_will_happen(workbench, held)
         with st.form(f"decide_{key}", border=False):
             st.text_input("Comment", key=f"comment_{key}", max_chars=500, placeholder="why (optional)")
             with st.container(horizontal=True):
@@ -105,24 +196,74 @@ def held_step(held: PendingApproval) -> None:
                     )
 
 
+def queue_filter(workbench: Workbench) -> ApprovalFilter:
+    """Tool, rule and run filters over everything pending (options from the decisions index)."""
+    tools, rules = workbench.pending_choices()
+    tool_col, rule_col, run_col = st.columns(3)
+    chosen_tools = tool_col.multiselect("Tool", tools, key="queue_tool", placeholder="any tool")
+    chosen_rules = rule_col.multiselect("Rule", rules, key="queue_rule", placeholder="any rule")
+    focus = st.query_params.get("run_id", "")
+    run = run_col.text_input("Run id starts with", value=focus, key="queue_run", max_chars=64).strip()
+    return ApprovalFilter(tools=chosen_tools, rules=chosen_rules, run_prefix=run)
+
+
+def queue_section(workbench: Workbench, wanted: ApprovalFilter, title: str, note: str, total: int) -> None:
+    """One section of the queue: its true count, the decision for the whole selection, and one page of cards."""
+    section = "replays" if wanted.replays else "runs"
+    st.markdown(f"#### {title} ({total})")
+    st.caption(note)
+    pages = max(1, -(-total // PAGE_SIZE))
+    with st.form(f"bulk_{section}", border=True):
+        selection = "this held step" if total == 1 else f"all {total} held steps shown by the filters"
+        st.text_input(f"One comment for {selection}", key=f"bulk_comment_{section}", max_chars=500, placeholder="why")
+        with st.container(horizontal=True):
+            st.form_submit_button(
+                f"Approve {total}",
+                icon=":material/done_all:",
+                on_click=decide_selection,
+                args=(wanted, True, f"bulk_comment_{section}"),
+            )
+            st.form_submit_button(
+                f"Deny {total}",
+                icon=":material/block:",
+                on_click=decide_selection,
+                args=(wanted, False, f"bulk_comment_{section}"),
+            )
+    page = 1
+    if pages > 1:
+        page = int(
+            st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"queue_page_{section}")
+        )
+    shown = workbench.pending_approvals(wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    first = (page - 1) * PAGE_SIZE + 1
+    st.caption(f"Showing {first}-{first + len(shown) - 1} of {total}, oldest request first")
+    for held in shown:
+        held_step(workbench, held)
+
+
 def approval_queue(workbench: Workbench) -> None:
     flash()
-    pending = workbench.pending_approvals()
-    focus = st.query_params.get("run_id", "")
-    pending.sort(key=lambda p: p.run_id != focus)  # the run a link pointed at first
-    if pending:
-        st.subheader(f"Approval queue ({len(pending)})")
-        for held in pending:
-            held_step(held)
-    else:
-        st.subheader("Approval queue")
+    total = workbench.count_pending_approvals()
+    st.subheader(f"{QUEUE_HEADING} ({total})" if total else QUEUE_HEADING, anchor="approval-queue")
+    if not total:
         st.caption(
             "Nothing waits for approval. Steps held by a rule (for example writing over an existing "
-            "file) appear here with Approve and Deny."
+            "file) appear here with what they would do, and Approve and Deny."
         )
+    else:
+        base = queue_filter(workbench)
+        matching = 0
+        for replays, title, note in SECTIONS:
+            wanted = replace(base, replays=replays)
+            count = workbench.count_pending_approvals(wanted)
+            matching += count
+            if count:
+                queue_section(workbench, wanted, title, note, count)
+        if not matching:
+            st.info("No held step matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
     decided: dict[str, str] = st.session_state.get(DECIDED_KEY, {})
     if decided:
-        live = any(workbench.run_state(r).status not in SETTLED for r in decided)
+        live = not all(settled(workbench.run_state(r), what) for r, what in decided.items())
         st.fragment(run_every=FOLLOW_EVERY_S if live else None)(decided_runs)(workbench, decided, live)
 
 
@@ -131,7 +272,7 @@ def decided_runs(workbench: Workbench, decided: dict[str, str], was_live: bool) 
     access.recheck()
     with core.errors_as_messages():
         states = [workbench.run_state(r) for r in decided]
-        if was_live and all(s.status in SETTLED for s in states):
+        if was_live and all(settled(s, decided[s.run_id]) for s in states):
             st.rerun()  # all settled: redraw the page (queue, decisions) once, without polling
         st.caption("Decided here")
         for state in states:
@@ -164,70 +305,40 @@ def decisions_frame(decisions: Sequence[PolicyDecision]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["when", "run", "step", "tool", "outcome", "rule", "reason", "by", "at"])
 
 
-def decisions_chart(decisions: Sequence[PolicyDecision]) -> go.Figure:
-    """Decisions per rule, stacked by outcome in the shared outcome colours."""
-    counts = pd.DataFrame([(d.rule, d.outcome) for d in decisions], columns=["rule", "outcome"])
-    table = counts.value_counts().unstack(fill_value=0)
-    figure = go.Figure()
-    for name in DECISION_OUTCOMES:
-        if name in table.columns:
-            figure.add_bar(
-                y=list(table.index),
-                x=list(table[name]),
-                name=name,
-                orientation="h",
-                marker_color=OUTCOME_COLOURS[outcome_of(name)],
-                hovertemplate="%{y}: %{x} " + name + "<extra></extra>",
-            )
-    figure.update_layout(
-        barmode="stack",
-        height=max(220, 60 + 28 * len(table.index)),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title={"text": "Decisions by rule", "font": {"size": 14}},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.15},
-    )
-    return figure
-
-
 def decisions(workbench: Workbench) -> None:
     st.subheader("Decisions")
-    found = workbench.decisions(runs=RECENT_RUNS)
-    if not found:
+    counts = workbench.decision_counts()
+    if not counts:
         st.caption("No decisions recorded yet: every tool step of a run gets one. Launch a run to see them here.")
         return
     rule_col, tool_col, outcome_col, run_col = st.columns(4)
-    rules = rule_col.multiselect("Rule", sorted({d.rule for d in found}), key="policy_rule", placeholder="any rule")
-    tools = tool_col.multiselect("Tool", sorted({d.tool for d in found}), key="policy_tool", placeholder="any tool")
+    rules = rule_col.multiselect("Rule", sorted({r for r, _ in counts}), key="policy_rule", placeholder="any rule")
+    tools = tool_col.multiselect("Tool", workbench.decision_tools(), key="policy_tool", placeholder="any tool")
     outcomes = outcome_col.multiselect(
         "Outcome",
-        [o for o in DECISION_OUTCOMES if any(d.outcome == o for d in found)],
+        [o for o in DECISION_OUTCOMES if any(outcome == o for _, outcome in counts)],
         key="policy_outcome",
         placeholder="any outcome",
     )
     run = run_col.text_input("Run id starts with", key="policy_run", max_chars=64).strip()
-    shown = [
-        d
-        for d in found
-        if (not rules or d.rule in rules)
-        and (not tools or d.tool in tools)
-        and (not outcomes or d.outcome in outcomes)
-        and (not run or d.run_id.startswith(run))
-    ]
-    st.caption(f"{plural(len(shown), 'decision')} of {len(found)} in the latest {RECENT_RUNS} runs, newest first")
-    if not shown:
-        st.info("No decision matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
-        return
+    shown = workbench.decisions(rules=rules, tools=tools, outcomes=outcomes, run_prefix=run, limit=SHOWN_DECISIONS)
+    total = sum(counts.values())
+    st.caption(
+        f"The newest {plural(len(shown), 'decision')} matching the filters (of {total:,} recorded), newest first"
+    )
     table_col, chart_col = st.columns([3, 2])
     with table_col:
-        st.dataframe(
-            tables.coloured(decisions_frame(shown), "outcome", [d.outcome for d in shown]),
-            hide_index=True,
-            key="policy_decisions",
-            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
-        )
+        if shown:
+            st.dataframe(
+                tables.coloured(decisions_frame(shown), "outcome", [d.outcome for d in shown]),
+                hide_index=True,
+                key="policy_decisions",
+                column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+            )
+        else:
+            st.info("No decision matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
     with chart_col:
-        st.plotly_chart(decisions_chart(shown), config={"displaylogo": False})
+        st.plotly_chart(decisions_by_rule_figure(counts, "Decisions by rule (all runs)"), config={"displaylogo": False})
 
 
 # --- the rules in force ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from agent_core import COMPLETED, TERMINAL_STATUSES, RunSummary, Workbench
-from ui import access, core, nav, tables
+from ui import access, core, nav, overview, tables
 from ui.format import md_escape, money, short_id, status_label
 
 PAGE_SIZE = 50
@@ -69,7 +69,7 @@ def metrics(workbench: Workbench, filters: dict[str, Any], in_view: int, shown: 
     runs.metric("Runs in view", f"{in_view:,}", border=True)
     rate.metric("Completion rate", completion_rate(workbench, filters), border=True, help="completed / finished")
     cost.metric("Cost on this page", money(sum(s.cost_usd for s in shown)), border=True)
-    pending.metric("Pending approvals", workbench.count_runs(status=["waiting_approval"]), border=True)
+    pending.metric("Pending approvals", workbench.count_pending_approvals(), border=True)
 
 
 def chosen_run(shown: list[RunSummary]) -> None:
@@ -119,6 +119,7 @@ def main() -> None:
         page = st.session_state.get("runs_page", 1)
         shown = workbench.list_runs(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         metrics(workbench, filters, in_view, shown)
+        overview.render_overview(workbench)
         if not shown:
             st.info("No run matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
             st.stop()

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunnerBusy, RunState, Workbench
-from ui import access, charts, core, nav, tables
+from agent_core import RunState, Workbench
+from ui import access, charts, core, nav, run_controls, tables
 from ui.format import (
     badge_colour,
     exact_time,
@@ -27,7 +27,6 @@ from ui.runview import RunView, follow
 
 LIVE_EVERY_S = 1.0
 PICKER_SIZE = 50
-STALLED_AFTER_S = 30.0
 
 
 def pick_run(workbench: Workbench) -> str:
@@ -152,27 +151,6 @@ def notices(state: RunState, imported: bool = False) -> None:
         st.code(state.final_summary, language=None, wrap_lines=True)
 
 
-def stalled(state: RunState) -> None:
-    """A run nobody drives (its process died mid-run): say so and offer to resume it safely."""
-    if state.status != "running" or state.updated_at is None or core.runner().active(state.run_id):
-        return
-    quiet_s = (datetime.now(UTC) - state.updated_at).total_seconds()
-    if quiet_s < STALLED_AFTER_S:
-        return
-    st.warning(
-        f"No new event for {human_duration(quiet_s)} and this dashboard is not driving the run. If the process "
-        "that ran it died, resume it: a step cut off mid-tool is recorded as interrupted and retried safely.",
-        icon=":material/pause_circle:",
-    )
-    if st.button("Resume run", key="resume_run", icon=":material/play_arrow:"):
-        try:
-            core.runner().continue_run(state.run_id)
-        except RunnerBusy as error:
-            core.show_error(error)
-            return
-        st.toast("Resuming in the background")
-
-
 def events_tab(view: RunView) -> None:
     selection = st.dataframe(
         tables.events_frame(view.events),
@@ -276,8 +254,7 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
             st.rerun()  # the run ended: redraw once without polling
         imported = workbench.is_imported(run_id)
         header(workbench, view.state, imported)
-        if not imported:
-            stalled(view.state)
+        run_controls.render_run_controls(workbench, view.state, imported)
         if was_live:
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
         st.plotly_chart(charts.timeline_figure(view.events, live=was_live), config={"displaylogo": False})

@@ -270,6 +270,9 @@ def _plan_lines(steps: Sequence[StepState]) -> list[str]:
     return [f"{s.step_id} {s.tool} {json.dumps(s.input, sort_keys=True, ensure_ascii=False)[:300]}" for s in steps]
 
 
+_HELD_DECISIONS = ("held", "granted", "denied")
+
+
 def _judge(
     orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float, orig_status: str
 ) -> tuple[list[str], list[str]]:
@@ -296,7 +299,11 @@ def _judge(
             worse.append(f"{row.key} ({row.tool}) is newly rejected by policy rule {r.rule!r}: {r.reason}")
         elif o is not None and was == "rejected" and now not in ("rejected", None):
             better.append(f"{row.key} ({row.tool}) is no longer rejected (was rule {o.rule!r})")
-        if r is not None and now == "held" and was not in ("held", "granted", "denied"):
+        # A what-if's hold counts whatever a person then decided: its verdict describes the replay as run
+        # (a policy that stops for a person where the original did not); the decision is its own event.
+        # A fork runs on the workspace its original left behind, so only its open hold counts.
+        newly = _HELD_DECISIONS if rep.replay_mode == "whatif" else ("held",)
+        if r is not None and now in newly and was not in _HELD_DECISIONS:
             worse.append(f"{row.key} ({row.tool}) is newly held for approval by policy rule {r.rule!r}: {r.reason}")
     if rep.budget_exceeded and not orig.budget_exceeded:
         worse.append(f"the replay exceeded its budget (${rep.cost_usd:.4f} of ${rep.budget_usd:.2f})")

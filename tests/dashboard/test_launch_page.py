@@ -50,7 +50,7 @@ def submit(at: AppTest, goal: str, **fields: object) -> AppTest:
     at.text_area(key="launch_goal").set_value(goal)
     for key, value in fields.items():
         at.session_state[f"launch_{key}"] = value
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Launch run").click().run()
     return at
 
 
@@ -72,8 +72,10 @@ def test_the_form_has_every_field_and_launch_is_the_default_page(empty_store, op
     assert at.number_input(key="launch_budget").value == 0.5
     assert list(at.selectbox(key="launch_planner").options) == list(planner_choices())
     assert at.text_input(key="launch_model").label == "Model"
-    assert [b.label for b in at.button] == ["Launch run", "Research agent frameworks", "Summarize notes.txt"]
-    assert "0 / 4000 characters" in texts(at)
+    # the examples above the form; the demo goal already filled in, so one click launches it
+    assert [b.label for b in at.button] == ["Research agent frameworks", "Summarize notes.txt", "Launch run"]
+    assert at.text_area(key="launch_goal").value == RESEARCH
+    assert f"{len(RESEARCH)} / 4000 characters" in texts(at)
     assert "The run's events appear here as they happen" in texts(at)
 
 
@@ -139,6 +141,7 @@ def test_a_launched_run_shows_its_feed_until_it_completes(empty_store, open_page
     assert list(feed.columns) == FEED_COLUMNS
     assert feed["event"].iloc[0] == "RunStarted" and feed["event"].iloc[-1] == "RunCompleted"
     assert len(feed) == state.event_count
+    assert f"Run {run_id[:8]} completed after " in texts(at) and "the feed is complete" in texts(at)
     shown = texts(at)
     assert f"{state.event_count} events so far · latest: #{state.last_seq} RunCompleted" in shown
     assert "$1.00" in shown and "Live:" not in shown
@@ -158,6 +161,7 @@ def test_a_held_run_says_so_and_links_to_the_approval_queue(empty_store, open_pa
     assert "Waiting for a person to approve a held step:" in shown
     assert "step_3 write_file — rule no_overwrite" in shown
     assert "latest: #11 ApprovalRequested" in shown
+    assert "the feed is complete" not in shown  # a held run has not ended
     links = [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
     assert ("Open the approval queue", f"run_id={run_id}") in links
 

@@ -162,6 +162,11 @@ def test_approving_a_held_replay_continues_it_without_touching_the_real_workspac
     state = bench.advance(held.replay_id)
 
     assert state.status == "completed" and state.step("step_3").result["success"]  # type: ignore[union-attr, index]
-    assert state.verdict == "unchanged"  # the latest ReplayDiffed wins
-    assert bench.replays_of(run_id)[0].verdict == "unchanged"
+    # The verdict describes the replay as run: the stricter policy held a step the original ran without
+    # asking. A person's approval is recorded apart (ApprovalGranted by bob), it does not make it "unchanged".
+    assert state.verdict == "regression"
+    assert any("step_3 (write_file) is newly held" in r and "writes_need_approval" in r for r in state.verdict_reasons)
+    assert bench.replays_of(run_id)[0].verdict == "regression"
+    step = state.step("step_3")
+    assert step is not None and (step.decision, step.decided_by) == ("granted", "bob")
     assert _listing(workspace) == before

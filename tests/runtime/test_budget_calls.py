@@ -104,7 +104,7 @@ def test_an_llm_summary_is_not_made_when_nothing_of_the_budget_is_left(
 
 def test_an_offline_run_with_a_spent_budget_still_summarizes_for_free(bench: Workbench) -> None:
     state = bench.run(RunRequest("Summarize notes.txt", budget_usd=0.01))
-    assert state.status == "completed" and state.step("step_2").result["backend"] == "extractive"  # type: ignore[union-attr]
+    assert state.status == "completed" and state.step("step_2").result["backend"] == "extractive-v2"  # type: ignore[union-attr]
 
 
 # --- a call in flight when the run is cancelled ---------------------------------------------------

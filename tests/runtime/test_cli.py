@@ -122,3 +122,14 @@ def test_module_entry_point_runs_in_a_fresh_process(cli_env: str) -> None:
         timeout=60,
     )
     assert done.returncode == 0 and "no runs yet" in done.stdout
+
+
+def test_cancelling_a_held_run_prints_no_stale_approval_prompt(cli_env: str) -> None:
+    assert cli("run", SAVE_GOAL, "--db", cli_env)[0] == 0
+    code, out, _ = cli("run", SAVE_GOAL, "--db", cli_env)
+    run_id = out.splitlines()[-2].split()[1].rstrip(":")  # "run ID: waiting_approval", then the approve hint
+    assert "waiting: approve with" in out
+    code, out, _ = cli("cancel", run_id, "--db", cli_env)
+    assert code == 0 and out.splitlines() == [f"run {run_id}: cancelled — cancelled by cli"]
+    code, out, _ = cli("runs", "--db", cli_env, "--json")
+    assert next(r for r in json.loads(out) if r["run_id"] == run_id)["pending_step"] is None

@@ -309,7 +309,7 @@ TEXT = (
 
 def test_extractive_summary_keeps_central_sentences_in_order(workspace: Path) -> None:
     result = execute("summarize", {"text": TEXT, "max_words": 20}, ctx(workspace))
-    assert result["backend"] == "extractive" and "summary" not in result  # the text once, as output
+    assert result["backend"] == "extractive-v2" and "summary" not in result  # the text once, as output
     assert result["output"] == "The event log is the source of truth. Replays read the event log and re-run the agent."
     longer = execute("summarize", {"text": TEXT, "max_words": 30}, ctx(workspace))["output"]
     assert longer.startswith("Event sourcing records every change as an event.")
@@ -350,7 +350,7 @@ def test_summarize_uses_the_llm_when_given_and_records_usage(workspace: Path) ->
 
 def test_summarize_falls_back_when_the_llm_declines_and_fails_when_it_errors(workspace: Path) -> None:
     declined = execute("summarize", {"text": TEXT}, ctx(workspace, summarize_llm=lambda text, instruction: None))
-    assert declined["backend"] == "extractive"
+    assert declined["backend"] == "extractive-v2"
 
     def broken(text: str, instruction: str) -> FakeReply:
         raise RuntimeError("HTTP 500 from provider")
