@@ -185,6 +185,20 @@ class RunIndex:
     title: str
     parent_id: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    state: Any = field(default=None, compare=False)
+    """Never stored: what the indexer folded, handed between the appender and the indexer.
+
+    Given to ``append_indexed`` (the caller's own fold of the run up to ``expected_seq``), it
+    reaches the indexer in ``previous``; the indexer's result comes back from ``append_indexed``,
+    so a caller that folds the run need not read back and fold again what it just appended."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What ``append_indexed`` wrote: the run's new last seq and the runs row the indexer made."""
+
+    last_seq: int
+    index: RunIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +444,23 @@ class EventStore:
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
 
+        See ``append_indexed`` for the errors and the options.
+        """
+        return self.append_indexed(run_id, events, expected_seq, times=times, origin=origin, chain=chain).last_seq
+
+    def append_indexed(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        *,
+        times: Sequence[datetime] | None = None,
+        origin: str = LOCAL,
+        chain: str | None = None,
+        state: Any = None,
+    ) -> Appended:
+        """Append ``events`` after seq ``expected_seq`` atomically; return the new last seq and runs row.
+
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
         ``origin`` and ``chain`` apply to the append that creates the run (import passes
@@ -437,11 +468,13 @@ class EventStore:
         store has a key). A ``PayloadRejected`` names the run and the event type when an event is
         not storable JSON (``InvalidPayload``) or is larger than ``max_payload_bytes``
         (``PayloadTooLarge``); either way nothing of the batch is written, on every engine alike.
+        ``state`` (opaque to the store) reaches the indexer as ``previous.state``: the caller's fold
+        of the run at ``expected_seq``, which the optimistic lock guarantees is the run's latest.
         """
         if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
             raise ValueError(f"origin {origin!r} / chain {chain!r}: use one of {(LOCAL, IMPORTED)} / {CHAINS}")
         if not events:
-            return expected_seq
+            return Appended(expected_seq, RunIndex(status="", title="", state=state))
         _check_text(run_id, "", run_id, "the run id")  # before any statement: PostgreSQL refuses NUL even in a query
         # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
         # statement building and result wrapping cost more than the durable commit itself.
@@ -452,13 +485,13 @@ class EventStore:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
         try:
             try:
-                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
+                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
                 if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                    last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
+                    appended = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
                 else:
-                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
+                    appended = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
                 raw.commit()
-                return last_seq
+                return appended
             except BaseException:
                 with suppress(dbapi.Error):
                     raw.rollback()
@@ -480,7 +513,7 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> int:
+    ) -> Appended:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
@@ -488,9 +521,9 @@ class EventStore:
         else:
             cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
         cursor.execute(self._sql.select_run, (run_id,))
-        rows, run_sql, run_values, last_seq = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
+        rows, run_sql, run_values, appended = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
         self._write_rows(cursor, rows, run_sql, run_values)
-        return last_seq
+        return appended
 
     def _append_pipelined(
         self,
@@ -500,19 +533,19 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> int:
+    ) -> Appended:
         # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
         # granted, with its own snapshot), then the writes and the commit in a second one.
         with conn.pipeline():
             lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
             lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
             read.execute(self._sql.select_run, (run_id,))
-            rows, run_sql, run_values, last_seq = self._prepare(
+            rows, run_sql, run_values, appended = self._prepare(
                 read.fetchone(), run_id, events, expected_seq, times, new
             )
             self._write_rows(write, rows, run_sql, run_values)
             conn.commit()
-        return last_seq
+        return appended
 
     def _prepare(
         self,
@@ -522,7 +555,7 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int]:
+    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], Appended]:
         """Check the expected seq and the run's origin, then build the event rows and the runs row."""
         actual = current[0] if current else 0
         if actual != expected_seq:
@@ -542,23 +575,24 @@ class EventStore:
             rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
             stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
-        previous = RunIndex(current[2], current[3], current[4], json.loads(current[5])) if current else None
+        previous = None
+        if current:
+            previous = RunIndex(current[2], current[3], current[4], json.loads(current[5]), state=new.state)
         index = self._indexer(previous, stored)
         _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
-        values = (
-            index.status,
-            index.title,
-            index.parent_id,
-            self._bind_time(last.at),
-            last.seq,
-            prev_hash,
-            _dumps(index.summary),
-            run_id,
-        )
-        if current:
-            return rows, self._sql.update_run, values, last.seq
-        return rows, self._sql.insert_run, (*values, self._bind_time(stored[0].at), new.origin, chain), last.seq
+        appended = Appended(last.seq, index)
+        written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
+        if current is None:
+            row = (index.status, index.title, index.parent_id, *written, run_id, self._bind_time(stored[0].at))
+            return rows, self._sql.insert_run, (*row, new.origin, chain), appended
+        # Set only the indexed columns that changed: SQLite rewrites an index entry for every column
+        # in SET, changed or not, and each rewritten entry is another page in the commit.
+        if (index.title, index.parent_id) != (current[3], current[4]):
+            return rows, self._sql.update_run, (index.status, index.title, index.parent_id, *written, run_id), appended
+        if index.status != current[2]:
+            return rows, self._sql.update_run_status, (index.status, *written, run_id), appended
+        return rows, self._sql.update_run_progress, (*written, run_id), appended
 
     def chain_function(self, chain: str, run_id: str = "") -> ChainHash:
         """The hash function of a ``chain`` with this store's key; ``ConfigError`` when it needs a key it lacks."""
@@ -644,8 +678,34 @@ class EventStore:
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
-        rows = self._runs(select(runs_table).where(runs_table.c.run_id == run_id))
-        return rows[0] if rows else None
+        # Fixed SQL on the DBAPI connection, like ``_fetch``: every advance asks this first.
+        dbapi = self._read.dialect.loaded_dbapi
+        try:
+            raw = self._read.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(self._sql.get_run, (run_id,))
+                row = cursor.fetchone()
+            finally:
+                raw.close()
+        except (DBAPIError, dbapi.Error) as error:
+            raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
+        if row is None:
+            return None
+        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
+        found, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain = row
+        return RunRow(
+            found,
+            status,
+            title,
+            parent_id,
+            to_utc(started_at),
+            to_utc(updated_at),
+            last_seq,
+            json.loads(summary),
+            origin,
+            chain,
+        )
 
     def list_runs(
         self,
@@ -857,6 +917,8 @@ class _NewRun:
 
     origin: str
     chain: str
+    state: Any = None
+    """The caller's fold at the expected seq, for the indexer (see ``RunIndex.state``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -867,9 +929,12 @@ class _Sql:
     select_run: str
     insert_event: str
     update_run: str
+    update_run_status: str
+    update_run_progress: str
     insert_run: str
     read_run: str
     read_all: str
+    get_run: str
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Sql:
@@ -883,10 +948,16 @@ class _Sql:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
             "last_hash = ?, summary = ? WHERE run_id = ?",
+            update_run_status="UPDATE runs SET status = ?, updated_at = ?, last_seq = ?, last_hash = ?, summary = ? "
+            "WHERE run_id = ?",
+            update_run_progress="UPDATE runs SET updated_at = ?, last_seq = ?, last_hash = ?, summary = ? "
+            "WHERE run_id = ?",
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
             "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
             read_all=f"SELECT {columns} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            get_run="SELECT run_id, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain "
+            "FROM runs WHERE run_id = ?",
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 
@@ -903,6 +974,7 @@ __all__ = [
     "LOCAL",
     "MAX_PAYLOAD_BYTES",
     "SHA256",
+    "Appended",
     "ChainHash",
     "ChainProblem",
     "EventStore",
