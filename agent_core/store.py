@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -113,6 +113,7 @@ Every producer bounds its own fields far below it (see the README's limits); the
 holds when one does not."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, allocated only as pages are read
+MAX_REMEMBERED_RUNS = 4096  # runs whose head a store remembers from its own appends (then it forgets them all)
 PG_APPEND_LOCK = 727274  # one advisory lock id: positions then commit in order (live feed never skips)
 
 SQLITE_TRIGGERS = (
@@ -321,6 +322,8 @@ class EventStore:
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._indexer = indexer
+        self._heads: dict[str, _RunHead] = {}
+        """The runs row as this store's last append to each run left it (see ``_RunHead``)."""
         try:
             parsed = make_url(url)
             self.dialect = parsed.get_backend_name()
@@ -483,14 +486,22 @@ class EventStore:
             raw = self._write.raw_connection()
         except DBAPIError as error:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
+        head = self._heads.pop(run_id, None)  # put back only after a commit
+        if head is not None and head.last_seq != expected_seq:
+            head = None
         try:
             try:
                 new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
                 if hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                    appended = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
+                    appended, head = self._append_pipelined(
+                        raw.driver_connection, run_id, events, expected_seq, times, new, head
+                    )
                 else:
-                    appended = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new)
+                    appended, head = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, head)
                 raw.commit()
+                if len(self._heads) >= MAX_REMEMBERED_RUNS:
+                    self._heads.clear()
+                self._heads[run_id] = head
                 return appended
             except BaseException:
                 with suppress(dbapi.Error):
@@ -513,15 +524,18 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> Appended:
+        head: _RunHead | None,
+    ) -> tuple[Appended, _RunHead]:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
         else:
             cursor.execute(self._sql.lock, (PG_APPEND_LOCK,))
-        cursor.execute(self._sql.select_run, (run_id,))
-        rows, run_sql, run_values, appended = self._prepare(cursor.fetchone(), run_id, events, expected_seq, times, new)
+        if head is None:
+            cursor.execute(self._sql.select_run, (run_id,))
+            head = _RunHead.of_row(cursor.fetchone())
+        rows, run_sql, run_values, appended = self._prepare(head, run_id, events, expected_seq, times, new)
         self._write_rows(cursor, rows, run_sql, run_values)
         return appended
 
@@ -533,38 +547,40 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> Appended:
+        head: _RunHead | None,
+    ) -> tuple[Appended, _RunHead]:
         # Pipeline mode: lock + read go in one round trip (the read still runs after the lock is
-        # granted, with its own snapshot), then the writes and the commit in a second one.
+        # granted, with its own snapshot), then the writes and the commit in a second one. With
+        # the run's head known from this store's last append, lock, writes and commit go in one.
         with conn.pipeline():
             lock, read, write = conn.cursor(), conn.cursor(), conn.cursor()
             lock.execute(self._sql.lock, (PG_APPEND_LOCK,))
-            read.execute(self._sql.select_run, (run_id,))
-            rows, run_sql, run_values, appended = self._prepare(
-                read.fetchone(), run_id, events, expected_seq, times, new
-            )
+            if head is None:
+                read.execute(self._sql.select_run, (run_id,))
+                head = _RunHead.of_row(read.fetchone())
+            rows, run_sql, run_values, appended = self._prepare(head, run_id, events, expected_seq, times, new)
             self._write_rows(write, rows, run_sql, run_values)
             conn.commit()
         return appended
 
     def _prepare(
         self,
-        current: tuple[Any, ...] | None,
+        current: _RunHead,
         run_id: str,
         events: Sequence[NewEvent],
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], Appended]:
+    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], tuple[Appended, _RunHead]]:
         """Check the expected seq and the run's origin, then build the event rows and the runs row."""
-        actual = current[0] if current else 0
-        if actual != expected_seq:
-            raise ConcurrencyError(run_id, expected_seq, actual)
-        if current and current[6] == IMPORTED:
+        if current.last_seq != expected_seq:
+            raise ConcurrencyError(run_id, expected_seq, current.last_seq)
+        if current.origin == IMPORTED:
             raise ReadOnlyRun(run_id)
-        chain = current[7] if current else new.chain
+        exists = current.index is not None
+        chain = current.chain if exists else new.chain
         digest_of = self.chain_function(chain, run_id)
-        prev_hash = current[1] if current else GENESIS_HASH
+        prev_hash = current.last_hash
         rows, stored = [], []
         for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
@@ -575,24 +591,23 @@ class EventStore:
             rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
             stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
-        previous = None
-        if current:
-            previous = RunIndex(current[2], current[3], current[4], json.loads(current[5]), state=new.state)
-        index = self._indexer(previous, stored)
+        before = current.index
+        index = self._indexer(None if before is None else replace(before, state=new.state), stored)
         _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
-        appended = Appended(last.seq, index)
+        origin = current.origin if exists else new.origin
+        done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, replace(index, state=None))
         written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
-        if current is None:
+        if before is None:
             row = (index.status, index.title, index.parent_id, *written, run_id, self._bind_time(stored[0].at))
-            return rows, self._sql.insert_run, (*row, new.origin, chain), appended
+            return rows, self._sql.insert_run, (*row, new.origin, chain), done
         # Set only the indexed columns that changed: SQLite rewrites an index entry for every column
         # in SET, changed or not, and each rewritten entry is another page in the commit.
-        if (index.title, index.parent_id) != (current[3], current[4]):
-            return rows, self._sql.update_run, (index.status, index.title, index.parent_id, *written, run_id), appended
-        if index.status != current[2]:
-            return rows, self._sql.update_run_status, (index.status, *written, run_id), appended
-        return rows, self._sql.update_run_progress, (*written, run_id), appended
+        if (index.title, index.parent_id) != (before.title, before.parent_id):
+            return rows, self._sql.update_run, (index.status, index.title, index.parent_id, *written, run_id), done
+        if index.status != before.status:
+            return rows, self._sql.update_run_status, (index.status, *written, run_id), done
+        return rows, self._sql.update_run_progress, (*written, run_id), done
 
     def chain_function(self, chain: str, run_id: str = "") -> ChainHash:
         """The hash function of a ``chain`` with this store's key; ``ConfigError`` when it needs a key it lacks."""
@@ -909,6 +924,33 @@ def _pg_time(value: datetime) -> datetime:
 def _sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy's SQLite ``DateTime`` writes (UTC, microseconds), so both paths agree."""
     return _utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class _RunHead:
+    """What an append needs of the run's row: where its log ends, its chain, origin and index.
+
+    Read from the runs row in the append's transaction, or remembered from this store's own last
+    append to the run when the caller's expected seq is that append's last seq. Remembering is
+    safe because ``(run_id, seq)`` is unique and events are never updated or deleted: if any
+    other writer appended since, the new event's seq is taken and the insert fails
+    (``ConcurrencyError``), so a remembered head is only ever used when it is still the run's.
+    """
+
+    last_seq: int
+    last_hash: str
+    origin: str
+    chain: str
+    index: RunIndex | None
+    """None when the run has no row yet."""
+
+    @classmethod
+    def of_row(cls, row: tuple[Any, ...] | None) -> _RunHead:
+        """The head of a ``select_run`` row (a run without a row starts at seq 0, at the genesis hash)."""
+        if row is None:
+            return cls(0, GENESIS_HASH, LOCAL, SHA256, None)
+        last_seq, last_hash, status, title, parent_id, summary, origin, chain = row
+        return cls(last_seq, last_hash, origin, chain, RunIndex(status, title, parent_id, json.loads(summary)))
 
 
 @dataclass(frozen=True, slots=True)
