@@ -171,21 +171,36 @@ class LiveTools:
 
 @dataclass
 class _Writer:
-    """Appends with the run's expected seq; a lost race surfaces as ``ConcurrencyError``."""
+    """Appends with the run's expected seq; a lost race surfaces as ``ConcurrencyError``.
+
+    ``state`` is the run's fold at ``seq``: it goes along with each append, and the store's
+    indexer (``projections.index_run``), which folds the appended events anyway, hands the new
+    state back, so the run is not read back and folded a second time after each append.
+    """
 
     store: EventStore
     run_id: str
     seq: int
     on_append: OnAppend | None = None
+    state: RunState | None = None
 
     def __call__(self, *events: ev.DomainEvent) -> None:
         try:
-            self.seq = self.store.append(self.run_id, events, self.seq)
+            appended = self.store.append_indexed(self.run_id, events, self.seq, state=self.state)
         except ConcurrencyError:
             self._record_late_costs(events)
             raise
+        self.seq = appended.last_seq
+        folded = appended.index.state
+        self.state = folded if isinstance(folded, RunState) and folded.last_seq == self.seq else None
         if self.on_append:
             self.on_append(self.run_id, self.seq)
+
+    def caught_up(self, state: RunState) -> RunState:
+        """The run after this writer's appends: the indexer's fold, else ``state`` plus what the log has since."""
+        if self.state is not None and self.state.last_seq == self.seq:
+            return self.state
+        return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
 
     def _record_late_costs(self, events: tuple[ev.DomainEvent, ...]) -> None:
         """An LLM call that answered after the run ended (a cancel while it was in flight) was still paid:
@@ -322,8 +337,9 @@ class Orchestrator:
             if state.is_terminal:
                 raise
             reason = f"the run stopped because the store refused an event: {error}"
-            _Writer(self.store, run_id, state.last_seq, on_append)(ev.RunFailed(reason=reason))
-            return self._catch_up(state)
+            writer = _Writer(self.store, run_id, state.last_seq, on_append, state)
+            writer(ev.RunFailed(reason=reason))
+            return writer.caught_up(state)
 
     def _advance(
         self, run_id: str, planner: Planner | None, tool_runner: ToolRunner | None, on_append: OnAppend | None
@@ -331,7 +347,7 @@ class Orchestrator:
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
-        writer = _Writer(self.store, run_id, state.last_seq, on_append)
+        writer = _Writer(self.store, run_id, state.last_seq, on_append, state)
         policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
             writer(
@@ -343,29 +359,25 @@ class Orchestrator:
                     )
                 )
             )
-            return self._catch_up(state)
+            return writer.caught_up(state)
         planner = planner or self._planner_for(state)
         tool_runner = tool_runner or self._live_tools(planner)
 
         if state.plan is None and not self._plan(state, planner, writer):
-            return self._catch_up(state)
-        state = self._catch_up(state)
+            return writer.caught_up(state)
+        state = writer.caught_up(state)
         llm = _has_llm(planner)
         for step in state.plan.steps if state.plan else ():
             if not self._advance_step(state, step, policy, tool_runner, writer, llm=llm):
-                return self._catch_up(state)
-            state = self._catch_up(state)
+                return writer.caught_up(state)
+            state = writer.caught_up(state)
 
         no_answer = unanswered(state, state.outcome_rules)
         writer(
             ev.ResponseFinalized(summary=_final_summary(state), step_count=len(state.steps)),
             ev.RunFailed(reason=no_answer) if no_answer else ev.RunCompleted(),
         )
-        return self._catch_up(state)
-
-    def _catch_up(self, state: RunState) -> RunState:
-        """Fold only the events appended since ``state`` (the log stays the source of truth)."""
-        return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
+        return writer.caught_up(state)
 
     def _planner_for(self, state: RunState) -> Planner:
         info = state.planner

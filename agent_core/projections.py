@@ -428,9 +428,19 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
     """The store's indexer: the runs row is the fold's own state, carried from one append to the next.
 
     Incremental (only the appended events are folded, inside the append's transaction) and
-    computed by the fold's handlers, so the run list and a full fold cannot disagree.
+    computed by the fold's handlers, so the run list and a full fold cannot disagree. When the
+    appender hands its own fold in (``previous.state``, a ``RunState``), the events are folded into
+    it and the new full state goes back in the result's ``state``: the orchestrator then has the
+    run's state without reading back and folding again what it just appended. Otherwise the
+    runs row's summary is the starting point (only a run's first append comes back full).
     """
-    state = _indexed_state(previous, stored[0].run_id if stored else "")
+    run_id = stored[0].run_id if stored else ""
+    known = previous.state if previous is not None else None
+    first_seq = stored[0].seq if stored else 1
+    full = previous is None or (
+        isinstance(known, RunState) and known.run_id == run_id and known.last_seq == first_seq - 1
+    )
+    state = known if full and known is not None else _indexed_state(previous, run_id)
     decisions: list[DecisionRow] = []
     for row in stored:
         recorded = decode(row)
@@ -438,7 +448,7 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
         decision = decision_row(state, recorded)
         if decision is not None:
             decisions.append(decision)
-    return replace(_index_row(state), decisions=tuple(decisions))
+    return replace(_index_row(state, state if full else None), decisions=tuple(decisions))
 
 
 OBJECTIVE_CHARS = 500
@@ -485,7 +495,7 @@ def decision_row(state: RunState, recorded: ev.RecordedEvent) -> DecisionRow | N
 _IndexedStep = list[Any]
 
 
-def _index_row(state: RunState) -> RunIndex:
+def _index_row(state: RunState, full: RunState | None = None) -> RunIndex:
     pending = state.pending_approval
     outcomes = Counter(step.outcome for step in state.steps)
     return RunIndex(
@@ -516,6 +526,7 @@ def _index_row(state: RunState) -> RunIndex:
             "steps": [_indexed_step(step) for step in state.steps],
             **_open_step_details(state),
         },
+        state=full,
     )
 
 

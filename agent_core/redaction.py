@@ -117,6 +117,10 @@ _SHAPE_PREFIXES = (
     "-----BEGIN",
 )
 """A text holding none of these holds no key shape: most text skips the shape scan altogether."""
+_SHAPE_PREFIX = re.compile("|".join(re.escape(prefix) for prefix in _SHAPE_PREFIXES))
+_MEMO_CHARS = 2_000_000
+"""How many characters of text (and their redacted forms) a ``Redactor`` remembers, so that a text
+scanned by the guard is not scanned again when the store writes it (then it forgets them all)."""
 
 
 # --- configured secrets -----------------------------------------------------------------------
@@ -264,6 +268,8 @@ class _Needles:
     """Needles matched only as whole words (a secret that is a single word of letters)."""
     ordered: tuple[str, ...]
     """Longest first, so a longer form wins over a shorter one at the same place."""
+    any_form: re.Pattern[str] | None
+    """Matches where any form occurs (one scan in C instead of one ``in`` per form); None without secrets."""
 
 
 @lru_cache(maxsize=64)
@@ -275,7 +281,9 @@ def _needles(secrets: tuple[tuple[str, str], ...]) -> _Needles:
             labels.setdefault(form, label)
         if secret.isalpha():
             words.add(secret)
-    return _Needles(labels, frozenset(words), tuple(sorted(labels, key=lambda n: (-len(n), n))))
+    ordered = tuple(sorted(labels, key=lambda n: (-len(n), n)))
+    any_form = re.compile("|".join(re.escape(n) for n in ordered)) if ordered else None
+    return _Needles(labels, frozenset(words), ordered, any_form)
 
 
 @lru_cache(maxsize=256)
@@ -301,15 +309,34 @@ class Redactor:
 
     def __init__(self, secrets: Mapping[str, str] | Iterable[str] | None = None) -> None:
         self._needles = _needles(_labelled(secrets_from_environment() if secrets is None else secrets))
+        self._memo: dict[str, tuple[str, int]] = {}
+        self._memo_chars = 0
 
     def redact_text(self, value: str) -> tuple[str, int]:
-        """``value`` with every secret replaced by its mark, and how many were replaced."""
+        """``value`` with every secret replaced by its mark, and how many were replaced.
+
+        Remembered (the secrets of a redactor never change): the guard scans a step's input and
+        the store then writes the same texts, and payload keys repeat in every event.
+        """
+        known = self._memo.get(value)
+        if known is not None:
+            return known
+        result = self._scan(value)
+        if self._memo_chars + len(value) > _MEMO_CHARS:
+            self._memo.clear()
+            self._memo_chars = 0
+        self._memo[value] = result
+        self._memo_chars += len(value)
+        return result
+
+    def _scan(self, value: str) -> tuple[str, int]:
         count = 0
-        present = tuple(n for n in self._needles.ordered if n in value)
-        if present:
+        any_form = self._needles.any_form
+        if any_form is not None and any_form.search(value):
+            present = tuple(n for n in self._needles.ordered if n in value)
             labels = self._needles.labels
             value, count = _needle_pattern(present, self._needles.words).subn(lambda m: mark(labels[m.group(0)]), value)
-        if any(prefix in value for prefix in _SHAPE_PREFIXES):
+        if _SHAPE_PREFIX.search(value):
             shaped = 0
 
             def replace(m: re.Match[str]) -> str:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -148,6 +148,7 @@ PG_TXID_COLUMN = (
     "ALTER TABLE events ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT '0'::xid8",
     "ALTER TABLE events ALTER COLUMN txid SET DEFAULT pg_current_xact_id()",
 )
+MAX_REMEMBERED_RUNS = 4096  # runs whose head a store remembers from its own appends (then it forgets them all)
 
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
@@ -259,6 +260,20 @@ class RunIndex:
     parent_id: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     decisions: tuple[DecisionRow, ...] = ()
+    state: Any = field(default=None, compare=False)
+    """Never stored: what the indexer folded, handed between the appender and the indexer.
+
+    Given to ``append_indexed`` (the caller's own fold of the run up to ``expected_seq``), it
+    reaches the indexer in ``previous``; the indexer's result comes back from ``append_indexed``,
+    so a caller that folds the run need not read back and fold again what it just appended."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What ``append_indexed`` wrote: the run's new last seq and the runs row the indexer made."""
+
+    last_seq: int
+    index: RunIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +398,8 @@ class EventStore:
         self._clock = clock or SystemClock()
         self._redactor = redactor or Redactor()
         self._indexer = indexer
+        self._heads: dict[str, _RunHead] = {}
+        """The runs row as this store's last append to each run left it (see ``_RunHead``)."""
         try:
             parsed = make_url(url)
             self.dialect = parsed.get_backend_name()
@@ -550,7 +567,22 @@ class EventStore:
     ) -> int:
         """Append ``events`` after seq ``expected_seq`` atomically; return the run's new last seq.
 
-        Inside ``also_in_next_append`` the append also runs that work in its transaction.
+        See ``append_indexed`` for the errors and the options.
+        """
+        return self.append_indexed(run_id, events, expected_seq, times=times, origin=origin, chain=chain).last_seq
+
+    def append_indexed(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        *,
+        times: Sequence[datetime] | None = None,
+        origin: str = LOCAL,
+        chain: str | None = None,
+        state: Any = None,
+    ) -> Appended:
+        """Append ``events`` after seq ``expected_seq`` atomically; return the new last seq and runs row.
 
         Raises ``ConcurrencyError`` when the run is not at ``expected_seq`` (another writer got
         there first), ``ReadOnlyRun`` when the run was imported. ``times`` overrides the clock;
@@ -559,11 +591,14 @@ class EventStore:
         store has a key). A ``PayloadRejected`` names the run and the event type when an event is
         not storable JSON (``InvalidPayload``) or is larger than ``max_payload_bytes``
         (``PayloadTooLarge``); either way nothing of the batch is written, on every engine alike.
+        ``state`` (opaque to the store) reaches the indexer as ``previous.state``: the caller's fold
+        of the run at ``expected_seq``, which the optimistic lock guarantees is the run's latest.
+        Inside ``also_in_next_append`` the append also runs that work in its transaction.
         """
         if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
             raise ValueError(f"origin {origin!r} / chain {chain!r}: use one of {(LOCAL, IMPORTED)} / {CHAINS}")
         if not events:
-            return expected_seq
+            return Appended(expected_seq, RunIndex(status="", title="", state=state))
         _check_text(run_id, "", run_id, "the run id")  # before any statement: PostgreSQL refuses NUL even in a query
         # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
         # statement building and result wrapping cost more than the durable commit itself.
@@ -574,17 +609,27 @@ class EventStore:
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
         pending = _NEXT_APPEND_ALSO.get()
         then = pending[0] if pending else None
+        head = self._heads.pop(run_id, None)  # put back only after a commit
+        if head is not None and head.last_seq != expected_seq:
+            head = None
         try:
             try:
-                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256))
+                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
                 if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                    last_seq = self._append_pipelined(raw.driver_connection, run_id, events, expected_seq, times, new)
+                    appended, head = self._append_pipelined(
+                        raw.driver_connection, run_id, events, expected_seq, times, new, head
+                    )
                 else:
-                    last_seq = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, then)
+                    appended, head = self._append_plain(
+                        raw.cursor(), run_id, events, expected_seq, times, new, head, then
+                    )
                 raw.commit()
                 if pending:
                     pending.clear()  # done once, with this append
-                return last_seq
+                if len(self._heads) >= MAX_REMEMBERED_RUNS:
+                    self._heads.clear()
+                self._heads[run_id] = head
+                return appended
             except BaseException:
                 with suppress(dbapi.Error):
                     raw.rollback()
@@ -609,20 +654,21 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
+        head: _RunHead | None,
         then: InTransaction | None = None,
-    ) -> int:
+    ) -> tuple[Appended, _RunHead]:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
-        cursor.execute(self._sql.select_run, (run_id,))
-        rows, run_sql, run_values, last_seq, decisions = self._prepare(
-            cursor.fetchone(), run_id, events, expected_seq, times, new
-        )
+        if head is None:
+            cursor.execute(self._sql.select_run, (run_id,))
+            head = _RunHead.of_row(cursor.fetchone())
+        rows, run_sql, run_values, decisions, appended = self._prepare(head, run_id, events, expected_seq, times, new)
         self._write_rows(cursor, rows, run_sql, run_values, decisions)
         if then is not None:
             then(cursor.connection, run_id)
-        return last_seq
+        return appended
 
     def _append_pipelined(
         self,
@@ -632,38 +678,42 @@ class EventStore:
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> int:
-        # Pipeline mode, two round trips: the run's row is read, then the event rows are written
-        # inside the position lock (their insert is the transaction's first write, so it takes its
-        # id there), the lock is released and the runs row written; the commit waits for no other run.
+        head: _RunHead | None,
+    ) -> tuple[Appended, _RunHead]:
+        # Pipeline mode: the run's row is read (unless this store's last append to it left its head),
+        # then the event rows are written inside the position lock (their insert is the transaction's
+        # first write, so it takes its id there), the lock is released, the indexes are written and
+        # the commit waits for no other run: one round trip with a known head, two without.
         with conn.pipeline():
             read, write = conn.cursor(), conn.cursor()
-            read.execute(self._sql.select_run, (run_id,))
-            rows, run_sql, run_values, last_seq, decisions = self._prepare(
-                read.fetchone(), run_id, events, expected_seq, times, new
+            if head is None:
+                read.execute(self._sql.select_run, (run_id,))
+                head = _RunHead.of_row(read.fetchone())
+            rows, run_sql, run_values, decisions, appended = self._prepare(
+                head, run_id, events, expected_seq, times, new
             )
             self._write_rows(write, rows, run_sql, run_values, decisions)
             conn.commit()
-        return last_seq
+        return appended
 
     def _prepare(
         self,
-        current: tuple[Any, ...] | None,
+        current: _RunHead,
         run_id: str,
         events: Sequence[NewEvent],
         expected_seq: int,
         times: Sequence[datetime] | None,
         new: _NewRun,
-    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], int, list[tuple[Any, ...]]]:
-        """Check the expected seq and the origin, then build the event rows, the runs row and the decision rows."""
-        actual = current[0] if current else 0
-        if actual != expected_seq:
-            raise ConcurrencyError(run_id, expected_seq, actual)
-        if current and current[6] == IMPORTED:
+    ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], list[tuple[Any, ...]], tuple[Appended, _RunHead]]:
+        """Check the expected seq and the run's origin, then build the event rows, runs row and decision rows."""
+        if current.last_seq != expected_seq:
+            raise ConcurrencyError(run_id, expected_seq, current.last_seq)
+        if current.origin == IMPORTED:
             raise ReadOnlyRun(run_id)
-        chain = current[7] if current else new.chain
+        exists = current.index is not None
+        chain = current.chain if exists else new.chain
         digest_of = self.chain_function(chain, run_id)
-        prev_hash = current[1] if current else GENESIS_HASH
+        prev_hash = current.last_hash
         rows, stored = [], []
         for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
@@ -674,30 +724,25 @@ class EventStore:
             rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
             stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
-        previous = RunIndex(current[2], current[3], current[4], json.loads(current[5])) if current else None
-        index = self._indexer(previous, stored)
+        before = current.index
+        index = self._indexer(None if before is None else replace(before, state=new.state), stored)
         _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
-        values = (
-            index.status,
-            index.title,
-            index.parent_id,
-            self._bind_time(last.at),
-            last.seq,
-            prev_hash,
-            _dumps(index.summary),
-            run_id,
-        )
+        origin = current.origin if exists else new.origin
+        done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, replace(index, state=None))
         decisions = self._decision_rows(run_id, index.decisions)
-        if current:
-            return rows, self._sql.update_run, values, last.seq, decisions
-        return (
-            rows,
-            self._sql.insert_run,
-            (*values, self._bind_time(stored[0].at), new.origin, chain),
-            last.seq,
-            decisions,
-        )
+        written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
+        if before is None:
+            row = (index.status, index.title, index.parent_id, *written, run_id, self._bind_time(stored[0].at))
+            return rows, self._sql.insert_run, (*row, new.origin, chain), decisions, done
+        # Set only the indexed columns that changed: SQLite rewrites an index entry for every column
+        # in SET, changed or not, and each rewritten entry is another page in the commit.
+        if (index.title, index.parent_id) != (before.title, before.parent_id):
+            values = (index.status, index.title, index.parent_id, *written, run_id)
+            return rows, self._sql.update_run, values, decisions, done
+        if index.status != before.status:
+            return rows, self._sql.update_run_status, (index.status, *written, run_id), decisions, done
+        return rows, self._sql.update_run_progress, (*written, run_id), decisions, done
 
     def chain_function(self, chain: str, run_id: str = "") -> ChainHash:
         """The hash function of a ``chain`` with this store's key; ``ConfigError`` when it needs a key it lacks."""
@@ -819,8 +864,34 @@ class EventStore:
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
-        rows = self._runs(select(runs_table).where(runs_table.c.run_id == run_id))
-        return rows[0] if rows else None
+        # Fixed SQL on the DBAPI connection, like ``_fetch``: every advance asks this first.
+        dbapi = self._read.dialect.loaded_dbapi
+        try:
+            raw = self._read.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(self._sql.get_run, (run_id,))
+                row = cursor.fetchone()
+            finally:
+                raw.close()
+        except (DBAPIError, dbapi.Error) as error:
+            raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
+        if row is None:
+            return None
+        to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
+        found, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain = row
+        return RunRow(
+            found,
+            status,
+            title,
+            parent_id,
+            to_utc(started_at),
+            to_utc(updated_at),
+            last_seq,
+            json.loads(summary),
+            origin,
+            chain,
+        )
 
     def list_runs(
         self,
@@ -1027,11 +1098,40 @@ def _sqlite_time(value: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _RunHead:
+    """What an append needs of the run's row: where its log ends, its chain, origin and index.
+
+    Read from the runs row in the append's transaction, or remembered from this store's own last
+    append to the run when the caller's expected seq is that append's last seq. Remembering is
+    safe because ``(run_id, seq)`` is unique and events are never updated or deleted: if any
+    other writer appended since, the new event's seq is taken and the insert fails
+    (``ConcurrencyError``), so a remembered head is only ever used when it is still the run's.
+    """
+
+    last_seq: int
+    last_hash: str
+    origin: str
+    chain: str
+    index: RunIndex | None
+    """None when the run has no row yet."""
+
+    @classmethod
+    def of_row(cls, row: tuple[Any, ...] | None) -> _RunHead:
+        """The head of a ``select_run`` row (a run without a row starts at seq 0, at the genesis hash)."""
+        if row is None:
+            return cls(0, GENESIS_HASH, LOCAL, SHA256, None)
+        last_seq, last_hash, status, title, parent_id, summary, origin, chain = row
+        return cls(last_seq, last_hash, origin, chain, RunIndex(status, title, parent_id, json.loads(summary)))
+
+
+@dataclass(frozen=True, slots=True)
 class _NewRun:
     """What the append that creates a run records about it (ignored by later appends)."""
 
     origin: str
     chain: str
+    state: Any = None
+    """The caller's fold at the expected seq, for the indexer (see ``RunIndex.state``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1053,11 +1153,14 @@ class _Sql:
     select_run: str
     insert_event: str
     update_run: str
+    update_run_status: str
+    update_run_progress: str
     insert_run: str
     read_run: str
     read_all: str
     last_position: str
     insert_decision: str
+    get_run: str
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Sql:
@@ -1074,6 +1177,10 @@ class _Sql:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             update_run="UPDATE runs SET status = ?, title = ?, parent_id = ?, updated_at = ?, last_seq = ?, "
             "last_hash = ?, summary = ? WHERE run_id = ?",
+            update_run_status="UPDATE runs SET status = ?, updated_at = ?, last_seq = ?, last_hash = ?, summary = ? "
+            "WHERE run_id = ?",
+            update_run_progress="UPDATE runs SET updated_at = ?, last_seq = ?, last_hash = ?, summary = ? "
+            "WHERE run_id = ?",
             insert_run="INSERT INTO runs (status, title, parent_id, updated_at, last_seq, last_hash, summary, run_id, "
             "started_at, origin, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             read_run=f"SELECT {columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
@@ -1082,6 +1189,8 @@ class _Sql:
             + (" WHERE txid < pg_snapshot_xmin(pg_current_snapshot())" if pg else ""),
             insert_decision=f"INSERT INTO decisions ({', '.join(_DECISION_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_DECISION_COLUMNS))})",
+            get_run="SELECT run_id, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain "
+            "FROM runs WHERE run_id = ?",
         )
         return cls(*(getattr(statements, f).replace("?", mark) for f in cls.__slots__))
 
@@ -1105,6 +1214,7 @@ __all__ = [
     "LOCAL",
     "MAX_PAYLOAD_BYTES",
     "SHA256",
+    "Appended",
     "ChainHash",
     "ChainProblem",
     "DecisionRow",

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.errors import ConcurrencyError, ReadOnlyRun, StoreError
-from agent_core.projections import index_run
+from agent_core.projections import RunState, index_run
 from agent_core.redaction import Redactor
 from agent_core.store import (
     CHAINS,
@@ -23,9 +24,11 @@ from agent_core.store import (
     LOCAL,
     MAX_PAYLOAD_BYTES,
     SHA256,
+    Appended,
     ChainProblem,
     EventStore,
     NewEvent,
+    RunIndex,
     RunRow,
     StoredEvent,
     _check_text,
@@ -84,6 +87,32 @@ class MemoryStore(EventStore):
     ) -> int:
         """As ``EventStore.append``: the same lock, the same payload rules, all or nothing; no hash chain."""
         return expected_seq + len(self._append_rows(run_id, events, expected_seq, times, origin, chain))
+
+    def append_indexed(
+        self,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        *,
+        times: Sequence[datetime] | None = None,
+        origin: str = LOCAL,
+        chain: str | None = None,
+        state: Any = None,
+    ) -> Appended:
+        """As ``EventStore.append_indexed``: the new last seq and the run's index with its fold in ``state``.
+
+        The caller's fold at ``expected_seq`` is carried on with the appended events; without one
+        (or a stale one), the run is folded from its events here (a memory store keeps no runs row).
+        """
+        rows = self._append_rows(run_id, events, expected_seq, times, origin, chain)
+        if not rows:
+            return Appended(expected_seq, RunIndex(status="", title="", state=state))
+        known = isinstance(state, RunState) and state.run_id == run_id and state.last_seq == expected_seq
+        if known:
+            index = index_run(RunIndex(status="", title="", state=state), rows)
+        else:
+            index = index_run(None, self._runs_of[run_id])
+        return Appended(expected_seq + len(rows), index)
 
     def _append_rows(
         self,

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.plan import Plan
 from agent_core.planning import CURRENT_PROMPT, PlanLimits, build_user_message, parse_goal, parse_plan
 from agent_core.policy import Policy, PolicyContext
@@ -196,12 +197,15 @@ def schema_policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=_cases())
+@example(case=("\x00", ["0.md"], 1))  # a goal the run request refuses (a control character): no plan is made
 def test_every_offline_plan_passes_the_validator_and_the_guards_schema_checks(
     case: tuple[str, list[str], int], schema_policy: Policy, tmp_path: Path
 ) -> None:
     goal, files, max_steps = case
-    if not goal.strip():
-        return  # the run request refuses an empty goal before any plan
+    try:
+        RunRequest(goal).validate()
+    except RunRequestError:
+        return  # the run request refuses it (empty, control characters, ...) before any plan
     limits = PlanLimits(max_steps=max_steps)
     message_goal, message_files = parse_goal(build_user_message(goal, limits, files))
     plan = parse_plan(json.dumps(offline_plan(message_goal, message_files or [], max_steps, TOOLS)), limits)

@@ -228,3 +228,16 @@ def test_a_batch_leaves_no_scratch_folder_behind(
 
     assert dict(report.counts) == {"identical": 3}
     assert list(temp.iterdir()) == []  # the shadow workspaces are removed (by each worker when it exits)
+
+
+def test_the_memory_stores_fold_handed_back_is_the_fold_of_the_stored_run(bench: Workbench) -> None:
+    """After the perf-run merge the orchestrator takes the indexer's fold instead of reading the run back."""
+    from agent_core.projections import fold, load_events
+
+    recorded = [e.event for e in bench.run_events(run_goal(bench, READ_GOAL))]
+    memory = MemoryStore()
+    state = None
+    for seq, event in enumerate(recorded):
+        appended = memory.append_indexed("r", [event], seq, state=state if seq % 3 else None)  # now and then none
+        state = appended.index.state
+        assert appended.last_seq == seq + 1 and state == fold(load_events(memory, "r"))

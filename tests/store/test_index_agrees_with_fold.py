@@ -390,3 +390,30 @@ def test_a_runs_row_written_before_the_index_kept_its_steps_goes_on_from_its_cou
     )
     assert_index_agrees_with_fold(store, run)
     store.close()
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=run_logs(), cuts=st.lists(st.integers(1, 200), max_size=12))
+def test_the_fold_an_append_hands_back_is_the_fold_of_the_log(
+    generated_store: EventStore, events: list[NewEvent], cuts: list[int]
+) -> None:
+    """What the orchestrator keeps instead of reading back its appends: equal to folding the stored run."""
+    run_id, seq, state = new_run_id(), 0, None
+    for chunk in chunked(events, cuts):
+        appended = generated_store.append_indexed(run_id, chunk, seq, state=state)
+        seq, state = appended.last_seq, appended.index.state
+        assert state == fold(load_events(generated_store, run_id))
+        assert_index_agrees_with_fold(generated_store, run_id)
+
+
+def test_a_fold_that_is_not_at_the_expected_seq_is_not_used_nor_handed_back(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    run = new_run_id()
+    first = store.append_indexed(run, [run_started(), ev.PlanGenerated(plan=_plan(2), raw_text="{}")], 0)
+    assert isinstance(first.index.state, RunState) and first.index.state.last_seq == 2
+    stale = fold(load_events(store, run)[:1])  # a fold one event behind the log
+    approved = ev.ToolApproved(step_id="step_1", tool="web_search", rule="allowed", reason="ok")
+    second = store.append_indexed(run, [approved], 2, state=stale)
+    assert second.index.state is None  # the runs row's summary was the starting point instead
+    assert_index_agrees_with_fold(store, run)
+    store.close()

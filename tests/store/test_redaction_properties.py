@@ -288,3 +288,37 @@ def _raw_payloads(store: EventStore, run_id: str) -> str:
     with store._read.connect() as conn:
         rows = conn.execute(text("SELECT payload FROM events WHERE run_id = :r ORDER BY seq"), {"r": run_id})
         return "\n".join(row.payload for row in rows)
+
+
+# --- a redactor remembers what it scanned -----------------------------------------------------------
+
+SECRET = "s3cr3t-Pa55word-0123456789"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.builds(lambda a, b: a + SECRET + b, st.text(max_size=10), st.text(max_size=10)),
+            st.sampled_from(["ghp_" + "a1B2" * 9, "step_id", "input", "notes.txt"]),
+        ),
+        max_size=30,
+    )
+)
+def test_a_redactor_that_remembers_its_scans_answers_as_a_fresh_one(texts: list[str]) -> None:
+    """Remembering (and forgetting once the memo is full) never changes an answer, also for repeated texts."""
+    remembering = Redactor({"DB_PASSWORD": SECRET})
+    for value in texts + texts:
+        assert remembering.redact_text(value) == Redactor({"DB_PASSWORD": SECRET}).redact_text(value)
+
+
+def test_the_memo_of_scanned_text_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent_core.redaction._MEMO_CHARS", 100)
+    redactor = Redactor({"DB_PASSWORD": SECRET})
+    for i in range(50):
+        assert redactor.redact_text(f"{i:03d} {SECRET} " + "x" * 20) == (
+            f"{i:03d} [REDACTED:env:DB_PASSWORD] " + "x" * 20,
+            1,
+        )
+    assert sum(len(text) for text in redactor._memo) <= 100  # forgotten at once when full, never more

@@ -55,6 +55,22 @@ def test_stale_expected_seq_raises_concurrency_error_naming_run_and_seq(store: E
     assert [e.seq for e in store.read_run(run)] == [1]
 
 
+def test_a_writer_that_remembers_its_last_append_still_loses_a_race_to_another_store(store: EventStore) -> None:
+    """A store skips reading the runs row after its own last append; another writer in between still wins."""
+    other = EventStore(store.url, indexer=store._indexer)  # a second writer with the same indexer
+    run = new_run_id()
+    store.append(run, [run_started(), observation("step_1")], 0)
+    other.append(run, [observation("step_2")], 2)
+    with pytest.raises(ConcurrencyError):
+        store.append(run, [observation("step_3")], expected_seq=2)  # what this store wrote last: taken since
+    assert store.append(run, [observation("step_3")], expected_seq=3) == 4
+    other.append(run, [ev.RunCompleted()], 4)
+    assert [e.payload.get("step_id") for e in store.read_run(run)] == [None, "step_1", "step_2", "step_3", None]
+    assert store.verify_chain(run) is None
+    assert store.get_run(run).last_seq == 5  # type: ignore[union-attr]
+    other.close()
+
+
 def test_a_failed_batch_writes_nothing(store: EventStore) -> None:
     run = new_run_id()
     store.append(run, [run_started()], 0)
