@@ -67,6 +67,11 @@ _EXPORTS = {
     "TransferError": "agent_core.transfer",
     "export_lines": "agent_core.transfer",
     "import_lines": "agent_core.transfer",
+    # the Timeline's step waterfall
+    "Waterfall": "agent_core.waterfall",
+    "WaterfallRow": "agent_core.waterfall",
+    "WaterfallSpan": "agent_core.waterfall",
+    "step_waterfall": "agent_core.waterfall",
 }
 _MODULES = {"events"}
 """Public modules: the event catalogue is a contract as a whole, so ``from agent_core import events`` is allowed."""
@@ -117,6 +122,10 @@ if TYPE_CHECKING:
     from agent_core.transfer import TransferError as TransferError
     from agent_core.transfer import export_lines as export_lines
     from agent_core.transfer import import_lines as import_lines
+    from agent_core.waterfall import Waterfall as Waterfall
+    from agent_core.waterfall import WaterfallRow as WaterfallRow
+    from agent_core.waterfall import WaterfallSpan as WaterfallSpan
+    from agent_core.waterfall import step_waterfall as step_waterfall
     from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
     from agent_core.workbench import LineageNode as LineageNode
     from agent_core.workbench import PendingApproval as PendingApproval
