@@ -61,7 +61,9 @@ _EXPORTS = {
     "ForkResult": "agent_core.replay",
     "ArmsReport": "agent_core.replay",
     "ReplayError": "agent_core.replay",
+    "RunComparison": "agent_core.replay",
     "RunDiff": "agent_core.replay",
+    "StepFigures": "agent_core.replay",
     "StepDiff": "agent_core.replay",
     "VerifyResult": "agent_core.replay",
     "TransferError": "agent_core.transfer",
@@ -115,8 +117,10 @@ if TYPE_CHECKING:
     from agent_core.replay import ForkResult as ForkResult
     from agent_core.replay import Overrides as Overrides
     from agent_core.replay import ReplayError as ReplayError
+    from agent_core.replay import RunComparison as RunComparison
     from agent_core.replay import RunDiff as RunDiff
     from agent_core.replay import StepDiff as StepDiff
+    from agent_core.replay import StepFigures as StepFigures
     from agent_core.replay import VerifyResult as VerifyResult
     from agent_core.runner import BackgroundRunner as BackgroundRunner
     from agent_core.transfer import TransferError as TransferError

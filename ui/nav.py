@@ -7,7 +7,9 @@ path, the default one too: ``/`` shows the default page through a hidden alias, 
 
 from __future__ import annotations
 
+import runpy
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -25,12 +27,14 @@ class PageSpec:
         return st.Page(self.file, title=self.title, icon=self.icon, url_path=self.url_path)
 
 
+APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/launch.py", "Launch", ":material/rocket_launch:", "launch", default=True),
     PageSpec("pages/runs.py", "Runs", ":material/list_alt:", "runs"),
     PageSpec("pages/timeline.py", "Timeline", ":material/timeline:", "timeline"),
     PageSpec("pages/policy.py", "Policy", ":material/policy:", "policy"),
     PageSpec("pages/replay.py", "Replay", ":material/compare:", "replay"),
+    PageSpec("pages/compare.py", "Compare", ":material/difference:", "compare"),
 )
 _BY_PATH = {spec.url_path: spec for spec in PAGES}
 
@@ -51,11 +55,13 @@ def through_app() -> None:
 
     With a ``pages/`` folder Streamlit runs a page file on its own (file-name navigation, no shared
     sidebar) until some session has run ``st.navigation`` once. A page reached that way switches
-    Streamlit to app.py's navigation and reruns: the same address then opens through app.py.
+    Streamlit to app.py's navigation and runs app.py in its place, in the same script run (so a
+    click that started the run is not lost): app.py resolves the same address and runs the page.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False  # what st.navigation itself sets on its first call
-        st.rerun()
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
 
 
 def registered(url_path: str) -> PageSpec | None:

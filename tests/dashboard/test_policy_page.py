@@ -71,7 +71,7 @@ def test_the_queue_shows_the_held_step_with_its_input_rule_and_buttons(seeded, o
     assert at.json[0].value == '{"content": "# Report", "path": "report.md"}'
     assert [b.label for b in at.button] == ["Approve", "Deny", "Compare decisions"]
     assert at.text_input[0].label == "Comment"
-    links = [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
+    links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
     assert ("Open timeline", f"run_id={ids.waiting}") in links
 
 
