@@ -261,7 +261,9 @@ def plan_tab(workbench: Workbench, state: RunState) -> None:
         st.info("No plan yet." if not state.is_terminal else "This run never got a valid plan.")
         return
     frame = tables.plan_frame(state)
-    st.dataframe(tables.coloured(frame, "outcome", [s.outcome for s in state.steps]), hide_index=True)
+    # Per-cell colours cost the browser time on long plans; there the ● outcome label alone says it.
+    shown = tables.coloured(frame, "outcome", [s.outcome for s in state.steps]) if len(frame) <= 60 else frame
+    st.dataframe(shown, hide_index=True)
     if state.plan.stop_conditions:
         st.caption("Stop conditions")
         st.text("\n".join(f"• {c}" for c in state.plan.stop_conditions))
@@ -331,7 +333,7 @@ def observations_tab(state: RunState) -> None:
 def export_tab(workbench: Workbench, view: RunView) -> None:
     st.download_button(
         "Download the run as JSON lines",
-        data=workbench.export(view.run_id),
+        data=lambda: workbench.export(view.run_id),  # built on click, not on every render
         file_name=f"run-{short_id(view.run_id, 12)}.jsonl",
         mime="application/x-ndjson",
         on_click="ignore",
@@ -358,13 +360,16 @@ def body(workbench: Workbench, run_id: str, was_live: bool, chosen_seq: int | No
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
         waterfall_chart(view, was_live)
         events_and_payload(view, chosen_seq)
-        plan, observations, export = st.tabs(["Plan", "Observations", "Export"])
-        with plan:
-            plan_tab(workbench, view.state)
-        with observations:
-            observations_tab(view.state)
-        with export:
-            export_tab(workbench, view)
+        # Only the open tab runs (a long run's plan, observations and export are not drawn unseen).
+        plan, observations, export = st.tabs(["Plan", "Observations", "Export"], key="timeline_tab", on_change="rerun")
+        for tab, draw in (
+            (plan, lambda: plan_tab(workbench, view.state)),
+            (observations, lambda: observations_tab(view.state)),
+            (export, lambda: export_tab(workbench, view)),
+        ):
+            if tab.open:
+                with tab:
+                    draw()
 
 
 def main() -> None:

@@ -131,6 +131,10 @@ def test_hostile_address_bar_values_get_a_message_not_a_traceback(
 def test_export_offers_the_run_as_json_lines(seeded, open_page: OpenPage) -> None:
     _, ids = seeded
     at = open_page("timeline", run_id=ids.completed)
+    assert not at.get("download_button")  # only the open tab is drawn: Plan
+    at.session_state["timeline_tab"] = "Export"
+    at.run()
+    no_exceptions(at)
     assert [b.label for b in at.get("download_button")] == ["Download the run as JSON lines"]
 
 
