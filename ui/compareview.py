@@ -80,22 +80,29 @@ def figures_frame(comparison: RunComparison) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _delta(change: float, text: str) -> str | None:
+    """A metric's delta, or None when nothing changed (no arrow for a zero)."""
+    return text if abs(change) > 1e-9 else None
+
+
 def headline_figures(comparison: RunComparison) -> None:
     """Total cost, tokens, latency and duration of the compared run, with the change from the baseline."""
     (a, b), (da, db) = comparison.totals, comparison.duration_s
     cost, tokens, latency, duration = st.columns(4)
-    cost.metric(
-        "Cost", money(b.cost_usd), delta=f"{b.cost_usd - a.cost_usd:+.4f} USD", delta_color="inverse", border=True
-    )
-    tokens.metric("Tokens", f"{b.tokens:,}", delta=f"{b.tokens - a.tokens:+,d}", delta_color="inverse", border=True)
+    usd = b.cost_usd - a.cost_usd
+    cost.metric("Cost", money(b.cost_usd), delta=_delta(usd, f"{usd:+.4f} USD"), delta_color="inverse", border=True)
+    more = b.tokens - a.tokens
+    tokens.metric("Tokens", f"{b.tokens:,}", delta=_delta(more, f"{more:+,d}"), delta_color="inverse", border=True)
+    slower = (b.latency_ms - a.latency_ms) / 1000
     latency.metric(
         "LLM + tool time",
         human_duration(b.latency_ms / 1000),
-        delta=f"{(b.latency_ms - a.latency_ms) / 1000:+.2f} s",
+        delta=_delta(slower, f"{slower:+.2f} s"),
         delta_color="inverse",
         border=True,
     )
-    wall = f"{(db or 0) - (da or 0):+.2f} s" if da is not None and db is not None else None
+    longer = (db or 0) - (da or 0)
+    wall = _delta(longer, f"{longer:+.2f} s") if da is not None and db is not None else None
     duration.metric("Duration", human_duration(db), delta=wall, delta_color="inverse", border=True)
 
 
@@ -103,7 +110,7 @@ def comparison_view(comparison: RunComparison) -> None:
     """Everything about two runs, in the order a reviewer reads it: verdict, figures, steps, plan, answers."""
     diff = comparison.diff
     st.subheader("Verdict")
-    diffview.verdict_banner(diff)
+    diffview.verdict_banner(diff, second=NAMES[1])
     headline_figures(comparison)
     st.dataframe(
         diffview.highlighted(figures_frame(comparison)),

@@ -97,7 +97,7 @@ def highlighted(frame: pd.DataFrame) -> Any:
     return frame.style.apply(css)
 
 
-def verdict_banner(diff: RunDiff) -> None:
+def verdict_banner(diff: RunDiff, second: str = "replay") -> None:
     """The verdict and why, on top: red for a regression, green for an improvement, grey otherwise."""
     headline = f"**{diff.verdict.upper()}** · {plural(len(diff.reasons), 'reason')}"
     with st.container(border=True):
@@ -109,7 +109,7 @@ def verdict_banner(diff: RunDiff) -> None:
             st.info(headline, icon=":material/drag_handle:")
         st.text("\n".join(f"• {reason}" for reason in diff.reasons))
         if diff.failure_reasons[1]:
-            st.caption("Why the replay stopped")
+            st.caption(f"Why the {second} stopped")
             st.code(diff.failure_reasons[1], language=None, wrap_lines=True)
 
 
