@@ -11,20 +11,21 @@ from ui import diffview
 from ui.format import human_duration, money, short_id
 
 NAMES = ("baseline", "compared run")
+# The deltas next to the two sides (what a reviewer scans first), the absolute figures after the change.
 COLUMNS = [
     "step",
     "original",
     "replay",
+    "Δ cost",
+    "Δ tokens",
+    "Δ ms",
     "change",
     "cost a",
     "cost b",
-    "Δ cost",
     "tokens a",
     "tokens b",
-    "Δ tokens",
     "ms a",
     "ms b",
-    "Δ ms",
 ]
 
 
