@@ -142,7 +142,9 @@ def test_a_live_run_shows_new_events_and_stops_polling_when_it_ends(seeded, open
     url, ids = seeded
     at = open_page("timeline", run_id=ids.running)
     assert "Live: refreshing every 1 s" in texts(at)
+    assert "In progress: step\\_1 \\(web\\_search running\\) — waiting on a tool for" in texts(at)
     before = len(at.dataframe[0].value)
+    at.session_state["timeline_tab"] = "Observations"
 
     continue_running(url, ids.running, finish_run=False)
     at.run()  # AppTest does not fire run_every timers: one run() is one tick
