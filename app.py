@@ -48,7 +48,7 @@ def sidebar() -> None:
 
 st.set_page_config(page_title="Agent workbench", page_icon=":material/account_tree:", layout="wide")
 # Until the session is admitted the menu is hidden and no page runs: the gate shows the sign-in form or why not.
-page = st.navigation([spec.page() for spec in nav.PAGES], position="sidebar" if access.current() else "hidden")
+page = st.navigation(nav.navigation_pages(), position="sidebar" if access.current() else "hidden")
 login = access.gate()
 sidebar()
 with st.sidebar:

@@ -69,12 +69,19 @@ _EXPORTS = {
     "ForkResult": "agent_core.replay",
     "ArmsReport": "agent_core.replay",
     "ReplayError": "agent_core.replay",
+    "RunComparison": "agent_core.replay",
     "RunDiff": "agent_core.replay",
+    "StepFigures": "agent_core.replay",
     "StepDiff": "agent_core.replay",
     "VerifyResult": "agent_core.replay",
     "TransferError": "agent_core.transfer",
     "export_lines": "agent_core.transfer",
     "import_lines": "agent_core.transfer",
+    # the Timeline's step waterfall
+    "Waterfall": "agent_core.waterfall",
+    "WaterfallRow": "agent_core.waterfall",
+    "WaterfallSpan": "agent_core.waterfall",
+    "step_waterfall": "agent_core.waterfall",
 }
 _MODULES = {"events"}
 """Public modules: the event catalogue is a contract as a whole, so ``from agent_core import events`` is allowed."""
@@ -128,13 +135,19 @@ if TYPE_CHECKING:
     from agent_core.replay import ForkResult as ForkResult
     from agent_core.replay import Overrides as Overrides
     from agent_core.replay import ReplayError as ReplayError
+    from agent_core.replay import RunComparison as RunComparison
     from agent_core.replay import RunDiff as RunDiff
     from agent_core.replay import StepDiff as StepDiff
+    from agent_core.replay import StepFigures as StepFigures
     from agent_core.replay import VerifyResult as VerifyResult
     from agent_core.runner import BackgroundRunner as BackgroundRunner
     from agent_core.transfer import TransferError as TransferError
     from agent_core.transfer import export_lines as export_lines
     from agent_core.transfer import import_lines as import_lines
+    from agent_core.waterfall import Waterfall as Waterfall
+    from agent_core.waterfall import WaterfallRow as WaterfallRow
+    from agent_core.waterfall import WaterfallSpan as WaterfallSpan
+    from agent_core.waterfall import step_waterfall as step_waterfall
     from agent_core.workbench import DECISION_OUTCOMES as DECISION_OUTCOMES
     from agent_core.workbench import LineageNode as LineageNode
     from agent_core.workbench import Workbench as Workbench

@@ -905,9 +905,11 @@ class EventStore:
         started_before: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        oldest_first: bool = False,
     ) -> list[RunRow]:
-        """Runs newest first, filtered, one page at a time; served from the runs index alone."""
-        query = select(runs_table).order_by(runs_table.c.started_at.desc(), runs_table.c.run_id.desc())
+        """Runs newest first (or oldest first), filtered, one page at a time; served from the runs index alone."""
+        order = (runs_table.c.started_at, runs_table.c.run_id)
+        query = select(runs_table).order_by(*(order if oldest_first else (c.desc() for c in order)))
         query = _filter_runs(
             query, status, text_in_title, parent_id, originals_only, replays_only, started_after, started_before
         )

@@ -33,6 +33,7 @@ from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.providers import planner_choices
 from agent_core.replay import CounterfactualReport, ForkResult, Overrides, ReplayAllReport, VerifyResult, WhatIfResult
+from agent_core.replay.compare import RunComparison, compare_runs
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
 from agent_core.store import EventStore
 from agent_core.tools.sandbox import database_path_from_url
@@ -248,6 +249,15 @@ class Workbench:
         """Step-aligned diff and verdict of two runs (any two, usually an original and its replay)."""
         share = DEFAULT_COST_SHARE if cost_share is None else cost_share
         return diff_runs(self.run_events(original_id), self.run_events(replay_id), cost_share=share)
+
+    def compare(self, baseline_id: str, other_id: str, *, cost_share: float | None = None) -> RunComparison:
+        """Any two runs side by side: the replay diff's alignment and verdict, plus cost, token and latency figures.
+
+        Ids may be shortened; raises ``RunNotFound`` for an unknown one.
+        """
+        a, b = self.resolve_run_id(baseline_id), self.resolve_run_id(other_id)
+        share = DEFAULT_COST_SHARE if cost_share is None else cost_share
+        return compare_runs(self.run_events(a), self.run_events(b), cost_share=share)
 
     def fork(
         self,

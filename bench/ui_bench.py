@@ -33,7 +33,7 @@ STATUSES = ("completed", "completed", "completed", "failed", "cancelled", "waiti
 BIG_RUN = "bench-timeline-1000"
 
 
-def bulk_runs(url: str, count: int) -> None:
+def bulk_runs(url: str, count: int, statuses: tuple[str, ...] = STATUSES) -> None:
     """Write ``count`` rows straight into the runs index (the Runs page reads nothing else)."""
     now = datetime.now(UTC)
     engine = create_engine(url)
@@ -47,7 +47,7 @@ def bulk_runs(url: str, count: int) -> None:
                 rows.append(
                     {
                         "run_id": f"bulk{i:08d}",
-                        "status": STATUSES[i % len(STATUSES)],
+                        "status": statuses[i % len(statuses)],
                         "title": f"bulk goal number {i}: research and write a report",
                         "parent_id": f"bulk{i - 1:08d}" if i % 10 == 0 and i else None,
                         "started_at": started,
@@ -69,13 +69,14 @@ def checked(at: AppTest) -> AppTest:
 
 def render_runs() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    return checked(at.run())
+    return checked(at.switch_page("pages/runs.py").run())
 
 
 def render_timeline() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "timeline.py"), default_timeout=60)
+    # Through app.py, as the server runs every page (a page file run alone hands over to app.py).
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["run_id"] = BIG_RUN
-    return checked(at.run())
+    return checked(at.switch_page("pages/timeline.py").run())
 
 
 def measure(name: str, render, repeats: int) -> float:  # type: ignore[no-untyped-def]

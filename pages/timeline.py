@@ -1,6 +1,7 @@
-"""Timeline: one run (``?run_id=``) — its header, a chart of events by actor over time, and tabs
-with the events (payload on selection), the plan, the observations and an export. A run still in
-progress refreshes itself every second, reading only the new events.
+"""Timeline: one run (``?run_id=&event=SEQ``) — its header, the step waterfall, the event list beside
+the selected event's payload, and tabs with the plan, the observations and an export. A run still
+in progress refreshes itself every second, reading only the new events: the step in progress grows
+up to now and says what it waits on. Long runs are paged (waterfall rows and events alike).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from agent_core import RunState, Workbench
-from ui import access, charts, core, nav, run_controls, tables
+from agent_core import RunState, Workbench, step_waterfall
+from ui import access, charts, core, nav, params, run_controls, tables
 from ui.format import (
     badge_colour,
     exact_time,
@@ -27,13 +28,15 @@ from ui.runview import RunView, follow
 
 LIVE_EVERY_S = 1.0
 PICKER_SIZE = 50
+ROWS_PER_PAGE = 40  # waterfall rows drawn at once: a 250-step run stays readable
+EVENTS_PER_PAGE = 100
+OBSERVATIONS_PER_PAGE = 20
 
 
-def pick_run(workbench: Workbench) -> str:
+def pick_run(workbench: Workbench, view: params.TimelineView) -> str:
     """The run named in the address bar, or one chosen here (which then goes into the address bar)."""
-    run_id = st.query_params.get("run_id", "").strip()
-    if run_id:
-        return run_id
+    if view.run_id:
+        return workbench.resolve_run_id(view.run_id)
     recent = workbench.list_runs(limit=PICKER_SIZE)
     if not recent:
         st.info("No runs in this store yet. Launch one, then come back to watch its timeline.")
@@ -49,7 +52,12 @@ def pick_run(workbench: Workbench) -> str:
     return chosen
 
 
-def header(workbench: Workbench, state: RunState, imported: bool = False) -> None:
+def header(workbench: Workbench, state: RunState, imported: bool = False, now: datetime | None = None) -> None:
+    """Everything above the waterfall: id, status, goal, figures, lineage and notices.
+
+    One function on purpose: run controls (cancel, resume, re-run, replay) join it as one call.
+    On a live run (``now`` given) the duration counts up to now.
+    """
     with st.container(horizontal=True, vertical_alignment="center"):
         st.subheader(f"Run {md_escape(short_id(state.run_id))}", width="content")
         st.badge(state.status.replace("_", " "), color=badge_colour(state.status))
@@ -58,7 +66,9 @@ def header(workbench: Workbench, state: RunState, imported: bool = False) -> Non
     st.code(state.goal, language=None, wrap_lines=True)
 
     duration, steps, tokens, cost = st.columns(4)
-    duration.metric("Duration", human_duration(state.duration_s), border=True)
+    counting = now is not None and not state.is_terminal and state.started_at is not None
+    elapsed = (now - state.started_at).total_seconds() if counting and now and state.started_at else state.duration_s
+    duration.metric("Duration", human_duration(elapsed), border=True, help="still counting" if counting else None)
     steps.metric(
         "Steps ok / rejected / failed",
         f"{state.count('succeeded')} / {state.count('rejected') + state.count('denied')} / {state.count('failed')}",
@@ -151,22 +161,74 @@ def notices(state: RunState, imported: bool = False) -> None:
         st.code(state.final_summary, language=None, wrap_lines=True)
 
 
-def events_tab(view: RunView) -> None:
-    selection = st.dataframe(
-        tables.events_frame(view.events),
-        key="timeline_events",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        column_config={"summary": st.column_config.TextColumn("summary", width="large")},
-    )
+def events_and_payload(view: RunView, chosen_seq: int | None) -> None:
+    """The event list (paged) beside the selected event's payload; the selection goes into the address bar."""
+    pages = max(1, -(-len(view.events) // EVENTS_PER_PAGE))
+    if chosen_seq is not None and "timeline_events_page" not in st.session_state:
+        st.session_state["timeline_events_page"] = min(pages, 1 + (chosen_seq - 1) // EVENTS_PER_PAGE)
+    page = min(st.session_state.get("timeline_events_page", 1), pages)
+    shown = view.events[(page - 1) * EVENTS_PER_PAGE : page * EVENTS_PER_PAGE]
+    table_col, payload_col = st.columns([3, 2])
+    with table_col:
+        selection = st.dataframe(
+            tables.events_frame(shown, start=view.events[0].at),
+            key=f"timeline_events_{page}",
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            height=min(38 + 35 * len(shown), 560),
+            column_config={"summary": st.column_config.TextColumn("summary", width="large")},
+        )
+        if pages > 1:
+            with st.container(horizontal=True, vertical_alignment="center"):
+                first = (page - 1) * EVENTS_PER_PAGE + 1
+                st.caption(f"Events {first:,}–{first + len(shown) - 1:,} of {len(view.events):,}")
+                st.pagination(pages, key="timeline_events_page")
     rows = selection.selection.rows if selection else []
-    if not rows or rows[0] >= len(view.events):
-        st.caption("Select an event to see its payload.")
-        return
-    chosen = view.events[rows[0]]
-    st.text(f"#{chosen.seq} {chosen.type} by {chosen.actor} at {exact_time(chosen.at)}")
-    st.json(tables.payload_of(chosen))
+    if rows and rows[0] < len(shown) and shown[rows[0]].seq != chosen_seq:
+        chosen_seq = shown[rows[0]].seq
+        st.query_params["event"] = str(chosen_seq)
+    with payload_col:
+        chosen = next((e for e in view.events if e.seq == chosen_seq), None)
+        if chosen is None:
+            if chosen_seq is not None:
+                st.caption(f"This run has no event #{chosen_seq} (it has {len(view.events)}).")
+            st.caption("Select an event to see its payload.")
+            return
+        st.text(f"#{chosen.seq} {chosen.type} by {chosen.actor} at {exact_time(chosen.at)}")
+        st.json(tables.payload_of(chosen))
+
+
+def waterfall_chart(view: RunView, live: bool) -> None:
+    """The step waterfall; a long run a page of rows at a time (the page with the step in progress first)."""
+    now = datetime.now(UTC) if live else None
+    chart = step_waterfall(view.events, now=now)
+    pages = max(1, -(-len(chart.rows) // ROWS_PER_PAGE))
+    page = 1
+    if pages > 1:
+        current = next((i for i, r in enumerate(chart.rows) if r.key == chart.current), 0)
+        if "timeline_rows_page" not in st.session_state or live:
+            st.session_state["timeline_rows_page"] = 1 + current // ROWS_PER_PAGE
+        page = min(st.session_state["timeline_rows_page"], pages)
+    if chart.live and chart.current:
+        row = next(r for r in chart.rows if r.key == chart.current)
+        span = next(s for s in reversed(row.spans) if s.open)
+        doing = f"{row.key} ({span.label})"  # step ids and rules come from the plan: text, not Markdown
+        waited = human_duration(span.duration_s)
+        st.info(
+            f"In progress: {md_escape(doing)} — waiting on {chart.waiting_on} for {waited}",
+            icon=":material/hourglass_top:",
+        )
+    st.plotly_chart(
+        charts.waterfall_figure(chart, chart.page(page, ROWS_PER_PAGE), now_label="now" if live else ""),
+        config={"displaylogo": False},
+        key="timeline_waterfall",
+    )
+    if pages > 1:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            first = (page - 1) * ROWS_PER_PAGE + 1
+            st.caption(f"Rows {first}–{first + len(chart.page(page, ROWS_PER_PAGE)) - 1} of {len(chart.rows)}")
+            st.pagination(pages, key="timeline_rows_page", disabled=live)
 
 
 def plan_tab(workbench: Workbench, state: RunState) -> None:
@@ -177,7 +239,9 @@ def plan_tab(workbench: Workbench, state: RunState) -> None:
         st.info("No plan yet." if not state.is_terminal else "This run never got a valid plan.")
         return
     frame = tables.plan_frame(state)
-    st.dataframe(tables.coloured(frame, "outcome", [s.outcome for s in state.steps]), hide_index=True)
+    # Per-cell colours cost the browser time on long plans; there the ● outcome label alone says it.
+    shown = tables.coloured(frame, "outcome", [s.outcome for s in state.steps]) if len(frame) <= 60 else frame
+    st.dataframe(shown, hide_index=True)
     if state.plan.stop_conditions:
         st.caption("Stop conditions")
         st.text("\n".join(f"• {c}" for c in state.plan.stop_conditions))
@@ -192,15 +256,25 @@ def fork_controls(workbench: Workbench, state: RunState) -> None:
         "Fork from a step: a new run inherits the plan and every step before it (decisions and observations), "
         "then runs that step live — with its input as edited here, or with a new plan for the rest."
     )
-    for step in state.plan.steps:
-        with st.expander(f"Fork from here · {step.id} {step.tool}"):
-            key = f"fork_{state.run_id}_{step.id}"
-            edited = st.text_area(
-                "Input (JSON)", json.dumps(step.input, indent=2, ensure_ascii=False), key=f"{key}_input", height=120
-            )
-            replan = st.checkbox("Ask the planner for a new plan for the rest instead", key=f"{key}_replan")
-            if st.button("Fork from here", key=f"{key}_go", icon=":material/call_split:"):
-                start_fork(workbench, state.run_id, step.id, step.input, edited, replan)
+    steps = {step.id: step for step in state.plan.steps}
+    chosen = st.selectbox(
+        "Fork from step",
+        list(steps),
+        index=None,
+        format_func=lambda i: f"{i} · {steps[i].tool}",
+        key=f"fork_{state.run_id}_step",
+        placeholder="Choose a step",
+    )
+    if chosen is None:
+        return
+    step = steps[chosen]
+    key = f"fork_{state.run_id}_{step.id}"
+    edited = st.text_area(
+        "Input (JSON)", json.dumps(step.input, indent=2, ensure_ascii=False), key=f"{key}_input", height=120
+    )
+    replan = st.checkbox("Ask the planner for a new plan for the rest instead", key=f"{key}_replan")
+    if st.button("Fork from here", key=f"{key}_go", icon=":material/call_split:"):
+        start_fork(workbench, state.run_id, step.id, step.input, edited, replan)
 
 
 def start_fork(
@@ -225,15 +299,19 @@ def observations_tab(state: RunState) -> None:
     if not observed:
         st.info("No tool has returned a result yet.")
         return
-    for step in observed:
+    pages = max(1, -(-len(observed) // OBSERVATIONS_PER_PAGE))
+    page = min(st.session_state.get("timeline_observations_page", 1), pages)
+    for step in observed[(page - 1) * OBSERVATIONS_PER_PAGE : page * OBSERVATIONS_PER_PAGE]:
         st.text(f"{step.step_id} · {step.tool} · {step.outcome} · {human_duration(step.duration_ms / 1000)}")
         st.json(step.result, expanded=len(observed) <= 3)
+    if pages > 1:
+        st.pagination(pages, key="timeline_observations_page")
 
 
 def export_tab(workbench: Workbench, view: RunView) -> None:
     st.download_button(
         "Download the run as JSON lines",
-        data=workbench.export(view.run_id),
+        data=lambda: workbench.export(view.run_id),  # built on click, not on every render
         file_name=f"run-{short_id(view.run_id, 12)}.jsonl",
         mime="application/x-ndjson",
         on_click="ignore",
@@ -245,7 +323,7 @@ def export_tab(workbench: Workbench, view: RunView) -> None:
     )
 
 
-def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
+def body(workbench: Workbench, run_id: str, was_live: bool, chosen_seq: int | None) -> None:
     """Everything about the run; re-run alone every second while the run is live."""
     access.recheck()
     with core.errors_as_messages():
@@ -253,29 +331,34 @@ def body(workbench: Workbench, run_id: str, was_live: bool) -> None:
         if was_live and view.state.is_terminal:
             st.rerun()  # the run ended: redraw once without polling
         imported = workbench.is_imported(run_id)
-        header(workbench, view.state, imported)
+        header(workbench, view.state, imported, now=datetime.now(UTC) if was_live else None)
         run_controls.render_run_controls(workbench, view.state, imported)
         if was_live:
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
-        st.plotly_chart(charts.timeline_figure(view.events, live=was_live), config={"displaylogo": False})
-        events, plan, observations, export = st.tabs(["Events", "Plan", "Observations", "Export"])
-        with events:
-            events_tab(view)
-        with plan:
-            plan_tab(workbench, view.state)
-        with observations:
-            observations_tab(view.state)
-        with export:
-            export_tab(workbench, view)
+        waterfall_chart(view, was_live)
+        events_and_payload(view, chosen_seq)
+        # Only the open tab runs (a long run's plan, observations and export are not drawn unseen).
+        plan, observations, export = st.tabs(["Plan", "Observations", "Export"], key="timeline_tab", on_change="rerun")
+        for tab, draw in (
+            (plan, lambda: plan_tab(workbench, view.state)),
+            (observations, lambda: observations_tab(view.state)),
+            (export, lambda: export_tab(workbench, view)),
+        ):
+            if tab.open:
+                with tab:
+                    draw()
 
 
 def main() -> None:
     access.gate()  # first: sign-in or refusal before anything is drawn
+    url = params.timeline_view(st.query_params.to_dict())
+    for problem in url.problems:
+        st.warning(problem, icon=":material/link_off:")
     with core.errors_as_messages():
         workbench = core.workbench()
-        run_id = pick_run(workbench)
+        run_id = pick_run(workbench, url)
         live = not follow(workbench, run_id).state.is_terminal and not workbench.is_imported(run_id)
-    st.fragment(run_every=LIVE_EVERY_S if live else None)(body)(workbench, run_id, live)
+    st.fragment(run_every=LIVE_EVERY_S if live else None)(body)(workbench, run_id, live, url.event)
 
 
 main()

@@ -32,7 +32,7 @@ from typing import NoReturn
 import streamlit as st
 
 from agent_core import AgentError, Settings
-from ui import core
+from ui import core, nav
 
 LOCAL_USER = "human"  # who decides when nobody signs in: what the dashboard has always recorded
 LOGIN_KEY = "access_login"  # a Login object: no widget can put one in session_state
@@ -182,7 +182,11 @@ def approver() -> str:
 
 
 def gate() -> Login:
-    """Admit this session or stop the script: with the sign-in form, a refusal, or a settings error."""
+    """Admit this session or stop the script: with the sign-in form, a refusal, or a settings error.
+
+    Every page calls it first, so it also puts a page opened outside app.py's navigation back inside it.
+    """
+    nav.through_app()
     try:
         settings = core.settings()
     except AgentError as error:  # unreadable settings: closed, with what to fix

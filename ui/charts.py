@@ -1,5 +1,5 @@
-"""The run timeline: one lane per actor, each tool step a span (ToolExecuted -> its outcome),
-every other event a marker; colours by outcome, the same as everywhere else (ui.format).
+"""The run's step waterfall (rows from ``agent_core.step_waterfall``), drawn with plotly; colours by
+outcome, the same as everywhere else (ui.format).
 
 Hover text is escaped: plotly renders a few HTML tags in it, and summaries quote untrusted text.
 """
@@ -9,17 +9,14 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import get_args
+from typing import Any
 
 import plotly.graph_objects as go
 
+from agent_core import Waterfall, WaterfallRow, WaterfallSpan
 from agent_core import events as ev
-from ui.format import OUTCOME_COLOURS, outcome_of
-from ui.tables import summarize
+from ui.format import OUTCOME_COLOURS, human_duration, outcome_of
 
-ACTORS: tuple[str, ...] = get_args(ev.Actor)
 LEGEND = {
     "ok": "ok / approved",
     "rejected": "rejected / denied",
@@ -41,7 +38,7 @@ _EVENT_OUTCOME: dict[type[ev.DomainEvent], str] = {
     ev.StepInterrupted: "interrupted",
     ev.RunCancelled: "interrupted",
 }
-MIN_SPAN_FRACTION = 0.006  # so an instant tool call is still a visible bar
+MIN_SPAN_FRACTION = 0.004  # so an instant decision is still a visible tick
 
 
 def event_outcome(recorded: ev.RecordedEvent) -> str:
@@ -53,115 +50,95 @@ def event_outcome(recorded: ev.RecordedEvent) -> str:
     return _EVENT_OUTCOME.get(type(recorded.event), "info")
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A tool step from its intent to its outcome, in seconds since the run started."""
-
-    step_id: str
-    tool: str
-    start_s: float
-    end_s: float
-    outcome: str
-    hover: str
-
-
-def tool_spans(events: Sequence[ev.RecordedEvent], live: bool) -> list[Span]:
-    """Pair each ToolExecuted with the ObservationCaptured (or StepInterrupted) of its step."""
-    if not events:
-        return []
-    t0, last = events[0].at, events[-1].at
-    open_steps: dict[str, tuple[float, ev.ToolExecuted]] = {}
-    spans: list[Span] = []
-    for recorded in events:
-        e, t = recorded.event, (recorded.at - t0).total_seconds()
-        if isinstance(e, ev.ToolExecuted):
-            open_steps[e.step_id] = (t, e)
-        elif isinstance(e, ev.ObservationCaptured | ev.StepInterrupted) and e.step_id in open_steps:
-            start, intent = open_steps.pop(e.step_id)
-            outcome = event_outcome(recorded)
-            spans.append(Span(e.step_id, intent.tool, start, t, outcome, summarize(recorded)))
-    end = (last - t0).total_seconds()
-    for step_id, (start, intent) in open_steps.items():
-        outcome = "running" if live else "interrupted"
-        spans.append(Span(step_id, intent.tool, start, end, outcome, f"{step_id} {intent.tool} {outcome}"))
-    return spans
-
-
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _marker_hover(recorded: ev.RecordedEvent, t0: datetime) -> str:
-    return f"#{recorded.seq} {recorded.type} (+{(recorded.at - t0).total_seconds():.2f} s): {summarize(recorded)}"
+# How each kind of span looks: decisions thin and pale, a person's wait hatched, tools solid.
+_KIND_STYLE: dict[str, dict[str, Any]] = {
+    "llm": {"width": 0.6, "opacity": 0.9, "pattern": ""},
+    "decision": {"width": 0.3, "opacity": 0.45, "pattern": ""},
+    "waiting": {"width": 0.6, "opacity": 0.8, "pattern": "/"},
+    "tool": {"width": 0.6, "opacity": 0.9, "pattern": ""},
+    "answer": {"width": 0.6, "opacity": 0.9, "pattern": ""},
+}
+KIND_LEGEND = {
+    "llm": "planner (LLM)",
+    "decision": "policy decision",
+    "waiting": "waiting for a person",
+    "tool": "tool",
+    "answer": "final answer",
+}
 
 
-def timeline_figure(events: Sequence[ev.RecordedEvent], live: bool = False) -> go.Figure:
-    """The Gantt-style chart of one run; empty figure for no events."""
+def _span_hover(row: WaterfallRow, span: WaterfallSpan) -> str:
+    lines = [f"{row.key} · {span.label}", f"{KIND_LEGEND[span.kind]} · {human_duration(span.duration_s)}"]
+    if span.open:
+        lines.append(f"in progress: waiting on {span.waits_on}")
+    lines.extend(span.detail.splitlines())
+    return "<br>".join(_escape(line[:200]) for line in lines)
+
+
+def waterfall_figure(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: str = "") -> go.Figure:
+    """The step waterfall: one bar row per given row (top to bottom in order), spans coloured by outcome.
+
+    Instant spans get a minimum width so a decision is still a visible tick; open spans end at the
+    waterfall's ``end_s`` (now, on a live run) and are labelled with what they wait on.
+    """
     figure = go.Figure()
-    if not events:
+    if not rows:
         return figure
-    t0 = events[0].at
-    total = max((events[-1].at - t0).total_seconds(), 1e-3)
-    lanes = list(ACTORS) + sorted({e.actor for e in events} - set(ACTORS))
-
-    # An invisible point per lane keeps every actor's lane on the chart, even before it acts.
+    total = max(chart.end_s, 1e-3)
+    labels = [_escape(r.label) for r in rows]
+    groups: dict[tuple[str, str], list[tuple[str, WaterfallRow, WaterfallSpan]]] = defaultdict(list)
+    for label, row in zip(labels, rows, strict=True):
+        for span in row.spans:
+            groups[(span.kind, outcome_of(span.outcome))].append((label, row, span))
+    # An invisible point per row keeps empty (pending) rows on the chart in plan order.
     figure.add_trace(
         go.Scatter(
-            x=[0] * len(lanes), y=lanes, mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False
+            x=[0] * len(labels), y=labels, mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False
         )
     )
-    bars: dict[str, list[Span]] = defaultdict(list)
-    for span in tool_spans(events, live):
-        bars[span.outcome].append(span)
-    for outcome, spans in bars.items():
+    for (kind, outcome), members in groups.items():
+        style = _KIND_STYLE[kind]
         figure.add_trace(
             go.Bar(
                 orientation="h",
-                y=["tool_executor"] * len(spans),
-                base=[s.start_s for s in spans],
-                x=[max(s.end_s - s.start_s, total * MIN_SPAN_FRACTION) for s in spans],
-                width=0.5,
-                marker={"color": OUTCOME_COLOURS[outcome], "opacity": 0.55},
-                hovertext=[_escape(f"{s.step_id} {s.tool}: {s.end_s - s.start_s:.2f} s — {s.hover}") for s in spans],
+                y=[label for label, _, _ in members],
+                base=[s.start_s for _, _, s in members],
+                x=[max(s.duration_s, total * MIN_SPAN_FRACTION) for _, _, s in members],
+                width=style["width"],
+                marker={
+                    "color": OUTCOME_COLOURS[outcome],
+                    "opacity": style["opacity"],
+                    "pattern": {"shape": style["pattern"]},
+                    "line": {"width": 0},
+                },
+                text=[_escape(s.label if not s.open else f"{s.label} · waiting on {s.waits_on}") for _, _, s in members]
+                if kind != "decision"
+                else None,
+                textposition="outside" if kind != "decision" else None,
+                cliponaxis=False,
+                hovertext=[_span_hover(row, s) for _, row, s in members],
                 hoverinfo="text",
-                name=LEGEND[outcome],
-                legendgroup=outcome,
+                name=f"{KIND_LEGEND[kind]}: {LEGEND[outcome]}",
                 showlegend=False,
             )
         )
-
-    points: dict[str, list[ev.RecordedEvent]] = defaultdict(list)
-    for recorded in events:
-        points[event_outcome(recorded)].append(recorded)
-    for outcome in LEGEND:
-        group = points.get(outcome)
-        if not group:
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=[(e.at - t0).total_seconds() for e in group],
-                y=[e.actor for e in group],
-                mode="markers",
-                marker={
-                    "color": OUTCOME_COLOURS[outcome],
-                    "size": 11,
-                    "symbol": "x" if outcome == "unreadable" else "circle",
-                    "line": {"width": 1, "color": "white"},
-                },
-                hovertext=[_escape(_marker_hover(e, t0)) for e in group],
-                hoverinfo="text",
-                name=LEGEND[outcome],
-                legendgroup=outcome,
+    if chart.live:
+        figure.add_vline(x=chart.end_s, line={"color": OUTCOME_COLOURS["running"], "dash": "dot", "width": 1})
+        if now_label:
+            figure.add_annotation(
+                x=chart.end_s, y=1.0, yref="paper", text=_escape(now_label), showarrow=False, yanchor="bottom"
             )
-        )
-
     figure.update_layout(
         barmode="overlay",
-        height=90 + 44 * len(lanes),
+        height=110 + 30 * len(rows),
         margin={"l": 10, "r": 10, "t": 30, "b": 40},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis={"title": "seconds since the run started", "range": [-0.02 * total, 1.03 * total], "zeroline": False},
-        yaxis={"categoryorder": "array", "categoryarray": list(reversed(lanes)), "title": None},
+        xaxis={"title": "seconds since the run started", "range": [-0.01 * total, 1.25 * total], "zeroline": False},
+        yaxis={"categoryorder": "array", "categoryarray": list(reversed(labels)), "title": None, "automargin": True},
         hoverlabel={"align": "left"},
+        uniformtext={"minsize": 9, "mode": "show"},
     )
     return figure

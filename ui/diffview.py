@@ -50,7 +50,8 @@ def step_cell(step: StepState | None) -> str:
     return f"{mark} {outcome}{why} · {step.tool} {_brief_input(step)}"
 
 
-def _change(row: StepDiff) -> str:
+def change_text(row: StepDiff) -> str:
+    """What changed in an aligned step, in one line ("" when nothing did)."""
     parts = [
         "" if row.plan_change == "same" else f"plan {row.plan_change}",
         row.decision_change,
@@ -63,7 +64,7 @@ def _change(row: StepDiff) -> str:
 def diff_frame(diff: RunDiff) -> pd.DataFrame:
     """One row per aligned step, then outcome, steps ok, tokens and cost rows."""
     rows: list[dict[str, str]] = [
-        {"step": r.key, "original": step_cell(r.original), "replay": step_cell(r.replay), "change": _change(r)}
+        {"step": r.key, "original": step_cell(r.original), "replay": step_cell(r.replay), "change": change_text(r)}
         for r in diff.rows
     ]
     (ok_a, ok_b), (tok_a, tok_b), (usd_a, usd_b) = diff.steps_ok, diff.tokens, diff.cost_usd
@@ -96,7 +97,7 @@ def highlighted(frame: pd.DataFrame) -> Any:
     return frame.style.apply(css)
 
 
-def verdict_banner(diff: RunDiff) -> None:
+def verdict_banner(diff: RunDiff, second: str = "replay") -> None:
     """The verdict and why, on top: red for a regression, green for an improvement, grey otherwise."""
     headline = f"**{diff.verdict.upper()}** · {plural(len(diff.reasons), 'reason')}"
     with st.container(border=True):
@@ -108,7 +109,7 @@ def verdict_banner(diff: RunDiff) -> None:
             st.info(headline, icon=":material/drag_handle:")
         st.text("\n".join(f"• {reason}" for reason in diff.reasons))
         if diff.failure_reasons[1]:
-            st.caption("Why the replay stopped")
+            st.caption(f"Why the {second} stopped")
             st.code(diff.failure_reasons[1], language=None, wrap_lines=True)
 
 
@@ -143,23 +144,23 @@ def _result_text(step: StepState | None) -> str:
     return json.dumps(step.result, ensure_ascii=False, indent=2, sort_keys=True)
 
 
-def step_details(diff: RunDiff) -> None:
-    """One expander per changed step: both sides as JSON and a text diff of their outputs."""
+def step_details(diff: RunDiff, names: tuple[str, str] = ("original", "replay"), limit: int = 50) -> None:
+    """One expander per changed step (the first ``limit``): both sides as JSON and a text diff of their outputs."""
     changed = [r for r in diff.rows if r.changed]
     if not changed:
         return
-    st.caption("Changed steps")
-    for row in changed:
-        with st.expander(f"{md_escape(row.key)} · {md_escape(row.tool)} · {md_escape(_change(row)[:120])}"):
+    st.caption("Changed steps" + (f" (the first {limit} of {len(changed)})" if len(changed) > limit else ""))
+    for row in changed[:limit]:
+        with st.expander(f"{md_escape(row.key)} · {md_escape(row.tool)} · {md_escape(change_text(row)[:120])}"):
             left, right = st.columns(2)
-            for column, name, step in ((left, "original", row.original), (right, "replay", row.replay)):
+            for column, name, step in ((left, names[0], row.original), (right, names[1], row.replay)):
                 with column:
                     st.caption(name)
                     if step is None:
                         st.text(f"(no such step in the {name})")
                     else:
                         st.json(_step_view(step), expanded=False)
-            text_diff = row.output_diff or unified(_result_text(row.original), _result_text(row.replay))
+            text_diff = row.output_diff or unified(_result_text(row.original), _result_text(row.replay), *names)
             if text_diff:
                 st.code(text_diff, language="diff")
 

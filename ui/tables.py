@@ -32,9 +32,9 @@ def payload_of(recorded: RecordedEvent) -> dict[str, Any]:
     return recorded.event.to_payload()
 
 
-def events_frame(events: Sequence[RecordedEvent]) -> pd.DataFrame:
-    """seq, time since the run started, actor, event, summary: the Events tab and the live feed."""
-    start = events[0].at if events else None
+def events_frame(events: Sequence[RecordedEvent], start: datetime | None = None) -> pd.DataFrame:
+    """seq, time since the run started (``start``, else the first event's), actor, event, summary."""
+    start = start or (events[0].at if events else None)
     rows = [
         {
             "seq": e.seq,

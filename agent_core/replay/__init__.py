@@ -8,12 +8,14 @@
 - ``policy_counterfactual`` re-decides the recorded plans of recent runs under another policy
   file without executing anything.
 - ``diff_runs`` aligns two runs step by step and gives a verdict with reasons.
+- ``compare_runs`` does the same for any two runs and adds per-step cost, tokens and latency.
 - ``compare_arms`` replays one recording per arm (models, providers, prompts), judged on request.
 - ``fork`` starts a new run from a step of a recorded one: the prefix inherited, the rest live.
 """
 
 from agent_core.replay.arms import Arm, ArmResult, ArmsReport, ArmTally, compare_arms, compare_arms_all, parse_arm
 from agent_core.replay.batch import ReplayAllReport, originals, replay_all
+from agent_core.replay.compare import RunComparison, StepFigures, compare_runs
 from agent_core.replay.counterfactual import CounterfactualReport, DecisionChange, policy_counterfactual
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, StepDiff, diff_runs
 from agent_core.replay.driver import Overrides, ReplayError, ToolsMode
@@ -48,14 +50,17 @@ __all__ = [
     "Recording",
     "ReplayAllReport",
     "ReplayError",
+    "RunComparison",
     "RunDiff",
     "Scratch",
     "StepDiff",
+    "StepFigures",
     "ToolsMode",
     "VerifyResult",
     "WhatIfResult",
     "compare_arms",
     "compare_arms_all",
+    "compare_runs",
     "continue_replay",
     "diff_runs",
     "expected_stream",

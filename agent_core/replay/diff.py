@@ -30,6 +30,11 @@ UNCHANGED_REASON = "same outcome, same steps succeeded, no new policy decisions,
 LONG_OUTPUT_CHARS = 200
 MAX_DIFF_LINES = 40
 _COST_EPSILON = 1e-6
+Names = tuple[str, str]
+REPLAY_NAMES: Names = ("original", "replay")
+"""How a replay's diff names its two runs (the words ``ReplayDiffed`` reasons were recorded with)."""
+COMPARE_NAMES: Names = ("baseline", "compared run")
+"""How a comparison of any two runs names them: the first is the baseline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,7 @@ def _output(step: StepState | None) -> str:
     return str(value or "")
 
 
-def _observation_change(o: StepState | None, r: StepState | None) -> tuple[str, str]:
+def _observation_change(o: StepState | None, r: StepState | None, names: Names) -> tuple[str, str]:
     a, b = (o.outcome if o else "absent"), (r.outcome if r else "absent")
     if a != b:
         return f"outcome {a} -> {b}", ""
@@ -239,16 +244,16 @@ def _observation_change(o: StepState | None, r: StepState | None) -> tuple[str, 
         return "", ""
     if max(len(out_a), len(out_b)) <= LONG_OUTPUT_CHARS and "\n" not in out_a + out_b:
         return f"output {out_a!r} -> {out_b!r}", ""
-    lines = list(difflib.unified_diff(out_a.splitlines(), out_b.splitlines(), "original", "replay", lineterm="", n=1))
+    lines = list(difflib.unified_diff(out_a.splitlines(), out_b.splitlines(), *names, lineterm="", n=1))
     shown = lines[:MAX_DIFF_LINES] + (
         [f"... {len(lines) - MAX_DIFF_LINES} more lines"] if len(lines) > MAX_DIFF_LINES else []
     )
     return f"output changed ({len(out_a)} -> {len(out_b)} chars)", "\n".join(shown)
 
 
-def _row(o: StepState | None, r: StepState | None) -> StepDiff:
+def _row(o: StepState | None, r: StepState | None, names: Names) -> StepDiff:
     a, b = _decision_label(o), _decision_label(r)
-    observation, text_diff = _observation_change(o, r)
+    observation, text_diff = _observation_change(o, r, names)
     first, last = o or r, r or o
     return StepDiff(
         key=first.step_id if first else "?",
@@ -274,18 +279,19 @@ _HELD_DECISIONS = ("held", "granted", "denied")
 
 
 def _judge(
-    orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float, orig_status: str
+    orig: Any, rep: Any, rows: Sequence[StepDiff], cost_share: float, orig_status: str, names: Names
 ) -> tuple[list[str], list[str]]:
+    first, second = names
     worse: list[str] = []
     better: list[str] = []
     if orig_status == COMPLETED and rep.status != COMPLETED:
         detail = f": {rep.failure_reason}" if rep.failure_reason else ""
         worse.append(
-            f"the replay {'failed' if rep.status == FAILED else 'is ' + rep.status} where the original "
+            f"the {second} {'failed' if rep.status == FAILED else 'is ' + rep.status} where the {first} "
             f"completed{detail}"
         )
     elif rep.status == COMPLETED and orig_status != COMPLETED:
-        better.append(f"the replay completed where the original {orig_status}")
+        better.append(f"the {second} completed where the {first} {orig_status}")
     ok_a, ok_b = orig.count("succeeded"), rep.count("succeeded")
     if ok_b < ok_a:
         worse.append(f"fewer steps succeeded ({ok_a} -> {ok_b})")
@@ -306,9 +312,9 @@ def _judge(
         if r is not None and now in newly and was not in _HELD_DECISIONS:
             worse.append(f"{row.key} ({row.tool}) is newly held for approval by policy rule {r.rule!r}: {r.reason}")
     if rep.budget_exceeded and not orig.budget_exceeded:
-        worse.append(f"the replay exceeded its budget (${rep.cost_usd:.4f} of ${rep.budget_usd:.2f})")
+        worse.append(f"the {second} exceeded its budget (${rep.cost_usd:.4f} of ${rep.budget_usd:.2f})")
     elif orig.budget_exceeded and not rep.budget_exceeded:
-        better.append("the replay stayed within the budget the original exceeded")
+        better.append(f"the {second} stayed within the budget the {first} exceeded")
     rise = rep.cost_usd - orig.cost_usd
     if rise > _COST_EPSILON and rise > cost_share * orig.cost_usd:
         worse.append(
@@ -344,17 +350,25 @@ def _inherited_steps(orig: Any, rep: Any) -> frozenset[str]:
 
 
 def diff_runs(
-    original: Sequence[ev.RecordedEvent], replay: Sequence[ev.RecordedEvent], *, cost_share: float = DEFAULT_COST_SHARE
+    original: Sequence[ev.RecordedEvent],
+    replay: Sequence[ev.RecordedEvent],
+    *,
+    cost_share: float = DEFAULT_COST_SHARE,
+    names: Names = REPLAY_NAMES,
 ) -> RunDiff:
-    """Align and judge two runs from their events (the original first)."""
+    """Align and judge two runs from their events (the original, or any baseline, first).
+
+    ``names`` are the words the reasons use for the two runs: ``("original", "replay")`` for a
+    replay (what ``ReplayDiffed`` records), ``COMPARE_NAMES`` for any two runs. The rules are the same.
+    """
     orig, rep = fold(original), fold(replay)
-    rows = tuple(_row(o, r) for o, r in align(orig.steps, rep.steps))
+    rows = tuple(_row(o, r, names) for o, r in align(orig.steps, rep.steps))
     inherited = _inherited_steps(orig, rep)
     if inherited:  # a fork is compared from its fork point on: the steps before it are the original's own
         rows = tuple(r for r in rows if not (r.key in inherited and not r.changed))
     plan_diff = "\n".join(
         difflib.unified_diff(
-            _plan_lines(orig.steps), _plan_lines(rep.steps), "original plan", "replay plan", lineterm="", n=0
+            _plan_lines(orig.steps), _plan_lines(rep.steps), f"{names[0]} plan", f"{names[1]} plan", lineterm="", n=0
         )
     )
     notes = []
@@ -364,10 +378,10 @@ def diff_runs(
         # Judge both runs by the same rules: the original's "completed" came from older outcome rules.
         orig_status = FAILED
         notes.append(
-            f"the original ended completed under outcome rules {orig.outcome_rules}; under the replay's "
+            f"the {names[0]} ended completed under outcome rules {orig.outcome_rules}; under the {names[1]}'s "
             f"rules {rep.outcome_rules} it failed ({no_answer}), and is compared as failed"
         )
-    worse, better = _judge(orig, rep, rows, cost_share, orig_status)
+    worse, better = _judge(orig, rep, rows, cost_share, orig_status, names)
     verdict: Verdict = "regression" if worse else "improvement" if better else "unchanged"
     if any(r.changed for r in rows) and not worse and not better:
         notes.append("steps changed (see the rows) but no change counts as better or worse")

@@ -74,7 +74,7 @@ OpenPage = Callable[..., AppTest]
 def open_page() -> OpenPage:
     """``open_page("timeline", run_id=...)``: app.py run once, then the page with those query params."""
 
-    def _open(page: str | None = None, **query: str) -> AppTest:
+    def _open(page: str | None = None, /, **query: str) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_S)
         at.query_params.update(query)
         at.run()

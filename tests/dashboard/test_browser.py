@@ -15,8 +15,8 @@ ROW_PX = 35  # glide-data-grid's default row height (the grid is a canvas: rows 
 
 
 def open_app(page: Page, base: str, path: str = "") -> None:
-    """Enter through app.py first: until it has run once in the server process, Streamlit serves a
-    deep link like /runs straight from the pages/ folder, without app.py's navigation and sidebar."""
+    """Enter at / (the Launch page) first, as a person does, then go to ``path``; deep links as the
+    first request are test_browser_deeplinks.py's job."""
     page.goto(base)
     expect(page.get_by_text("Launch a run").first).to_be_visible(timeout=20_000)
     settle(page)

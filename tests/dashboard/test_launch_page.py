@@ -147,7 +147,7 @@ def test_a_launched_run_shows_its_feed_until_it_completes(empty_store, open_page
     assert "$1.00" in shown and "Live:" not in shown
     assert any("green-badge[completed]" in m.value for m in at.markdown)
     assert state.final_summary in [c.value for c in at.code]
-    links = [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
+    links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
     assert ("Open timeline", f"run_id={run_id}") in links
 
 
@@ -162,7 +162,7 @@ def test_a_held_run_says_so_and_links_to_the_approval_queue(empty_store, open_pa
     assert "step_3 write_file — rule no_overwrite" in shown
     assert "latest: #11 ApprovalRequested" in shown
     assert "the feed is complete" not in shown  # a held run has not ended
-    links = [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
+    links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
     assert ("Open the approval queue", f"run_id={run_id}") in links
 
 

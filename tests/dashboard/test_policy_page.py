@@ -71,7 +71,7 @@ def test_the_queue_shows_the_held_step_with_its_input_rule_and_buttons(seeded, o
     assert "# Report" in [c.value for c in at.code]  # the exact content to be written
     assert [b.label for b in at.button] == ["Approve 1", "Deny 1", "Approve", "Deny", "Compare decisions"]
     assert [t.label for t in at.text_input][:3] == ["Run id starts with", "One comment for this held step", "Comment"]
-    links = [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
+    links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
     assert ("Open timeline", f"run_id={ids.waiting}") in links
 
 

@@ -113,7 +113,7 @@ def test_a_whatif_with_the_strict_policy_is_a_regression_with_the_held_step_high
     # the replay waits for a person: the page says so and links to the queue
     assert "Approve or deny it in the queue" in shown
     assert ("Open the approval queue", f"run_id={replay_id}") in [
-        (p.proto.label, p.proto.query_string) for p in at.get("page_link")
+        (p.proto.label, p.proto.query_string) for p in at.main.get("page_link")
     ]
     # listed under earlier replays with its verdict, and recorded in the store as a replay of the run
     assert any(short_id(replay_id) in t.value and "policy strict.yaml, tools recorded" in t.value for t in at.text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from agent_core import events as ev
 from agent_core.projections import open_store
 from tests.dashboard.conftest import OpenPage, no_exceptions, texts
@@ -60,7 +62,7 @@ def test_choosing_a_row_offers_its_timeline_and_a_replay(seeded, open_page: Open
     at.session_state["runs_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     no_exceptions(at)
-    links = [link.proto for link in at.get("page_link")]
+    links = [link.proto for link in at.main.get("page_link")]
     assert [(link.label, link.query_string) for link in links] == [
         ("Open timeline", f"run_id={ids.replay}"),
         ("Replay", f"run_id={ids.replay}"),
@@ -100,3 +102,57 @@ def test_an_empty_store_says_how_to_launch_a_first_run(empty_store, open_page: O
     no_exceptions(at)
     assert not at.dataframe
     assert 'python -m agent_core run "' in at.info[0].value
+
+
+def test_filters_sort_and_page_come_from_the_address_bar_and_go_back_into_it(seeded, open_page: OpenPage) -> None:
+    _, ids = seeded
+    at = open_page("runs", status="failed,cancelled", sort="oldest")
+    no_exceptions(at)
+    assert list(table(at)["run"]) == [short_id(ids.failed), short_id(ids.cancelled)]  # oldest first
+    assert at.multiselect(key="runs_status").value == ["failed", "cancelled"]
+    assert at.selectbox(key="runs_sort").value == "oldest"
+
+    at.text_input(key="runs_text").input("notes").run()
+    assert at.query_params["q"] == "notes" and at.query_params["status"] == "failed,cancelled"
+    at.selectbox(key="runs_sort").select("newest").run()
+    assert "sort" not in at.query_params  # the default is left out of the address
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"status": "exploded"}, "Ignored status 'exploded': expected one of running"),
+        ({"page": "0"}, "Ignored page='0'"),
+        ({"page": "1e99"}, "Ignored page='1e99'"),
+        ({"from": "2026-13-45"}, "Ignored from='2026-13-45': expected a day as YYYY-MM-DD"),
+        ({"show": "<img src=x>"}, "Ignored show='<img src=x>'"),
+        ({"q": "a\x00b"}, "Ignored q: the search text has control characters"),
+        ({"sort": "cost; DROP TABLE runs"}, "Ignored sort='cost; DROP TABLE runs'"),
+    ],
+)
+def test_hostile_address_bar_values_are_explained_and_the_default_view_shown(
+    seeded, open_page: OpenPage, query: dict[str, str], message: str
+) -> None:
+    at = open_page("runs", **query)
+    no_exceptions(at)
+    assert message in texts(at)
+    assert len(table(at)) == 7
+
+
+def test_a_page_past_the_end_falls_back_to_the_first(seeded, open_page: OpenPage) -> None:
+    at = open_page("runs", page="40")
+    no_exceptions(at)
+    assert len(table(at)) == 7
+    assert "page" not in at.query_params
+
+
+def test_two_selected_rows_offer_a_comparison_older_run_first(seeded, open_page: OpenPage) -> None:
+    _, ids = seeded
+    at = open_page("runs")
+    rows = list(table(at)["run"])
+    picked = [rows.index(short_id(ids.replay)), rows.index(short_id(ids.completed))]
+    at.session_state["runs_table"] = {"selection": {"rows": picked, "columns": [], "cells": []}}
+    at.run()
+    no_exceptions(at)
+    links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
+    assert links == [("Compare", f"a={ids.completed}&b={ids.replay}")]

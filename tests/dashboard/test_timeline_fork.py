@@ -23,13 +23,13 @@ def test_each_step_offers_fork_from_here_and_the_edited_input_reaches_the_fork(f
     _, ids = forkable
     at = open_page("timeline", run_id=ids.completed)
     no_exceptions(at)
-    labels = [e.label for e in at.expander]
-    assert [label for label in labels if label.startswith("Fork from here")] == [
-        "Fork from here · step_1 web_search",
-        "Fork from here · step_2 summarize",
-        "Fork from here · step_3 write_file",
+    picker = at.selectbox(key=f"fork_{ids.completed}_step")
+    assert picker.options == [
+        "step_1 · web_search",
+        "step_2 · summarize",
+        "step_3 · write_file",
     ]
-
+    picker.select("step_1").run()
     at.text_area(key=f"fork_{ids.completed}_step_1_input").set_value('{"query": "event sourcing", "max_results": 2}')
     at.button(key=f"fork_{ids.completed}_step_1_go").click().run()
     no_exceptions(at)
@@ -54,6 +54,7 @@ def test_each_step_offers_fork_from_here_and_the_edited_input_reaches_the_fork(f
 def test_a_bad_input_says_what_to_fix_and_forks_nothing(forkable, open_page: OpenPage) -> None:
     _, ids = forkable
     at = open_page("timeline", run_id=ids.completed)
+    at.selectbox(key=f"fork_{ids.completed}_step").select("step_2").run()
     at.text_area(key=f"fork_{ids.completed}_step_2_input").set_value("{not json")
     at.button(key=f"fork_{ids.completed}_step_2_go").click().run()
     assert any("The input is not JSON" in e.value for e in at.error)

@@ -1,4 +1,4 @@
-"""ui helpers without Streamlit: formatting, event summaries, tool spans and the chart's hover text."""
+"""ui helpers without Streamlit: formatting, event summaries, the waterfall and the chart's hover text."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent_core import events as ev
+from agent_core import step_waterfall
 from agent_core.projections import load_events, open_store
 from tests.dashboard.seed import HOSTILE_GOAL, seed
 from tests.store.catalogue import example
@@ -39,19 +40,22 @@ def test_events_are_summarized_and_spans_pair_intent_with_outcome(tmp_path: Path
 
     summaries = [tables.summarize(e) for e in failed]
     assert "step_2 summarize — rule no_untrusted_input: input from <b>the web</b>" in summaries
-    assert [(s.step_id, s.outcome) for s in charts.tool_spans(failed, live=False)] == [
-        ("step_1", "ok"),
+    chart = step_waterfall(failed)
+    assert [(r.key, r.outcome) for r in chart.rows] == [
+        ("planning", "succeeded"),
+        ("step_1", "succeeded"),
+        ("step_2", "rejected"),
         ("step_3", "failed"),
+        ("answer", "failed"),
     ]
-    assert [s.outcome for s in charts.tool_spans(cancelled, live=False)] == ["interrupted"]
-    assert [s.outcome for s in charts.tool_spans(running, live=True)] == ["running"]
-    assert [s.outcome for s in charts.tool_spans(running, live=False)] == ["interrupted"]
+    assert step_waterfall(cancelled).rows[1].outcome == "interrupted"
+    assert step_waterfall(running, now=running[-1].at + timedelta(seconds=3)).waiting_on == "a tool"
 
-    figure = charts.timeline_figure(failed)
+    figure = charts.waterfall_figure(chart, chart.rows)
     hovers = [h for trace in figure.data if trace.hovertext for h in trace.hovertext]
     assert any("input from &lt;b&gt;the web&lt;/b&gt;" in h for h in hovers)  # plotly would render raw tags
     assert not any("<b>" in h or HOSTILE_GOAL in h for h in hovers)
-    assert {trace.name for trace in figure.data if trace.showlegend is not False} >= {"ok / approved", "failed"}
+    assert {y for trace in figure.data for y in trace.y} >= {"step_2 · summarize · rejected", "answer · failed"}
 
 
 def test_decisions_are_coloured_from_the_one_decision_vocabulary() -> None:

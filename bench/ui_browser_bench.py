@@ -1,0 +1,249 @@
+"""Dashboard pages as a person waits for them: headless Chromium against ``streamlit run app.py``.
+
+    python bench/ui_browser_bench.py [--runs 100000] [--events 1000] [--held 1000] [--steps 100] [--repeats 5]
+
+For each page: the median of ``--repeats`` loads (a new browser page each, after one warm-up) of
+the time from navigation to the page's main content being visible, printed beside the AppTest
+script time of the same page in a fresh session (what ui_bench.py measures: the script alone,
+without websocket, rendering or the browser). The ratio browser / AppTest says how much of the
+wait the script explains. Target: at most 1 s per page.
+
+Pages: Runs over ``--runs`` runs; Timeline of an ``--events``-event run; Policy with ``--held`` held
+steps; Compare of two ``--steps``-step runs; and an approval: click Approve on the Policy page
+until its confirmation shows.
+
+The store is a SQLite file written once per run of the bench (runs index bulk-inserted, the
+rest through the real store). Needs Chromium at /usr/bin/chromium and playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _common import ROOT, ensure_import_path, progress, repeat, seconds
+
+ensure_import_path()
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from ui_bench import bulk_runs  # noqa: E402
+
+from agent_core import events as ev  # noqa: E402
+from agent_core.policy import Policy  # noqa: E402
+from agent_core.projections import open_store  # noqa: E402
+from agent_core.store import EventStore  # noqa: E402
+from tests.dashboard.conftest import CHROMIUM, streamlit_server  # noqa: E402
+from tests.dashboard.seed import PLANNER, RunBuilder, big_run, plan_of  # noqa: E402
+
+TARGET_S = 1.0
+TIMELINE_RUN = "bench-timeline"
+COMPARE_A, COMPARE_B = "bench-compare-a", "bench-compare-b"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def held_runs(store: EventStore, count: int, policy_sha: str) -> None:
+    """``count`` runs each waiting for a person to approve its write_file step (real events, real store)."""
+    plan = plan_of(["write_file"])
+    start_at = datetime.now(UTC) - timedelta(days=2)
+    for i in range(count):
+        b = RunBuilder(store, f"bench-held-{i:05d}", start_at + timedelta(seconds=i))
+        b.add(
+            ev.RunStarted(
+                goal=f"Write report {i}",
+                max_steps=4,
+                budget_usd=0.5,
+                planner=PLANNER,
+                policy_sha=policy_sha,
+                policy_path="policies/default.yaml",
+            ),
+            after_s=0,
+        )
+        b.add(ev.PlanGenerated(plan=plan, raw_text=plan.model_dump_json()))
+        step = plan.steps[0]
+        b.add(
+            ev.ApprovalRequested(
+                step_id=step.id, tool=step.tool, input=dict(step.input), rule="confirm_overwrite", reason="bench"
+            )
+        )
+        b.flush()
+
+
+def build_store(folder: Path, args: argparse.Namespace) -> str:
+    url = f"sqlite:///{folder / 'bench.db'}"
+    store = open_store(url)
+    try:
+        progress(f"a {args.events:,}-event run, two {args.steps}-step runs, {args.held:,} held steps")
+        big_run(store, TIMELINE_RUN, args.events)
+        for run_id in (COMPARE_A, COMPARE_B):
+            big_run(store, run_id, 6 + 4 * args.steps)
+        held_runs(store, args.held, Policy.load(ROOT / "policies" / "default.yaml").sha)
+    finally:
+        store.close()
+    progress(f"{args.runs:,} runs in the runs index")
+    # Index rows without events: none of them may claim to wait for approval (the Policy page reads those runs).
+    bulk_runs(url, args.runs, statuses=("completed", "completed", "completed", "failed", "cancelled"))
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A page to load and what on it means 'the main content is visible'."""
+
+    name: str
+    path: str
+    visible: Callable[[Page], None]
+    apptest_page: str
+    query: dict[str, str]
+
+
+def _runs_visible(page: Page) -> None:
+    page.get_by_text("Runs in view").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+
+
+def _timeline_visible(page: Page) -> None:
+    page.get_by_test_id("stPlotlyChart").locator(".main-svg").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+
+
+def _policy_visible(page: Page) -> None:
+    page.get_by_text("Approval queue").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Approve").first.wait_for(timeout=60_000)
+
+
+def _compare_visible(page: Page) -> None:
+    page.get_by_text("Verdict").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+
+
+def targets(args: argparse.Namespace) -> list[Target]:
+    return [
+        Target(f"Runs, {args.runs:,} runs", "runs", _runs_visible, "runs", {}),
+        Target(
+            f"Timeline, {args.events:,}-event run",
+            f"timeline?run_id={TIMELINE_RUN}",
+            _timeline_visible,
+            "timeline",
+            {"run_id": TIMELINE_RUN},
+        ),
+        Target(f"Policy, {args.held:,} held steps", "policy", _policy_visible, "policy", {}),
+        Target(
+            f"Compare, two {args.steps}-step runs",
+            f"compare?a={COMPARE_A}&b={COMPARE_B}",
+            _compare_visible,
+            "compare",
+            {"a": COMPARE_A, "b": COMPARE_B},
+        ),
+    ]
+
+
+def browser_load(browser, base: str, target: Target) -> float:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        start = time.perf_counter()
+        page.goto(f"{base}/{target.path}", wait_until="commit")
+        target.visible(page)
+        return time.perf_counter() - start
+    finally:
+        page.close()
+
+
+def approval_click(browser, base: str) -> float:  # type: ignore[no-untyped-def]
+    """Open the Policy page (untimed), then time Approve on the first card until its confirmation shows."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{base}/policy")
+        _policy_visible(page)
+        page.wait_for_selector(IDLE, timeout=60_000)
+        start = time.perf_counter()
+        page.get_by_role("button", name="Approve").first.click()
+        page.get_by_text("; the run continues.").first.wait_for(timeout=60_000)
+        return time.perf_counter() - start
+    finally:
+        page.close()
+
+
+def apptest_time(target: Target) -> float:
+    """A fresh AppTest session of app.py opened on the page (the script alone, no browser)."""
+
+    def render() -> None:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params.update(target.query)
+        at.switch_page(f"pages/{target.apptest_page}.py").run()
+        if at.exception:
+            raise SystemExit(f"{target.name}: the page raised {[e.value for e in at.exception]}")
+
+    return seconds(render)
+
+
+def row(name: str, browser_s: list[float], apptest_s: float | None) -> bool:
+    ordered = sorted(browser_s)
+    median = ordered[len(ordered) // 2]
+    verdict = "PASS" if median <= TARGET_S else "MISS"
+    script = f"{apptest_s * 1000:7.0f} ms" if apptest_s is not None else "      —   "
+    ratio = f"{median / apptest_s:5.1f}x" if apptest_s else "   — "
+    print(
+        f"{name:<34} browser median {median * 1000:6.0f} ms (min {ordered[0] * 1000:.0f}, max {ordered[-1] * 1000:.0f})"
+        f"  AppTest {script}  browser/AppTest {ratio}  target <= {TARGET_S * 1000:.0f} ms  {verdict}"
+    )
+    return median <= TARGET_S
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000)
+    parser.add_argument("--held", type=int, default=1_000)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        raise SystemExit(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = build_store(folder, args)
+        os.environ["DATABASE_URL"] = url
+        os.environ["AGENT_WORKSPACE"] = str(folder / "workspace")
+        os.chdir(ROOT)
+        passed = []
+        print(
+            f"store: SQLite, {args.runs:,} runs in the index; {args.repeats} browser loads per page after a warm-up; "
+            f"machine: {os.cpu_count()} cores, shared (figures are medians; compare ratios, not absolutes)"
+        )
+        server = streamlit_server(folder, DATABASE_URL=url, AGENT_WORKSPACE=str(folder / "workspace"))
+        with server as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                for target in targets(args):
+                    progress(f"loading {target.name}")
+                    sample = repeat(lambda _, t=target: browser_load(browser, base, t), args.repeats)
+                    apptest = repeat(lambda _, t=target: apptest_time(t), 3).median
+                    passed.append(row(target.name, list(sample.values), apptest))
+                progress("approving held steps")
+                clicks = repeat(lambda _: approval_click(browser, base), args.repeats)
+                passed.append(row("Approve click -> confirmation", list(clicks.values), None))
+            finally:
+                browser.close()
+    sys.exit(0 if all(passed) else 1)
+
+
+if __name__ == "__main__":
+    main()
