@@ -140,8 +140,8 @@ def settle(page: Any) -> None:
 
 
 @contextmanager
-def streamlit_server(folder: Path, **env_overrides: str) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port with these settings; yields its base URL.
+def streamlit_server(folder: Path, script: Path | None = None, **env_overrides: str) -> Iterator[str]:
+    """``streamlit run app.py`` (or ``script``) on a free loopback port with these settings; yields its base URL.
 
     The developer's keys, provider URLs and planner choice never leak in: only ``env_overrides`` set them.
     """
@@ -167,7 +167,7 @@ def streamlit_server(folder: Path, **env_overrides: str) -> Iterator[str]:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                str(script or "app.py"),
                 "--server.headless",
                 "true",
                 "--server.address",
