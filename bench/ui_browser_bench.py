@@ -184,6 +184,22 @@ def browser_load(new_tab: Callable[[], Page], base: str, target: Target) -> floa
         page.close()
 
 
+def sidebar_click(new_tab: Callable[[], Page], base: str, target: Target, link: str) -> float:
+    """Open Launch (untimed), then time a click on the sidebar's ``link`` until ``target``'s content shows:
+    moving between pages inside the app, as a person does all day (no new shell, no script re-parse)."""
+    page = new_tab()
+    try:
+        page.goto(f"{base}/launch")
+        page.get_by_role("heading", name="Launch a run").wait_for(timeout=60_000)
+        page.wait_for_selector(IDLE, timeout=60_000)
+        start = time.perf_counter()
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=link).first.click()
+        target.visible(page)
+        return time.perf_counter() - start
+    finally:
+        page.close()
+
+
 def approval_click(new_tab: Callable[[], Page], base: str) -> float:
     """Open the Policy page (untimed), then time Approve on the first card until its confirmation shows."""
     page = new_tab()
@@ -269,6 +285,13 @@ def main() -> None:
                     again = repeat(lambda _, t=target: browser_load(returning.new_page, base, t), args.repeats)
                     apptest = repeat(lambda _, t=target: apptest_time(t), 3).median
                     passed.append(row(target.name, list(again.values), apptest, list(first.values)))
+                in_sidebar = {t.apptest_page: t for t in targets(args)}  # the pages a sidebar link opens as they are
+                for link, target in (("Runs", in_sidebar["runs"]), ("Policy", in_sidebar["policy"])):
+                    progress(f"{link} from the sidebar")
+                    clicks = repeat(
+                        lambda _, t=target, n=link: sidebar_click(returning.new_page, base, t, n), args.repeats
+                    )
+                    passed.append(row(f"{link}: sidebar click from Launch", list(clicks.values), None))
                 progress("approving held steps")
                 clicks = repeat(lambda _: approval_click(returning.new_page, base), args.repeats)
                 passed.append(row("Approve click -> confirmation", list(clicks.values), None))
