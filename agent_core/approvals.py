@@ -89,8 +89,7 @@ def _pending_query(columns: Sequence[Any], wanted: ApprovalFilter) -> Any:
     if wanted.rules:
         query = query.where(d.c.rule.in_(list(wanted.rules)))
     if wanted.run_prefix:
-        escaped = wanted.run_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(d.c.run_id.like(f"{escaped}%", escape="\\"))
+        query = query.where(d.c.run_id.startswith(wanted.run_prefix, autoescape=True))
     if wanted.replays is True:
         query = query.where(d.c.replay_of.is_not(None))
     elif wanted.replays is False:
@@ -144,8 +143,7 @@ def recorded_decisions(
     if outcomes:
         query = query.where(d.c.outcome.in_(list(outcomes)))
     if run_prefix:
-        escaped = run_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(d.c.run_id.like(f"{escaped}%", escape="\\"))
+        query = query.where(d.c.run_id.startswith(run_prefix, autoescape=True))
     query = query.order_by(d.c.at.desc(), d.c.run_id.desc(), d.c.seq.desc()).limit(limit)
     return [
         PolicyDecision(

@@ -938,8 +938,7 @@ class EventStore:
 
     def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
         """Run ids that start with ``prefix`` (ids are shown shortened; the primary key serves the range)."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = select(runs_table.c.run_id).where(runs_table.c.run_id.like(f"{escaped}%", escape="\\")).limit(limit)
+        query = select(runs_table.c.run_id).where(runs_table.c.run_id.startswith(prefix, autoescape=True)).limit(limit)
         with self._read.connect() as conn:
             return [row.run_id for row in conn.execute(query)]
 
