@@ -134,6 +134,13 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
+def waterfall(page: Any) -> Any:
+    """The Timeline's step waterfall. While a run is live its figure changes every refresh, and Streamlit
+    keeps the previous drawing (marked stale, so the chart never blinks) until the new one has rendered:
+    for a moment the page holds two charts; the first is the current one."""
+    return page.get_by_test_id("stPlotlyChart").first
+
+
 def settle(page: Any) -> None:
     """Wait until the script run triggered by the last interaction has finished."""
     page.wait_for_selector(IDLE, timeout=20_000)

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from agent_core import events as ev
 from agent_core.projections import open_store
-from tests.dashboard.conftest import screenshot, settle, streamlit_server
+from tests.dashboard.conftest import screenshot, settle, streamlit_server, waterfall
 from tests.dashboard.seed import RunBuilder, continue_running, plan_of, run_id_for, seed, start
 
 pytestmark = pytest.mark.browser
@@ -67,7 +67,7 @@ def test_timeline_waterfall_and_selected_event_reopen_from_a_copied_link(
 ) -> None:
     base, _, ids = dashboard
     page.goto(f"{base}/timeline?run_id={ids.waiting}")
-    chart = page.get_by_test_id("stPlotlyChart")
+    chart = waterfall(page)
     expect(chart).to_be_visible(timeout=30_000)
     for label in ("planning · succeeded", "step_1 · web_search · succeeded", "step_3 · write_file · held"):
         expect(chart.get_by_text(label).first).to_be_visible()
@@ -108,7 +108,7 @@ def test_a_live_waterfall_grows_up_to_now_and_shows_new_events(dashboard, page: 
     screenshot(page, "timeline-live-waterfall")
 
     continue_running(url, run_id, finish_run=True)
-    chart = page.get_by_test_id("stPlotlyChart")
+    chart = waterfall(page)
     expect(chart.get_by_text("answer · completed").first).to_be_visible(timeout=10_000)
     expect(page.get_by_text("In progress:")).to_have_count(0)
 
