@@ -52,7 +52,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
@@ -150,6 +150,9 @@ PG_TXID_COLUMN = (
     "ALTER TABLE events ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT '0'::xid8",
     "ALTER TABLE events ALTER COLUMN txid SET DEFAULT pg_current_xact_id()",
 )
+PG_PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before use (a server restart or an
+idle timeout may have closed it); one back from a statement within that time is used as is."""
 MAX_REMEMBERED_RUNS = 4096  # runs whose head a store remembers from its own appends (then it forgets them all)
 
 SQLITE_TRIGGERS = (
@@ -424,7 +427,8 @@ class EventStore:
                 given = parsed.query.get("options", "")
                 given = given if isinstance(given, str) else " ".join(given)
                 options = f"{given} -c timezone=UTC".strip()
-                engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+                engine = create_engine(url, connect_args={"options": options})
+                _ping_after_idle(engine)
                 self._write = self._read = engine
             self._create_schema(create)
         except ConfigError as error:
@@ -632,7 +636,12 @@ class EventStore:
                     self._heads.clear()
                 self._heads[run_id] = head
                 return appended
-            except BaseException:
+            except BaseException as error:
+                if isinstance(error, dbapi.Error) and self._write.dialect.is_disconnect(
+                    error, raw.dbapi_connection, None
+                ):
+                    raw.invalidate()  # the server closed it: the pool opens a new one (no rollback on a dead socket)
+                    raise
                 with suppress(dbapi.Error):
                     raw.rollback()
                     if self.dialect == "postgresql":  # a failed write may have left the position lock held
@@ -1135,6 +1144,32 @@ class _NewRun:
     chain: str
     state: Any = None
     """The caller's fold at the expected seq, for the indexer (see ``RunIndex.state``)."""
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, skipped for a connection that was in use less than ``PG_PING_AFTER_IDLE_S`` ago.
+
+    The ping is a round trip before every checkout; an append is one round trip after its first, so
+    pinging always made a single writer pay two. A connection that just finished a statement is as
+    alive as a ping can tell; a failure after that is the same as a connection lost mid-append. A
+    failed ping raises SQLAlchemy's ``DisconnectionError``: the pool replaces the connection and
+    retries the checkout (its documented custom pessimistic handling).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PG_PING_AFTER_IDLE_S:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"a pooled connection failed its ping: {_first_line(error)}") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,8 @@ def streamlit_server(folder: Path, script: Path | None = None, **env_overrides: 
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if b"Traceback" in log.read_bytes():  # the page shows only "This app has encountered an error"
+            sys.stderr.write(f"--- {log} ---\n{log.read_text(errors='replace')}")
 
 
 @pytest.fixture(scope="session")
