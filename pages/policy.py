@@ -35,7 +35,7 @@ from ui.format import (
     short_id,
     status_label,
 )
-from ui.overview import decisions_by_rule_figure
+from ui.overview import draw_decisions_by_rule
 
 DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
 SHOWN_DECIDED = 5
@@ -337,8 +337,7 @@ def decisions(workbench: Workbench) -> None:
             )
         else:
             st.info("No decision matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
-    with chart_col:
-        st.plotly_chart(decisions_by_rule_figure(counts, "Decisions by rule (all runs)"), config={"displaylogo": False})
+    draw_decisions_by_rule(chart_col, counts, "Decisions by rule (all runs)")
 
 
 # --- the rules in force ----------------------------------------------------------------------

@@ -1,110 +1,93 @@
 """Overview charts: runs per day by status, cost per day, p50/p95 duration, decisions by rule.
 
 The figures come from ``Workbench.overview`` (the runs and decisions indexes, aggregated by the
-database); this module only draws them, in the shared outcome colours.
+database); this module shapes them into tables and draws them in the shared outcome colours.
+
+Plain bar and line charts use Streamlit's built-in Vega-Lite charts, not plotly: the Runs and
+Policy pages are where a person clicks all day, and plotly's script (4.7 MB) held the browser's
+main thread for about half a second on every load of a page that drew one (bench/README). The
+Timeline's waterfall, which needs plotly's patterns and hover text, keeps it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from agent_core import DECISION_OUTCOMES, RunOverview, Workbench
 from ui.format import OUTCOME_COLOURS, colour, human_duration, money, outcome_of, status_label
 
 STATUS_ORDER = ("completed", "failed", "cancelled", "waiting_approval", "running")
-_LAYOUT = {
-    "margin": {"l": 10, "r": 10, "t": 36, "b": 10},
-    "legend": {"orientation": "h", "y": -0.2},
-    "height": 260,
-    "xaxis": {"type": "category"},  # one bar per day that had runs, labelled by date (no clock times)
-    "yaxis": {"rangemode": "tozero"},
-}
+CHART_HEIGHT = 240
 
 
-def _label(day: date) -> str:
-    return day.strftime("%b %d")
+def _days(days: list[date]) -> pd.Index:
+    """Day labels; the charts keep the frame's (chronological) order (``sort=False``)."""
+    return pd.Index([d.strftime("%b %d") for d in days], name="day")
 
 
-def runs_per_day_figure(overview: RunOverview) -> go.Figure:
-    """Stacked bars: runs started per day, by how they stand now."""
-    figure = go.Figure()
-    days = [_label(d.day) for d in overview.days]
+def runs_per_day(overview: RunOverview) -> tuple[pd.DataFrame, list[str]]:
+    """Runs started per day (rows), one column per status as it stands now (STATUS_ORDER), and
+    the columns' colours."""
     statuses = [s for s in STATUS_ORDER if any(s in d.by_status for d in overview.days)]
     statuses += sorted({s for d in overview.days for s in d.by_status} - set(statuses))
-    for status in statuses:
-        figure.add_bar(
-            x=days,
-            y=[d.by_status.get(status, 0) for d in overview.days],
-            name=status_label(status),
-            marker_color=colour(status),
-            hovertemplate="%{x}: %{y} " + status_label(status) + "<extra></extra>",
-        )
-    figure.update_layout(barmode="stack", title={"text": "Runs per day by status", "font": {"size": 14}}, **_LAYOUT)
-    return figure
-
-
-def cost_per_day_figure(overview: RunOverview) -> go.Figure:
-    """Bars: what the runs started each day cost (USD)."""
-    figure = go.Figure()
-    figure.add_bar(
-        x=[_label(d.day) for d in overview.days],
-        y=[d.cost_usd for d in overview.days],
-        marker_color=OUTCOME_COLOURS["running"],
-        hovertemplate="%{x}: $%{y:.4f}<extra></extra>",
-        name="cost",
+    frame = pd.DataFrame(
+        {status_label(s): [d.by_status.get(s, 0) for d in overview.days] for s in statuses},
+        index=_days([d.day for d in overview.days]),
     )
-    figure.update_layout(title={"text": "Cost per day (USD)", "font": {"size": 14}}, showlegend=False, **_LAYOUT)
-    figure.update_yaxes(tickprefix="$", rangemode="tozero")
-    return figure
+    return frame, [colour(s) for s in statuses]
 
 
-def duration_figure(overview: RunOverview) -> go.Figure:
-    """Lines: the median and 95th percentile duration of the runs that ended, per start day."""
-    figure = go.Figure()
+def cost_per_day(overview: RunOverview) -> pd.DataFrame:
+    """What the runs started each day cost, in USD."""
+    return pd.DataFrame(
+        {"cost (USD)": [d.cost_usd for d in overview.days]},
+        index=_days([d.day for d in overview.days]),
+    )
+
+
+def duration_per_day(overview: RunOverview) -> pd.DataFrame:
+    """The median and 95th percentile duration (seconds) of the runs that ended, per start day."""
     days = [d for d in overview.days if d.p50_s is not None]
-    for name, values, dash in (
-        ("p50", [d.p50_s for d in days], "solid"),
-        ("p95", [d.p95_s for d in days], "dot"),
-    ):
-        figure.add_scatter(
-            x=[_label(d.day) for d in days],
-            y=values,
-            name=name,
-            mode="lines+markers",
-            line={"dash": dash, "color": OUTCOME_COLOURS["ok"]},
-            hovertemplate="%{x} " + name + ": %{y:.2f} s<extra></extra>",
-        )
-    figure.update_layout(title={"text": "Duration of ended runs (s)", "font": {"size": 14}}, **_LAYOUT)
-    return figure
+    return pd.DataFrame(
+        {"p50 (s)": [d.p50_s for d in days], "p95 (s)": [d.p95_s for d in days]},
+        index=_days([d.day for d in days]),
+    )
 
 
-def decisions_by_rule_figure(counts: dict[tuple[str, str], int], title: str = "Decisions by rule") -> go.Figure:
-    """Horizontal bars per rule, stacked by outcome in the shared outcome colours."""
+def decisions_by_rule(counts: Mapping[tuple[str, str], int]) -> tuple[pd.DataFrame, list[str]]:
+    """Decisions per rule (rows, most decisions first), one column per outcome (DECISION_OUTCOMES order), and
+    the columns' colours."""
     total = {rule: sum(n for (r, _), n in counts.items() if r == rule) for rule, _ in counts}
     rules = sorted(total, key=lambda r: (-total[r], r))
-    figure = go.Figure()
-    for name in DECISION_OUTCOMES:
-        if any(outcome == name for _, outcome in counts):
-            figure.add_bar(
-                y=rules,
-                x=[counts.get((rule, name), 0) for rule in rules],
-                name=name,
-                orientation="h",
-                marker_color=OUTCOME_COLOURS[outcome_of(name)],
-                hovertemplate="%{y}: %{x} " + name + "<extra></extra>",
-            )
-    figure.update_layout(
-        barmode="stack",
-        height=max(220, 60 + 28 * len(rules)),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title={"text": title, "font": {"size": 14}},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.15},
+    outcomes = [name for name in DECISION_OUTCOMES if any(outcome == name for _, outcome in counts)]
+    frame = pd.DataFrame(
+        {name: [counts.get((rule, name), 0) for rule in rules] for name in outcomes},
+        index=pd.Index(rules, name="rule"),
     )
-    return figure
+    return frame, [OUTCOME_COLOURS[outcome_of(name)] for name in outcomes]
+
+
+def draw_decisions_by_rule(where: DeltaGenerator, counts: Mapping[tuple[str, str], int], title: str) -> None:
+    """Horizontal bars per rule, stacked by outcome in the shared outcome colours."""
+    frame, colours = decisions_by_rule(counts)
+    where.caption(title)
+    where.bar_chart(
+        frame.reset_index(),
+        x="rule",
+        y=list(frame.columns),
+        color=colours,
+        horizontal=True,
+        sort=False,  # most decisions first, as the frame is ordered
+        stack=True,
+        x_label="",
+        y_label="decisions",
+        height=max(CHART_HEIGHT, 60 + 28 * len(frame)),
+    )
 
 
 def render_overview(workbench: Workbench, days: int = 30) -> None:
@@ -121,13 +104,39 @@ def render_overview(workbench: Workbench, days: int = 30) -> None:
             "(from the runs and decisions indexes)"
         )
         left, right = st.columns(2)
-        config = {"displaylogo": False}
-        left.plotly_chart(runs_per_day_figure(overview), config=config, key="overview_runs")
-        right.plotly_chart(cost_per_day_figure(overview), config=config, key="overview_cost")
-        left.plotly_chart(duration_figure(overview), config=config, key="overview_duration")
+        runs, colours = runs_per_day(overview)
+        left.caption("Runs per day by status")
+        left.bar_chart(
+            runs,
+            y=list(runs.columns),
+            color=colours,
+            stack=True,
+            sort=False,
+            x_label="",
+            y_label="runs",
+            height=CHART_HEIGHT,
+        )
+        right.caption("Cost per day (USD)")
+        right.bar_chart(
+            cost_per_day(overview),
+            color=OUTCOME_COLOURS["running"],
+            sort=False,
+            x_label="",
+            y_label="USD",
+            height=CHART_HEIGHT,
+        )
+        left.caption("Duration of ended runs (s)")
+        durations = duration_per_day(overview)
+        left.bar_chart(
+            durations,
+            color=[OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["rejected"]],
+            stack=False,  # side by side
+            sort=False,
+            x_label="",
+            y_label="seconds",
+            height=CHART_HEIGHT,
+        )
         if overview.decisions_by_rule:
-            right.plotly_chart(
-                decisions_by_rule_figure(overview.decisions_by_rule), config=config, key="overview_rules"
-            )
+            draw_decisions_by_rule(right, overview.decisions_by_rule, "Decisions by rule")
         else:
             right.caption("No policy decision in this window.")

@@ -160,5 +160,5 @@ def test_the_runs_page_draws_the_overview_from_the_indexes(seeded, open_page: Op
     at = open_page("runs")
     no_exceptions(at)
     assert next(e.label for e in at.expander) == "Overview of the last 30 days"
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("vega_lite_chart")) == 4
     assert "runs started" in texts(at) and "duration p50" in texts(at)

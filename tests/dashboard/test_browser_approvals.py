@@ -144,8 +144,10 @@ def test_first_impression_and_overview_in_the_viewers_theme(
         screenshot(page, f"launch-done-{scheme}")
         open_page(page, server.base, "runs", "Runs")
         expect(page.get_by_text("Overview of the last 30 days")).to_be_visible()
-        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=20_000)
+        expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4, timeout=20_000)
+        expect(page.get_by_test_id("stVegaLiteChart").first.locator("svg, canvas").first).to_be_visible()
         settle(page)
+        page.wait_for_timeout(500)  # let the charts paint before the picture
         screenshot(page, f"runs-overview-{scheme}")
         open_page(page, server.base, "policy", "Approval queue")
         screenshot(page, f"policy-{scheme}")

@@ -74,7 +74,8 @@ def badge(page: Page, status: str) -> Locator:
 
 def charts_drawn(page: Page) -> None:
     """Tables and charts paint after the script finishes: wait for them before a screenshot."""
-    expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible(timeout=20_000)
+    chart = "[data-testid='stPlotlyChart'] .main-svg, [data-testid='stVegaLiteChart'] :is(svg, canvas)"
+    expect(page.locator(chart).first).to_be_visible(timeout=20_000)
     expect(page.locator("[data-testid='stDataFrame'] canvas").first).to_be_visible(timeout=20_000)
 
 

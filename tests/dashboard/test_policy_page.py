@@ -152,7 +152,7 @@ def test_decisions_across_runs_are_listed_charted_and_filterable(seeded, open_pa
     table = at.dataframe[0].value
     assert list(table.columns) == ["when", "run", "step", "tool", "outcome", "rule", "reason", "by", "at"]
     assert set(table["outcome"]) == {"● approved", "● rejected", "● held"}
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     assert [w.label for w in at.multiselect] == ["Tool", "Rule", "Rule", "Tool", "Outcome"]  # queue, then history
 
     at.multiselect(key="policy_outcome").select("rejected").run()
