@@ -40,7 +40,6 @@ from ui.overview import draw_decisions_by_rule
 DECIDED_KEY = "policy_decided"  # {run id: "approved step_3"} decided here, followed until they settle
 SHOWN_DECIDED = 5
 FLASH_KEY = "policy_flash"  # the last decision's confirmation, shown after the rerun
-ANSWERED_KEY = "policy_answered"  # the card whose button gave FLASH_KEY's answer (its key)
 FOLLOW_EVERY_S = 0.5
 PAGE_SIZE = 10
 BULK_MAX = 5000  # the most held steps one selection decision covers
@@ -84,7 +83,6 @@ def decide(held: PendingApproval, approve: bool, comment_key: str) -> None:
     The decision is recorded as made by the session's login (``ui.access.approver``).
     """
     comment = str(st.session_state.get(comment_key) or "").strip()
-    st.session_state[ANSWERED_KEY] = card_key(held)  # the card shows the answer, whichever it is
     try:
         by = access.approver()  # the session's login, never a typed name
         workbench = core.workbench()
@@ -160,25 +158,9 @@ def what_will_happen(workbench: Workbench, held: PendingApproval) -> None:
         st.code(preview.content, language=None, wrap_lines=True, height=min(360, 40 + 21 * preview.content.count("\n")))
 
 
-def card_key(held: PendingApproval) -> str:
-    return f"{held.run_id}_{held.step_id}"
-
-
 def held_step(workbench: Workbench, held: PendingApproval) -> None:
-    """One held step as a fragment: its Approve or Deny reruns the card alone, so the answer shows at once."""
-    st.fragment(held_step_card)(workbench, held)
-
-
-def held_step_card(workbench: Workbench, held: PendingApproval) -> None:
-    """What the run wants to do and why it was held, and the two buttons; after a click here, the answer.
-
-    The answer is drawn in the card, then the whole page reruns: the queue's counts, the next held
-    step and the runs decided here follow (a click used to wait for all of that before any answer).
-    """
-    key = card_key(held)
-    if st.session_state.pop(ANSWERED_KEY, None) == key:
-        flash()
-        st.rerun(scope="app")
+    """One held step: what the run wants to do and why it was held, and the two buttons."""
+    key = f"{held.run_id}_{held.step_id}"
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(f"**Run** `{short_id(held.run_id)}` · **{md_escape(held.step_id)}**", width="content")
@@ -451,7 +433,6 @@ def main() -> None:
         st.divider()
         what_if(workbench)
     st.session_state.pop(FLASH_KEY, None)  # shown once, on a run that got this far
-    st.session_state.pop(ANSWERED_KEY, None)
 
 
 main()
