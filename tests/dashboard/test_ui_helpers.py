@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from agent_core import RunOverview, step_waterfall
 from agent_core import events as ev
-from agent_core import step_waterfall
+from agent_core.overview import DayFigures
 from agent_core.projections import load_events, open_store
 from tests.dashboard.seed import HOSTILE_GOAL, seed
 from tests.store.catalogue import example
-from ui import charts, tables
-from ui.format import human_duration, md_escape, outcome_of, relative_time, short_id, status_label
+from ui import charts, overview, tables
+from ui.format import OUTCOME_COLOURS, human_duration, md_escape, outcome_of, relative_time, short_id, status_label
 
 
 def test_formats_read_like_the_ux_sketch() -> None:
@@ -66,3 +67,28 @@ def test_decisions_are_coloured_from_the_one_decision_vocabulary() -> None:
         event = example(ev.EVENT_TYPES[name])
         recorded = ev.RecordedEvent(1, "r" * 32, 1, name, event.schema_version, event.actor, at, "", event)
         assert charts.event_outcome(recorded) == outcome_of(decides.word), name
+
+
+def test_overview_tables_keep_days_in_order_and_colour_columns_by_outcome() -> None:
+    days = (
+        DayFigures(day=date(2026, 12, 31), by_status={"failed": 1, "completed": 2}, cost_usd=0.5, p50_s=2.0, p95_s=9.0),
+        DayFigures(day=date(2027, 1, 1), by_status={"running": 1}, cost_usd=0.0, p50_s=None, p95_s=None),
+    )
+    figures = RunOverview(
+        since=datetime(2026, 12, 2, tzinfo=UTC),
+        days=days,
+        p50_s=2.0,
+        p95_s=9.0,
+        decisions_by_rule={("allowed", "approved"): 3, ("no_overwrite", "held"): 5, ("no_overwrite", "approved"): 1},
+    )
+    runs, colours = overview.runs_per_day(figures)
+    assert list(runs.index) == ["Dec 31", "Jan 01"]  # the days' order, which the charts keep (sort=False)
+    assert list(runs.columns) == [status_label(s) for s in ("completed", "failed", "running")]  # STATUS_ORDER
+    assert runs.loc["Dec 31"].tolist() == [2, 1, 0]
+    assert runs.loc["Jan 01"].tolist() == [0, 0, 1]
+    assert colours == [OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["failed"], OUTCOME_COLOURS["running"]]
+    assert list(overview.duration_per_day(figures).index) == ["Dec 31"]  # only days with ended runs
+    rules, colours = overview.decisions_by_rule(figures.decisions_by_rule)
+    assert list(rules.index) == ["no_overwrite", "allowed"]  # most decisions first
+    assert rules.loc["no_overwrite"].to_dict() == {"approved": 1, "held": 5}
+    assert colours == [OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["waiting"]]
