@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from agent_core import events as ev
 from agent_core.errors import RunNotFound
+from agent_core.evolve import evolve
 from agent_core.plan import Plan
 from agent_core.store import DecisionRow, EventStore, RunIndex, RunRow, StoredEvent
 
@@ -138,7 +139,7 @@ def _waits(decision: str) -> bool:
 
 def _update_step(state: RunState, step_id: str, **changes: Any) -> RunState:
     if state.step(step_id) is None:
-        return replace(
+        return evolve(
             state,
             steps=(
                 *state.steps,
@@ -147,11 +148,11 @@ def _update_step(state: RunState, step_id: str, **changes: Any) -> RunState:
                 ),
             ),
         )
-    return replace(state, steps=tuple(replace(s, **changes) if s.step_id == step_id else s for s in state.steps))
+    return evolve(state, steps=tuple(evolve(s, **changes) if s.step_id == step_id else s for s in state.steps))
 
 
 def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
-    return replace(
+    return evolve(
         state,
         status=RUNNING,
         goal=e.goal,
@@ -169,7 +170,7 @@ def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
 
 
 def _plan_requested(state: RunState, e: ev.PlanRequested) -> RunState:
-    return replace(state, plan_attempts=max(state.plan_attempts, e.attempt))
+    return evolve(state, plan_attempts=max(state.plan_attempts, e.attempt))
 
 
 def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
@@ -184,7 +185,7 @@ def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
         )
         for s in plan.steps
     )
-    return replace(state, plan=plan, steps_planned=len(plan.steps), steps=(*done.values(), *planned))
+    return evolve(state, plan=plan, steps_planned=len(plan.steps), steps=(*done.values(), *planned))
 
 
 def _with_fork_input(plan: Plan, fork: ev.ForkPoint | None) -> Plan:
@@ -196,11 +197,11 @@ def _with_fork_input(plan: Plan, fork: ev.ForkPoint | None) -> Plan:
 
 
 def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
-    return replace(state, plan_errors=(*state.plan_errors, e.error))
+    return evolve(state, plan_errors=(*state.plan_errors, e.error))
 
 
 def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
-    return replace(
+    return evolve(
         state,
         cost_usd=e.total_usd,
         input_tokens=state.input_tokens + e.input_tokens,
@@ -211,13 +212,13 @@ def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
 def _guard_decided(state: RunState, e: ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested) -> RunState:
     decides = e.DECIDES
     state = _update_step(state, e.step_id, tool=e.tool, decision=decides.word, rule=e.rule, reason=e.reason)
-    return replace(state, status=WAITING) if decides.effect == "wait" else state
+    return evolve(state, status=WAITING) if decides.effect == "wait" else state
 
 
 def _human_decided(state: RunState, e: ev.ApprovalGranted | ev.ApprovalDenied) -> RunState:
     decides = e.DECIDES
     state = _update_step(state, e.step_id, decision=decides.word, decided_by=e.by, comment=e.comment)
-    return replace(state, status=RUNNING if state.pending_approval is None else WAITING)
+    return evolve(state, status=RUNNING if state.pending_approval is None else WAITING)
 
 
 def _tool_executed(state: RunState, e: ev.ToolExecuted) -> RunState:
@@ -234,31 +235,31 @@ def _interrupted(state: RunState, e: ev.StepInterrupted) -> RunState:
 
 
 def _budget(state: RunState, e: ev.BudgetExceeded) -> RunState:
-    return replace(state, budget_exceeded=True)
+    return evolve(state, budget_exceeded=True)
 
 
 def _finalized(state: RunState, e: ev.ResponseFinalized) -> RunState:
-    return replace(state, final_summary=e.summary)
+    return evolve(state, final_summary=e.summary)
 
 
 def _completed(state: RunState, e: ev.RunCompleted) -> RunState:
-    return replace(state, status=COMPLETED)
+    return evolve(state, status=COMPLETED)
 
 
 def _failed(state: RunState, e: ev.RunFailed) -> RunState:
-    return replace(state, status=FAILED, failure_reason=e.reason)
+    return evolve(state, status=FAILED, failure_reason=e.reason)
 
 
 def _cancelled(state: RunState, e: ev.RunCancelled) -> RunState:
-    return replace(state, status=CANCELLED, failure_reason=e.reason or f"cancelled by {e.by}")
+    return evolve(state, status=CANCELLED, failure_reason=e.reason or f"cancelled by {e.by}")
 
 
 def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
-    return replace(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
+    return evolve(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
 
 
 def _response_judged(state: RunState, e: ev.ResponseJudged) -> RunState:
-    return replace(state, judge_score=e.score, judged_by=e.judge + (f"/{e.model}" if e.model else ""))
+    return evolve(state, judge_score=e.score, judged_by=e.judge + (f"/{e.model}" if e.model else ""))
 
 
 Handler = Callable[[RunState, Any], RunState]
@@ -289,7 +290,7 @@ HANDLERS: dict[type[ev.DomainEvent], Handler] = {
 
 def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
     """Fold one more event into ``state``."""
-    state = replace(
+    state = evolve(
         state,
         last_seq=recorded.seq,
         event_count=state.event_count + 1,
@@ -298,7 +299,7 @@ def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
         ended_at=recorded.at if recorded.type in ev.TERMINAL_TYPES else state.ended_at,
     )
     if recorded.problem:
-        return replace(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
+        return evolve(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
     handler = HANDLERS.get(type(recorded.event))
     return handler(state, recorded.event) if handler else state
 
@@ -448,7 +449,7 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
         decision = decision_row(state, recorded)
         if decision is not None:
             decisions.append(decision)
-    return replace(_index_row(state, state if full else None), decisions=tuple(decisions))
+    return evolve(_index_row(state, state if full else None), decisions=tuple(decisions))
 
 
 OBJECTIVE_CHARS = 500
@@ -590,7 +591,7 @@ def _restored_steps(s: dict[str, Any], steps: list[_IndexedStep]) -> tuple[StepS
         return restored
     pending = s.get("pending_step")
     return tuple(
-        replace(
+        evolve(
             step,
             objective=objectives.get(step.step_id, ""),
             **({"tool": hold[0], "rule": hold[1]} if hold and step.step_id == pending else {}),
