@@ -40,17 +40,8 @@ ensure_import_path()
 from agent_core import events as ev  # noqa: E402
 from agent_core.plan import Plan  # noqa: E402
 from agent_core.projections import open_store  # noqa: E402
+from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUEUE_HEADING = "Approval queue"  # pages/policy.py QUEUE_HEADING: stable across versions
 TIMEOUT_MS = 120_000
 
@@ -123,7 +114,7 @@ def measure_policy(base_url: str, repeats: int = 5, browser: Any = None) -> dict
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
-            launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 return measure_policy(base_url, repeats, launched)
             finally:
@@ -173,7 +164,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--before", type=Path, help="another checkout (e.g. /work/main) to measure the same way")
     args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         print(f"needs Chromium at {CHROMIUM} (apt-get install chromium)", file=sys.stderr)
         return 2
     folder = Path(tempfile.mkdtemp(prefix="policy-browser-"))
@@ -193,7 +184,7 @@ def main() -> int:
             from playwright.sync_api import sync_playwright
 
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 for i in range(args.repeats):  # interleaved, so a burst of load elsewhere hits both alike
                     for name, _ in checkouts:
                         progress(f"session {i + 1}/{args.repeats}: {name}")

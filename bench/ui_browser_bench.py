@@ -43,22 +43,12 @@ from agent_core import events as ev  # noqa: E402
 from agent_core.policy import Policy  # noqa: E402
 from agent_core.projections import open_store  # noqa: E402
 from agent_core.store import EventStore  # noqa: E402
-from tests.dashboard.conftest import CHROMIUM, streamlit_server  # noqa: E402
+from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noqa: E402
 from tests.dashboard.seed import PLANNER, RunBuilder, big_run, plan_of  # noqa: E402
 
 TARGET_S = 1.0
 TIMELINE_RUN = "bench-timeline"
 COMPARE_A, COMPARE_B = "bench-compare-a", "bench-compare-b"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 def held_runs(store: EventStore, count: int, policy_sha: str) -> None:

@@ -28,6 +28,15 @@ from tests.dashboard.seed import SeededRuns, seed
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [  # the browser tests' and the browser benches' headless Chromium
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 UNREACHABLE_PG = "postgresql+psycopg://nobody@127.0.0.1:9/nowhere?connect_timeout=2"
 APP_TIMEOUT_S = 30
@@ -114,15 +123,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
+        "args": CHROMIUM_ARGS,
     }
 
 

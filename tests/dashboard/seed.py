@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent_core import RunRequest, Settings, Workbench
 from agent_core import events as ev
 from agent_core.plan import Plan, PlanStep
 from agent_core.projections import open_store
@@ -284,3 +285,21 @@ def big_run(store: EventStore, run_id: str, n_events: int = 1000, start_at: date
     finish(b, steps)
     b.flush()
     return b.seq
+
+
+SUMMARY = "Summarize notes.txt and save the summary to summary.md"
+
+
+def held_run() -> str:
+    """A real run waiting on ``no_overwrite``: the same goal twice, the second finds summary.md written.
+
+    Runs offline in the workspace and store the environment names (the test's ``seeded`` fixture).
+    """
+    workbench = Workbench(Settings())
+    try:
+        workbench.run(RunRequest(SUMMARY))
+        state = workbench.run(RunRequest(SUMMARY))
+    finally:
+        workbench.close()
+    assert state.status == "waiting_approval"
+    return state.run_id

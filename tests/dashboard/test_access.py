@@ -14,12 +14,12 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from agent_core import RunRequest, RunState, Settings, Workbench
+from agent_core import RunState, Settings, Workbench
 from tests.dashboard.conftest import ROOT, no_exceptions, texts
+from tests.dashboard.seed import held_run
 from ui import access, core, nav
 
 PASSWORD = "correct horse battery staple"
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 RESEARCH = "Research the latest developments in AI agent frameworks and summarize the key findings"
 PAGES = [None, *(spec.url_path for spec in nav.PAGES)]
 
@@ -79,18 +79,6 @@ def sign_in(at: AppTest, name: str, password: str) -> AppTest:
 
 def titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
-
-
-def held_run() -> str:
-    """A real run waiting on ``no_overwrite``: the same goal twice, the second finds summary.md written."""
-    workbench = Workbench(Settings())
-    try:
-        workbench.run(RunRequest(SUMMARY))
-        state = workbench.run(RunRequest(SUMMARY))
-    finally:
-        workbench.close()
-    assert state.status == "waiting_approval"
-    return state.run_id
 
 
 def decisions_by(run_id: str) -> list[tuple[str, str]]:

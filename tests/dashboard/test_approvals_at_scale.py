@@ -20,8 +20,8 @@ from agent_core.replay import Overrides
 from agent_core.store import EventStore
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import ROOT, OpenPage, no_exceptions, texts
+from tests.dashboard.seed import SUMMARY
 
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 STRICT = ROOT / "policies" / "strict.yaml"
 
 

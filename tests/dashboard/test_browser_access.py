@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 
 from agent_core import RunRequest, Workbench
 from tests.dashboard.conftest import OfflineServer, offline_server, screenshot, settle
+from tests.dashboard.seed import SUMMARY
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from agent_core import RunRequest, Workbench
 from tests.dashboard.conftest import OfflineServer, offline_server, screenshot, settle
+from tests.dashboard.seed import SUMMARY
 
 pytestmark = pytest.mark.browser
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 VIEWPORT = {"width": 1440, "height": 1800}
 
 

@@ -18,11 +18,11 @@ from playwright.sync_api import Locator, Page, expect
 
 from agent_core import RunRequest, Settings, Workbench
 from tests.dashboard.conftest import screenshot, settle, streamlit_server
+from tests.dashboard.seed import SUMMARY
 from tests.fake_llm import OPENAI_PATH, FakeLLMServer, Scripted, openai_reply
 
 pytestmark = pytest.mark.browser
 PLAN_DELAY_S = 3.0  # long enough to see the run live before its plan arrives
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 PLAN = {
     "steps": [
         {

@@ -14,11 +14,10 @@ from agent_core.projections import RunState
 from agent_core.providers import PROVIDERS, ProviderSpec
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import OpenPage, no_exceptions, texts
-from tests.dashboard.seed import continue_running
+from tests.dashboard.seed import SUMMARY, continue_running
 from ui import core
 
 RESEARCH = "Research the latest developments in AI agent frameworks and summarize the key findings"
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 FEED_COLUMNS = ["seq", "time", "actor", "event", "summary"]
 
 

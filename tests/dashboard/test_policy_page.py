@@ -9,15 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent_core.config import Settings
-from agent_core.orchestrator import RunRequest
 from agent_core.policy import Policy
 from agent_core.projections import RunState
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import ROOT, OpenPage, no_exceptions, texts
+from tests.dashboard.seed import held_run
 from ui import core
 
 DEFAULT_POLICY = ROOT / "policies" / "default.yaml"
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 
 
 @pytest.fixture(autouse=True)
@@ -33,18 +32,6 @@ def read_state(run_id: str) -> RunState:
         return workbench.run_state(run_id)
     finally:
         workbench.close()
-
-
-def held_run() -> str:
-    """A real run waiting on ``no_overwrite``: the same goal twice, the second finds summary.md written."""
-    workbench = Workbench(Settings())
-    try:
-        workbench.run(RunRequest(SUMMARY))
-        state = workbench.run(RunRequest(SUMMARY))
-    finally:
-        workbench.close()
-    assert state.status == "waiting_approval"
-    return state.run_id
 
 
 def decide(at: AppTest, button: str, comment: str = "") -> AppTest:

@@ -13,9 +13,8 @@ from agent_core.projections import open_store
 from agent_core.transfer import import_lines
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import OpenPage, no_exceptions, texts
+from tests.dashboard.seed import held_run
 from ui import core
-
-SUMMARY = "Summarize notes.txt and save the summary to summary.md"
 
 
 @pytest.fixture(autouse=True)
@@ -26,18 +25,6 @@ def _own_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def bench() -> Workbench:
     return Workbench(Settings())
-
-
-def held_run() -> str:
-    """A real run held by ``no_overwrite`` (the first run wrote summary.md)."""
-    workbench = bench()
-    try:
-        workbench.run(RunRequest(SUMMARY))
-        state = workbench.run(RunRequest(SUMMARY))
-    finally:
-        workbench.close()
-    assert state.status == "waiting_approval"
-    return state.run_id
 
 
 def click(at, label: str):  # type: ignore[no-untyped-def]
