@@ -125,12 +125,7 @@ def decide_selection(wanted: ApprovalFilter, approve: bool, comment_key: str) ->
 
 def flash() -> None:
     """The answer to the last click: a confirmation, or what went wrong and what to do."""
-    shown = st.session_state.get(FLASH_KEY)  # dropped at the end of main: survives a rerun halfway
-    if isinstance(shown, AgentError):
-        core.show_error(shown)
-    elif shown:
-        st.success(shown, icon=":material/check_circle:")
-        st.toast(shown, icon=":material/check_circle:")
+    core.show_answer(st.session_state.get(FLASH_KEY))  # dropped at the end of main: survives a rerun halfway
 
 
 def what_will_happen(workbench: Workbench, held: PendingApproval) -> None:

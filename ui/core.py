@@ -99,6 +99,16 @@ def show_error(error: AgentError) -> None:
         st.caption(todo)
 
 
+def show_answer(answer: object) -> None:
+    """A click's answer, kept by its callback for the rerun: the error and what to do, or the
+    confirmation (a success line, and a toast that stays in view while the page scrolls)."""
+    if isinstance(answer, AgentError):
+        show_error(answer)
+    elif answer:
+        st.success(str(answer), icon=":material/check_circle:")
+        st.toast(str(answer), icon=":material/check_circle:")
+
+
 @contextmanager
 def errors_as_messages() -> Iterator[None]:
     """Render the block; an ``AgentError`` inside becomes a message and the script stops there."""

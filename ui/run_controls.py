@@ -60,15 +60,6 @@ def _rerun(run_id: str) -> None:
     st.query_params["run_id"] = new_id  # the page follows the new run (see render_run_controls)
 
 
-def _flash() -> None:
-    shown = st.session_state.pop(FLASH_KEY, None)
-    if isinstance(shown, AgentError):
-        core.show_error(shown)
-    elif shown:
-        st.toast(shown, icon=":material/check_circle:")
-        st.success(shown, icon=":material/check_circle:")
-
-
 def denied_steps(state: RunState) -> None:
     """A step a person denied says so, with who and why: the run went on (or ended) without it."""
     for step in state.steps:
@@ -89,7 +80,7 @@ def render_run_controls(workbench: Workbench, state: RunState, imported: bool = 
     started = st.session_state.pop(STARTED_KEY, None)
     if started is not None and started != state.run_id:
         st.rerun()  # a Re-run click (in a fragment) put the new run in the address bar: redraw the page for it
-    _flash()
+    core.show_answer(st.session_state.pop(FLASH_KEY, None))
     denied_steps(state)
     if imported:
         return
