@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -57,6 +57,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuch
 from agent_core.clock import Clock, SystemClock
 from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
 from agent_core.errors import ConcurrencyError, ConfigError, InvalidPayload, PayloadTooLarge, ReadOnlyRun, StoreError
+from agent_core.evolve import evolve
 from agent_core.jsontext import MAX_DEPTH, describe_unencodable, first_surrogate, too_deep
 from agent_core.redaction import Redactor
 
@@ -736,11 +737,11 @@ class EventStore:
             stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
         before = current.index
-        index = self._indexer(None if before is None else replace(before, state=new.state), stored)
+        index = self._indexer(None if before is None else evolve(before, state=new.state), stored)
         _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
         origin = current.origin if exists else new.origin
-        done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, replace(index, state=None))
+        done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, evolve(index, state=None))
         decisions = self._decision_rows(run_id, index.decisions)
         written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
         if before is None:
