@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
+import functools
 import hashlib
 import os
 import re
@@ -148,10 +149,19 @@ def is_database_path(candidate: Path, database_path: Path | None) -> bool:
     """True when ``candidate`` is the event database or one of its -wal/-shm/-journal companions."""
     if database_path is None:
         return False
-    db = Path(os.path.realpath(database_path))
-    names = {Path(str(db) + suffix) for suffix in DATABASE_SUFFIXES}
-    names |= {Path(str(database_path) + suffix) for suffix in DATABASE_SUFFIXES}
-    return candidate in names or Path(os.path.realpath(candidate)) in names
+    names = _database_files(database_path)
+    return str(candidate) in names or os.path.realpath(candidate) in names
+
+
+@functools.lru_cache(maxsize=64)
+def _database_files(database_path: Path) -> frozenset[str]:
+    """The database's file names, as configured and resolved, with their companions.
+
+    Resolved once per path: the guard asks for every path it checks and a listing for every file,
+    and the store keeps the file it opened at that real path for as long as the process runs.
+    """
+    bases = {str(database_path), os.path.realpath(database_path)}
+    return frozenset(base + suffix for base in bases for suffix in DATABASE_SUFFIXES)
 
 
 # --- the guard's walk ------------------------------------------------------------------------
