@@ -130,50 +130,47 @@ class RunState:
         return sum(1 for s in self.steps if s.outcome == outcome)
 
 
+# --- handlers: one per event type ---------------------------------------------------------
+# A handler returns the fields its event changes; ``apply`` makes one copy with them and the
+# envelope's fields (one copy of ``RunState`` per event, not two).
+
+Changes = dict[str, Any]
+
+
 def _waits(decision: str) -> bool:
     return ev.DECISION_EFFECTS.get(decision) == "wait"
 
 
-# --- handlers: one per event type ---------------------------------------------------------
-
-
-def _update_step(state: RunState, step_id: str, **changes: Any) -> RunState:
+def _step_changes(state: RunState, step_id: str, **changes: Any) -> Changes:
+    """``steps`` with ``step_id`` changed (appended when it has no event yet)."""
     if state.step(step_id) is None:
-        return evolve(
-            state,
-            steps=(
-                *state.steps,
-                StepState(
-                    step_id=step_id, tool=changes.get("tool", ""), **{k: v for k, v in changes.items() if k != "tool"}
-                ),
-            ),
-        )
-    return evolve(state, steps=tuple(evolve(s, **changes) if s.step_id == step_id else s for s in state.steps))
+        fields = {k: v for k, v in changes.items() if k != "tool"}
+        return {"steps": (*state.steps, StepState(step_id=step_id, tool=changes.get("tool", ""), **fields))}
+    return {"steps": tuple(evolve(s, **changes) if s.step_id == step_id else s for s in state.steps)}
 
 
-def _run_started(state: RunState, e: ev.RunStarted) -> RunState:
-    return evolve(
-        state,
-        status=RUNNING,
-        goal=e.goal,
-        max_steps=e.max_steps,
-        budget_usd=e.budget_usd,
-        planner=e.planner,
-        policy_sha=e.policy_sha,
-        policy_path=e.policy_path,
-        replay_of=e.replay_of,
-        replay_mode=e.replay_mode,
-        overrides=dict(e.overrides),
-        forked_from=e.forked_from,
-        outcome_rules=e.outcome_rules,
-    )
+def _run_started(state: RunState, e: ev.RunStarted) -> Changes:
+    return {
+        "status": RUNNING,
+        "goal": e.goal,
+        "max_steps": e.max_steps,
+        "budget_usd": e.budget_usd,
+        "planner": e.planner,
+        "policy_sha": e.policy_sha,
+        "policy_path": e.policy_path,
+        "replay_of": e.replay_of,
+        "replay_mode": e.replay_mode,
+        "overrides": dict(e.overrides),
+        "forked_from": e.forked_from,
+        "outcome_rules": e.outcome_rules,
+    }
 
 
-def _plan_requested(state: RunState, e: ev.PlanRequested) -> RunState:
-    return evolve(state, plan_attempts=max(state.plan_attempts, e.attempt))
+def _plan_requested(state: RunState, e: ev.PlanRequested) -> Changes:
+    return {"plan_attempts": max(state.plan_attempts, e.attempt)}
 
 
-def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
+def _plan_generated(state: RunState, e: ev.PlanGenerated) -> Changes:
     plan = _with_fork_input(e.plan, state.forked_from)
     # A later plan (a fork's replan) keeps what earlier steps already did; a first plan has nothing to keep.
     done = {s.step_id: s for s in state.steps if s.decision is not None or s.executed or s.result is not None}
@@ -185,7 +182,7 @@ def _plan_generated(state: RunState, e: ev.PlanGenerated) -> RunState:
         )
         for s in plan.steps
     )
-    return evolve(state, plan=plan, steps_planned=len(plan.steps), steps=(*done.values(), *planned))
+    return {"plan": plan, "steps_planned": len(plan.steps), "steps": (*done.values(), *planned)}
 
 
 def _with_fork_input(plan: Plan, fork: ev.ForkPoint | None) -> Plan:
@@ -196,73 +193,74 @@ def _with_fork_input(plan: Plan, fork: ev.ForkPoint | None) -> Plan:
     return plan.model_copy(update={"steps": steps})
 
 
-def _plan_rejected(state: RunState, e: ev.PlanRejected) -> RunState:
-    return evolve(state, plan_errors=(*state.plan_errors, e.error))
+def _plan_rejected(state: RunState, e: ev.PlanRejected) -> Changes:
+    return {"plan_errors": (*state.plan_errors, e.error)}
 
 
-def _cost_recorded(state: RunState, e: ev.CostRecorded) -> RunState:
-    return evolve(
-        state,
-        cost_usd=e.total_usd,
-        input_tokens=state.input_tokens + e.input_tokens,
-        output_tokens=state.output_tokens + e.output_tokens,
-    )
+def _cost_recorded(state: RunState, e: ev.CostRecorded) -> Changes:
+    return {
+        "cost_usd": e.total_usd,
+        "input_tokens": state.input_tokens + e.input_tokens,
+        "output_tokens": state.output_tokens + e.output_tokens,
+    }
 
 
-def _guard_decided(state: RunState, e: ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested) -> RunState:
+def _guard_decided(state: RunState, e: ev.ToolApproved | ev.ToolRejected | ev.ApprovalRequested) -> Changes:
     decides = e.DECIDES
-    state = _update_step(state, e.step_id, tool=e.tool, decision=decides.word, rule=e.rule, reason=e.reason)
-    return evolve(state, status=WAITING) if decides.effect == "wait" else state
+    changes = _step_changes(state, e.step_id, tool=e.tool, decision=decides.word, rule=e.rule, reason=e.reason)
+    return {**changes, "status": WAITING} if decides.effect == "wait" else changes
 
 
-def _human_decided(state: RunState, e: ev.ApprovalGranted | ev.ApprovalDenied) -> RunState:
+def _human_decided(state: RunState, e: ev.ApprovalGranted | ev.ApprovalDenied) -> Changes:
     decides = e.DECIDES
-    state = _update_step(state, e.step_id, decision=decides.word, decided_by=e.by, comment=e.comment)
-    return evolve(state, status=RUNNING if state.pending_approval is None else WAITING)
+    changes = _step_changes(state, e.step_id, decision=decides.word, decided_by=e.by, comment=e.comment)
+    # Still waiting while another step waits for a person (a run that ended waits for nobody).
+    waiting = not state.is_terminal and any(s.decision is not None and _waits(s.decision) for s in changes["steps"])
+    return {**changes, "status": WAITING if waiting else RUNNING}
 
 
-def _tool_executed(state: RunState, e: ev.ToolExecuted) -> RunState:
-    return _update_step(state, e.step_id, tool=e.tool, executed=True, target_sha256=e.target_sha256, result=None)
+def _tool_executed(state: RunState, e: ev.ToolExecuted) -> Changes:
+    return _step_changes(state, e.step_id, tool=e.tool, executed=True, target_sha256=e.target_sha256, result=None)
 
 
-def _observation(state: RunState, e: ev.ObservationCaptured) -> RunState:
-    return _update_step(state, e.step_id, result=dict(e.result), duration_ms=e.duration_ms)
+def _observation(state: RunState, e: ev.ObservationCaptured) -> Changes:
+    return _step_changes(state, e.step_id, result=dict(e.result), duration_ms=e.duration_ms)
 
 
-def _interrupted(state: RunState, e: ev.StepInterrupted) -> RunState:
+def _interrupted(state: RunState, e: ev.StepInterrupted) -> Changes:
     step = state.step(e.step_id)
-    return _update_step(state, e.step_id, executed=False, interrupted=(step.interrupted if step else 0) + 1)
+    return _step_changes(state, e.step_id, executed=False, interrupted=(step.interrupted if step else 0) + 1)
 
 
-def _budget(state: RunState, e: ev.BudgetExceeded) -> RunState:
-    return evolve(state, budget_exceeded=True)
+def _budget(state: RunState, e: ev.BudgetExceeded) -> Changes:
+    return {"budget_exceeded": True}
 
 
-def _finalized(state: RunState, e: ev.ResponseFinalized) -> RunState:
-    return evolve(state, final_summary=e.summary)
+def _finalized(state: RunState, e: ev.ResponseFinalized) -> Changes:
+    return {"final_summary": e.summary}
 
 
-def _completed(state: RunState, e: ev.RunCompleted) -> RunState:
-    return evolve(state, status=COMPLETED)
+def _completed(state: RunState, e: ev.RunCompleted) -> Changes:
+    return {"status": COMPLETED}
 
 
-def _failed(state: RunState, e: ev.RunFailed) -> RunState:
-    return evolve(state, status=FAILED, failure_reason=e.reason)
+def _failed(state: RunState, e: ev.RunFailed) -> Changes:
+    return {"status": FAILED, "failure_reason": e.reason}
 
 
-def _cancelled(state: RunState, e: ev.RunCancelled) -> RunState:
-    return evolve(state, status=CANCELLED, failure_reason=e.reason or f"cancelled by {e.by}")
+def _cancelled(state: RunState, e: ev.RunCancelled) -> Changes:
+    return {"status": CANCELLED, "failure_reason": e.reason or f"cancelled by {e.by}"}
 
 
-def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> RunState:
-    return evolve(state, verdict=e.verdict, verdict_reasons=tuple(e.reasons))
+def _replay_diffed(state: RunState, e: ev.ReplayDiffed) -> Changes:
+    return {"verdict": e.verdict, "verdict_reasons": tuple(e.reasons)}
 
 
-def _response_judged(state: RunState, e: ev.ResponseJudged) -> RunState:
-    return evolve(state, judge_score=e.score, judged_by=e.judge + (f"/{e.model}" if e.model else ""))
+def _response_judged(state: RunState, e: ev.ResponseJudged) -> Changes:
+    return {"judge_score": e.score, "judged_by": e.judge + (f"/{e.model}" if e.model else "")}
 
 
-Handler = Callable[[RunState, Any], RunState]
+Handler = Callable[[RunState, Any], Changes]
 HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.RunStarted: _run_started,
     ev.PlanRequested: _plan_requested,
@@ -289,19 +287,21 @@ HANDLERS: dict[type[ev.DomainEvent], Handler] = {
 
 
 def apply(state: RunState, recorded: ev.RecordedEvent) -> RunState:
-    """Fold one more event into ``state``."""
-    state = evolve(
+    """Fold one more event into ``state``: the envelope's fields and the handler's changes, in one copy."""
+    if recorded.problem:
+        changes: Changes = {"problems": (*state.problems, f"seq {recorded.seq}: {recorded.problem}")}
+    else:
+        handler = HANDLERS.get(type(recorded.event))
+        changes = handler(state, recorded.event) if handler else {}
+    return evolve(
         state,
         last_seq=recorded.seq,
         event_count=state.event_count + 1,
         started_at=state.started_at or recorded.at,
         updated_at=recorded.at,
         ended_at=recorded.at if recorded.type in ev.TERMINAL_TYPES else state.ended_at,
+        **changes,
     )
-    if recorded.problem:
-        return evolve(state, problems=(*state.problems, f"seq {recorded.seq}: {recorded.problem}"))
-    handler = HANDLERS.get(type(recorded.event))
-    return handler(state, recorded.event) if handler else state
 
 
 def fold(events: Iterable[ev.RecordedEvent], run_id: str = "", initial: RunState | None = None) -> RunState:
