@@ -109,7 +109,7 @@ def fork(
         raise ReplayError(f"run {run_id!r} has no step {step_id!r}; fork at one of {', '.join(ids)}")
     if input is not None and replan:
         raise ReplayError("give either an edited input or --replan, not both (a new plan decides its own inputs)")
-    prefix = prefix_events(store.read_run(run_id), original.plan, step_id)
+    prefix = prefix_events(recording.rows, original.plan, step_id)
     before = set(ids[: ids.index(step_id)])
     carried = {k: v for k, v in (original.forked_from.inputs if original.forked_from else {}).items() if k in before}
     edits = carried | ({step_id: dict(input)} if input is not None else {})
@@ -151,22 +151,30 @@ def fork(
         state = load_state(store, fork_id)
         _replan(store, state, planner, workspace, prices or replay_prices(), on_append, system_prompt)
     state = orchestrator.advance(fork_id, planner=planner, on_append=on_append)
-    return ForkResult(run_id, fork_id, step_id, len(prefix), *record_fork_verdict(store, fork_id, state))
+    return ForkResult(
+        run_id, fork_id, step_id, len(prefix), *record_fork_verdict(store, fork_id, state, recording.events)
+    )
 
 
-def record_fork_verdict(store: EventStore, fork_id: str, state: RunState) -> tuple[RunState, RunDiff | None]:
-    """Append a stopped fork's verdict (``ReplayDiffed``) against the run it forked from; none while it waits."""
+def record_fork_verdict(
+    store: EventStore,
+    fork_id: str,
+    state: RunState,
+    parent_events: Sequence[ev.RecordedEvent] | None = None,
+) -> tuple[RunState, RunDiff | None]:
+    """Append a stopped fork's verdict (``ReplayDiffed``) against the run it forked from; none while it waits.
+
+    ``parent_events`` are the parent's events when the caller has just read them (``fork``).
+    """
     if state.forked_from is None or not state.is_terminal:
         return state, None
-    diff = diff_runs(
-        load_events(store, state.forked_from.run_id), load_events(store, fork_id), cost_share=DEFAULT_COST_SHARE
-    )
-    store.append(
-        fork_id,
-        [ev.ReplayDiffed(original_run_id=state.forked_from.run_id, verdict=diff.verdict, reasons=list(diff.reasons))],
-        state.last_seq,
-    )
-    return load_state(store, fork_id), diff
+    parent_id = state.forked_from.run_id
+    parent = parent_events if parent_events is not None else load_events(store, parent_id)
+    diff = diff_runs(parent, load_events(store, fork_id), cost_share=DEFAULT_COST_SHARE)
+    diffed = ev.ReplayDiffed(original_run_id=parent_id, verdict=diff.verdict, reasons=list(diff.reasons))
+    appended = store.append_indexed(fork_id, [diffed], state.last_seq, state=state)
+    folded = appended.index.state
+    return (folded if isinstance(folded, RunState) else load_state(store, fork_id)), diff
 
 
 # --- replan ------------------------------------------------------------------------------------

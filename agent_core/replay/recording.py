@@ -19,10 +19,10 @@ from typing import Any
 from agent_core import events as ev
 from agent_core.errors import RunNotFound
 from agent_core.planning import parse_goal
-from agent_core.projections import load_events
+from agent_core.projections import decode
 from agent_core.providers import RecordedPlanner
 from agent_core.replay.driver import ReplayError
-from agent_core.store import EventStore, RunRow
+from agent_core.store import EventStore, RunRow, StoredEvent
 
 NO_RECORDING_ERROR = "no recorded observation for this call (tools=recorded); replay with tools=live to run it"
 
@@ -43,6 +43,8 @@ class Recording:
     """A run's log, decoded once, with what replays serve from it."""
 
     run_id: str
+    rows: tuple[StoredEvent, ...]
+    """The run's events as the store returns them (a fork copies its inherited prefix from these)."""
     events: tuple[ev.RecordedEvent, ...]
     started: ev.RunStarted
     calls: tuple[RecordedCall, ...]
@@ -71,7 +73,8 @@ def load_recording(store: EventStore, run_id: str, row: RunRow | None = None) ->
 
     ``row`` is the run's index row when the caller has already listed it (a batch): then it is not read again.
     """
-    events = tuple(load_events(store, run_id))
+    rows = tuple(store.read_run(run_id))
+    events = tuple(decode(row) for row in rows)
     if not events:
         raise RunNotFound(run_id)
     started = events[0].event
@@ -104,6 +107,7 @@ def load_recording(store: EventStore, run_id: str, row: RunRow | None = None) ->
             )
     return Recording(
         run_id=run_id,
+        rows=rows,
         events=events,
         started=started,
         calls=tuple(calls),
