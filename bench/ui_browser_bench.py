@@ -112,7 +112,7 @@ def _runs_visible(page: Page) -> None:
 
 
 def _timeline_visible(page: Page) -> None:
-    page.get_by_test_id("stPlotlyChart").locator(".main-svg").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stVegaLiteChart").locator(":is(svg, canvas)").first.wait_for(timeout=60_000)
     page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
 
 

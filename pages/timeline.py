@@ -219,9 +219,9 @@ def waterfall_chart(view: RunView, live: bool) -> None:
             f"In progress: {md_escape(doing)} — waiting on {chart.waiting_on} for {waited}",
             icon=":material/hourglass_top:",
         )
-    st.plotly_chart(
-        charts.waterfall_figure(chart, chart.page(page, ROWS_PER_PAGE), now_label="now" if live else ""),
-        config={"displaylogo": False},
+    st.vega_lite_chart(
+        charts.waterfall_spec(chart, chart.page(page, ROWS_PER_PAGE), now_label="now" if live else ""),
+        width="stretch",
         key="timeline_waterfall",
     )
     if pages > 1:

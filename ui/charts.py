@@ -1,17 +1,14 @@
-"""The run's step waterfall (rows from ``agent_core.step_waterfall``), drawn with plotly; colours by
+"""The run's step waterfall (rows from ``agent_core.step_waterfall``) as a Vega-Lite spec; colours by
 outcome, the same as everywhere else (ui.format).
 
-Hover text is escaped: plotly renders a few HTML tags in it, and summaries quote untrusted text.
+Hover text is plain text: Vega's tooltips show values as text, never as markup, so summaries
+quoting untrusted text cannot inject any.
 """
 
 from __future__ import annotations
 
-import html
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
-
-import plotly.graph_objects as go
 
 from agent_core import Waterfall, WaterfallRow, WaterfallSpan
 from agent_core import events as ev
@@ -50,17 +47,13 @@ def event_outcome(recorded: ev.RecordedEvent) -> str:
     return _EVENT_OUTCOME.get(type(recorded.event), "info")
 
 
-def _escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-# How each kind of span looks: decisions thin and pale, a person's wait hatched, tools solid.
+# How each kind of span looks: decisions thin and pale, a person's wait pale with a dashed outline, tools solid.
 _KIND_STYLE: dict[str, dict[str, Any]] = {
-    "llm": {"width": 0.6, "opacity": 0.9, "pattern": ""},
-    "decision": {"width": 0.3, "opacity": 0.45, "pattern": ""},
-    "waiting": {"width": 0.6, "opacity": 0.8, "pattern": "/"},
-    "tool": {"width": 0.6, "opacity": 0.9, "pattern": ""},
-    "answer": {"width": 0.6, "opacity": 0.9, "pattern": ""},
+    "llm": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
+    "decision": {"opacity": 0.45, "outline": 0, "dash": [1, 0]},
+    "waiting": {"opacity": 0.3, "outline": 1.5, "dash": [5, 3]},
+    "tool": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
+    "answer": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
 }
 KIND_LEGEND = {
     "llm": "planner (LLM)",
@@ -69,76 +62,118 @@ KIND_LEGEND = {
     "tool": "tool",
     "answer": "final answer",
 }
+ROW_PX = 30  # one lane's height
 
 
-def _span_hover(row: WaterfallRow, span: WaterfallSpan) -> str:
-    lines = [f"{row.key} · {span.label}", f"{KIND_LEGEND[span.kind]} · {human_duration(span.duration_s)}"]
-    if span.open:
-        lines.append(f"in progress: waiting on {span.waits_on}")
-    lines.extend(span.detail.splitlines())
-    return "<br>".join(_escape(line[:200]) for line in lines)
+def _span_record(label: str, row: WaterfallRow, span: WaterfallSpan, total: float) -> dict[str, Any]:
+    """One bar: where it sits, how it looks, its label and what hovering it shows (plain text)."""
+    style = _KIND_STYLE[span.kind]
+    text = span.label if not span.open else f"{span.label} · waiting on {span.waits_on}"
+    detail = " · ".join(line[:200] for line in span.detail.splitlines())
+    return {
+        "row": label,
+        "start": span.start_s,
+        "end": span.start_s + max(span.duration_s, total * MIN_SPAN_FRACTION),
+        "outcome": outcome_of(span.outcome),
+        "opacity": style["opacity"],
+        "outline": style["outline"],
+        "dash": style["dash"],
+        "text": "" if span.kind == "decision" else text,
+        "what": f"{row.key} · {span.label}",
+        "kind_label": KIND_LEGEND[span.kind],
+        "took": human_duration(span.duration_s) + (f" so far, waiting on {span.waits_on}" if span.open else ""),
+        "detail": detail,
+        "spoken": f"{row.key} · {span.label}, {KIND_LEGEND[span.kind]}, {human_duration(span.duration_s)}. {detail}",
+    }
 
 
-def waterfall_figure(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: str = "") -> go.Figure:
-    """The step waterfall: one bar row per given row (top to bottom in order), spans coloured by outcome.
+def waterfall_spec(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: str = "") -> dict[str, Any]:
+    """The step waterfall as a Vega-Lite spec: one lane per given row (top to bottom in order), spans
+    coloured by outcome; drag or scroll on the chart to zoom into time, double-click to reset.
 
     Instant spans get a minimum width so a decision is still a visible tick; open spans end at the
-    waterfall's ``end_s`` (now, on a live run) and are labelled with what they wait on.
+    waterfall's ``end_s`` (now, on a live run) and are labelled with what they wait on. Vega-Lite
+    (Streamlit's built-in charts) rather than plotly: the Timeline is opened more than any page
+    but Runs, and plotly's 4.7 MB script was most of the time it took to show in a browser.
     """
-    figure = go.Figure()
-    if not rows:
-        return figure
     total = max(chart.end_s, 1e-3)
-    labels = [_escape(r.label) for r in rows]
-    groups: dict[tuple[str, str], list[tuple[str, WaterfallRow, WaterfallSpan]]] = defaultdict(list)
-    for label, row in zip(labels, rows, strict=True):
-        for span in row.spans:
-            groups[(span.kind, outcome_of(span.outcome))].append((label, row, span))
-    # An invisible point per row keeps empty (pending) rows on the chart in plan order.
-    figure.add_trace(
-        go.Scatter(
-            x=[0] * len(labels), y=labels, mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False
-        )
-    )
-    for (kind, outcome), members in groups.items():
-        style = _KIND_STYLE[kind]
-        figure.add_trace(
-            go.Bar(
-                orientation="h",
-                y=[label for label, _, _ in members],
-                base=[s.start_s for _, _, s in members],
-                x=[max(s.duration_s, total * MIN_SPAN_FRACTION) for _, _, s in members],
-                width=style["width"],
-                marker={
-                    "color": OUTCOME_COLOURS[outcome],
-                    "opacity": style["opacity"],
-                    "pattern": {"shape": style["pattern"]},
-                    "line": {"width": 0},
-                },
-                text=[_escape(s.label if not s.open else f"{s.label} · waiting on {s.waits_on}") for _, _, s in members]
-                if kind != "decision"
-                else None,
-                textposition="outside" if kind != "decision" else None,
-                cliponaxis=False,
-                hovertext=[_span_hover(row, s) for _, row, s in members],
-                hoverinfo="text",
-                name=f"{KIND_LEGEND[kind]}: {LEGEND[outcome]}",
-                showlegend=False,
-            )
-        )
+    labels = [r.label for r in rows]
+    records = [_span_record(r.label, r, span, total) for r in rows for span in r.spans]
+    lane = {
+        "field": "row",
+        "type": "nominal",
+        "sort": labels,
+        "scale": {"domain": labels},  # rows without a span yet (pending steps) keep their lane
+        "axis": {"title": None, "labelLimit": 320},
+    }
+    time = {
+        "field": "start",
+        "type": "quantitative",
+        "title": "seconds since the run started",
+        "scale": {"domain": [-0.01 * total, 1.25 * total], "zero": False, "nice": False},
+    }
+    colour = {
+        "field": "outcome",
+        "type": "nominal",
+        "scale": {"domain": list(OUTCOME_COLOURS), "range": list(OUTCOME_COLOURS.values())},
+        "legend": None,
+    }
+    bars: dict[str, Any] = {
+        "mark": {"type": "bar", "cornerRadius": 2},
+        "params": [{"name": "zoom", "select": {"type": "interval", "encodings": ["x"]}, "bind": "scales"}],
+        "encoding": {
+            "y": lane,
+            "x": time,
+            "x2": {"field": "end"},
+            "color": colour,
+            "stroke": colour,
+            # Each bar carries its own look (see _KIND_STYLE); scale None takes the values as they are.
+            "fillOpacity": {"field": "opacity", "type": "quantitative", "scale": None},
+            "strokeWidth": {"field": "outline", "type": "quantitative", "scale": None},
+            "strokeDash": {"field": "dash", "type": "nominal", "scale": None},
+            "description": {"field": "spoken"},  # what a screen reader says for the bar
+            "tooltip": [
+                {"field": "what", "title": "span"},
+                {"field": "kind_label", "title": "kind"},
+                {"field": "took", "title": "duration"},
+                {"field": "detail", "title": "detail"},
+            ],
+        },
+    }
+    labels_layer = {
+        "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
+        "transform": [{"filter": "datum.text != ''"}],
+        "encoding": {"y": lane, "x": {"field": "end", "type": "quantitative"}, "text": {"field": "text"}},
+    }
+    layers: list[dict[str, Any]] = [bars, labels_layer]
     if chart.live:
-        figure.add_vline(x=chart.end_s, line={"color": OUTCOME_COLOURS["running"], "dash": "dot", "width": 1})
+        now = {"data": {"values": [{"now": chart.end_s, "label": now_label}]}}
+        layers.append(
+            {
+                **now,
+                "mark": {"type": "rule", "strokeDash": [2, 2], "color": OUTCOME_COLOURS["running"]},
+                "encoding": {"x": {"field": "now", "type": "quantitative"}},
+            }
+        )
         if now_label:
-            figure.add_annotation(
-                x=chart.end_s, y=1.0, yref="paper", text=_escape(now_label), showarrow=False, yanchor="bottom"
+            layers.append(
+                {
+                    **now,
+                    "mark": {
+                        "type": "text",
+                        "y": 0,
+                        "baseline": "top",
+                        "align": "left",
+                        "dx": 3,
+                        "color": OUTCOME_COLOURS["running"],
+                    },
+                    "encoding": {"x": {"field": "now", "type": "quantitative"}, "text": {"field": "label"}},
+                }
             )
-    figure.update_layout(
-        barmode="overlay",
-        height=110 + 30 * len(rows),
-        margin={"l": 10, "r": 10, "t": 30, "b": 40},
-        xaxis={"title": "seconds since the run started", "range": [-0.01 * total, 1.25 * total], "zeroline": False},
-        yaxis={"categoryorder": "array", "categoryarray": list(reversed(labels)), "title": None, "automargin": True},
-        hoverlabel={"align": "left"},
-        uniformtext={"minsize": 9, "mode": "show"},
-    )
-    return figure
+    return {
+        # SVG, not canvas: the lane and span labels are text in the page (found, read aloud, copied).
+        "usermeta": {"embedOptions": {"renderer": "svg"}},
+        "data": {"values": records},
+        "height": {"step": ROW_PX},
+        "layer": layers,
+    }

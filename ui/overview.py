@@ -6,7 +6,7 @@ database); this module shapes them into tables and draws them in the shared outc
 Plain bar and line charts use Streamlit's built-in Vega-Lite charts, not plotly: the Runs and
 Policy pages are where a person clicks all day, and plotly's script (4.7 MB) held the browser's
 main thread for about half a second on every load of a page that drew one (bench/README). The
-Timeline's waterfall, which needs plotly's patterns and hover text, keeps it.
+Timeline's waterfall is Vega-Lite too (``ui.charts``); plotly draws only the Replay page's arms chart.
 """
 
 from __future__ import annotations

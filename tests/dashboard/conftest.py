@@ -139,7 +139,7 @@ def waterfall(page: Any) -> Any:
     """The Timeline's step waterfall. While a run is live its figure changes every refresh, and Streamlit
     keeps the previous drawing (marked stale, so the chart never blinks) until the new one has rendered:
     for a moment the page holds two charts; the first is the current one."""
-    return page.get_by_test_id("stPlotlyChart").first
+    return page.get_by_test_id("stVegaLiteChart").first
 
 
 def settle(page: Any) -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.conftest import screenshot, settle
+from tests.dashboard.conftest import screenshot, settle, waterfall
 from tests.dashboard.seed import continue_running
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def test_runs_page_leads_to_a_runs_timeline(dashboard, page: Page) -> None:
     link.click()
 
     expect(page).to_have_url(re.compile(rf"/timeline\?run_id={ids.completed}$"), timeout=20_000)
-    expect(page.get_by_test_id("stPlotlyChart")).to_be_visible(timeout=20_000)
+    expect(waterfall(page)).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("stCode").filter(has_text="Research agent frameworks")).to_be_visible()
     expect(page.get_by_text("Lineage (2 runs: original, replays and forks)")).to_be_visible()
     settle(page)

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from agent_core import RunRequest, Settings, Workbench
-from tests.dashboard.conftest import screenshot, settle, streamlit_server
+from tests.dashboard.conftest import screenshot, settle, streamlit_server, waterfall
 from tests.dashboard.seed import SUMMARY
 from tests.fake_llm import OPENAI_PATH, FakeLLMServer, Scripted, openai_reply
 
@@ -74,7 +74,7 @@ def badge(page: Page, status: str) -> Locator:
 
 def charts_drawn(page: Page) -> None:
     """Tables and charts paint after the script finishes: wait for them before a screenshot."""
-    chart = "[data-testid='stPlotlyChart'] .main-svg, [data-testid='stVegaLiteChart'] :is(svg, canvas)"
+    chart = "[data-testid='stVegaLiteChart'] :is(svg, canvas)"
     expect(page.locator(chart).first).to_be_visible(timeout=20_000)
     expect(page.locator("[data-testid='stDataFrame'] canvas").first).to_be_visible(timeout=20_000)
 
@@ -111,7 +111,7 @@ def test_launch_a_run_from_the_form_and_watch_its_events_arrive_live(server: Ser
 
     page.get_by_role("link", name="Open timeline").click()
     expect(page).to_have_url(re.compile(r"/timeline\?run_id=[0-9a-f]{32}$"), timeout=20_000)
-    expect(page.get_by_test_id("stPlotlyChart")).to_be_visible(timeout=20_000)
+    expect(waterfall(page)).to_be_visible(timeout=20_000)
     expect(page.get_by_test_id("stCode").filter(has_text="Research the latest developments")).to_be_visible()
 
 

@@ -88,6 +88,20 @@ def test_timeline_waterfall_and_selected_event_reopen_from_a_copied_link(
     copy.close()
 
 
+def test_hovering_a_span_shows_its_rule_and_reason_as_text(dashboard, page: Page) -> None:
+    base, _, ids = dashboard
+    page.goto(f"{base}/timeline?run_id={ids.failed}")
+    chart = waterfall(page)
+    rejected = chart.locator("path[aria-roledescription='bar'][aria-label*='no_untrusted_input']")
+    expect(rejected).to_have_count(1, timeout=30_000)
+    settle(page)
+    rejected.hover(force=True)  # a decision is a thin tick: hover it where it is drawn
+    tooltip = page.locator("#vg-tooltip-element")
+    expect(tooltip).to_contain_text("rule no_untrusted_input: input from <b>the web</b>", timeout=10_000)
+    expect(tooltip.locator("b")).to_have_count(0)  # the reason's markup stays text
+    expect(tooltip).to_contain_text("policy decision")
+
+
 def test_a_live_waterfall_grows_up_to_now_and_shows_new_events(dashboard, page: Page) -> None:
     base, url, _ = dashboard
     run_id = run_id_for("browser-live-waterfall")

@@ -4,6 +4,8 @@ pure diff renderers of ``ui.diffview``."""
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,11 @@ def test_compare_arms_shows_the_matrix_and_opens_an_arms_diff(seeded, open_page:
         "plan_changes",
         "score",
     ]
+    (chart,) = at.get("plotly_chart")  # cost against latency, one point per arm
+    figure = json.loads(chart.proto.spec)
+    assert [t["name"] for t in figure["data"]] == ["unchanged"]
+    assert figure["data"][0]["text"] == ["offline", html.escape(f"prompt={prompt}", quote=False)]
+    assert all("verdict: unchanged" in h for h in figure["data"][0]["hovertext"])
     replays = with_bench(lambda w: w.replays_of(run_id))
     target = next(r.run_id for r in replays if r.replay_mode == "whatif")
     at.button(key=f"replay_arm_{target}").click().run()

@@ -9,7 +9,7 @@ from agent_core import RunOverview, step_waterfall
 from agent_core import events as ev
 from agent_core.overview import DayFigures
 from agent_core.projections import load_events, open_store
-from tests.dashboard.seed import HOSTILE_GOAL, seed
+from tests.dashboard.seed import seed
 from tests.store.catalogue import example
 from ui import charts, overview, tables
 from ui.format import OUTCOME_COLOURS, human_duration, md_escape, outcome_of, relative_time, short_id, status_label
@@ -52,11 +52,14 @@ def test_events_are_summarized_and_spans_pair_intent_with_outcome(tmp_path: Path
     assert step_waterfall(cancelled).rows[1].outcome == "interrupted"
     assert step_waterfall(running, now=running[-1].at + timedelta(seconds=3)).waiting_on == "a tool"
 
-    figure = charts.waterfall_figure(chart, chart.rows)
-    hovers = [h for trace in figure.data if trace.hovertext for h in trace.hovertext]
-    assert any("input from &lt;b&gt;the web&lt;/b&gt;" in h for h in hovers)  # plotly would render raw tags
-    assert not any("<b>" in h or HOSTILE_GOAL in h for h in hovers)
-    assert {y for trace in figure.data for y in trace.y} >= {"step_2 · summarize · rejected", "answer · failed"}
+    spec = charts.waterfall_spec(chart, chart.rows)
+    bars = spec["data"]["values"]
+    # Vega shows tooltip values as text (a browser test hovers one): the reason is kept as written, never as markup.
+    assert any(b["detail"] == "rule no_untrusted_input: input from <b>the web</b>" for b in bars)
+    lanes = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    assert lanes == [r.label for r in chart.rows]
+    assert {"step_2 · summarize · rejected", "answer · failed"} <= {b["row"] for b in bars}
+    assert all(b["end"] > b["start"] for b in bars)  # an instant decision is still a visible tick
 
 
 def test_decisions_are_coloured_from_the_one_decision_vocabulary() -> None:
