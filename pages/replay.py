@@ -30,7 +30,7 @@ from agent_core import (
     Workbench,
     planner_choices,
 )
-from ui import access, core, diffview, nav, tables
+from ui import access, armschart, core, diffview, nav, tables
 from ui.format import md_escape, relative_time, short_id, status_label
 
 PICKER_SIZE = 100
@@ -235,6 +235,7 @@ def arms_matrix(workbench: Workbench, run_id: str) -> None:
     rows = [r.to_document() for r in report.results]
     columns = ["arm", "verdict", "actions", "steps_ok", "cost_usd", "tokens", "latency_ms", "plan_changes", "score"]
     st.dataframe([{c: row[c] for c in columns} for row in rows], hide_index=True, key="replay_arms_matrix")
+    st.plotly_chart(armschart.arms_figure(report), config={"displaylogo": False}, key="replay_arms_chart")
     with st.container(horizontal=True):
         for r in report.results:
             st.button(f"Diff: {r.arm}", key=f"replay_arm_{r.replay_id}", on_click=_show, args=(r.replay_id,))
