@@ -63,6 +63,7 @@ KIND_LEGEND = {
     "answer": "final answer",
 }
 ROW_PX = 30  # one lane's height
+LABEL_GREY = "#8b8f99"  # span labels: readable on the light and the dark theme alike (the viewer picks)
 
 
 def _span_record(label: str, row: WaterfallRow, span: WaterfallSpan, total: float) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def waterfall_spec(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: st
         },
     }
     labels_layer = {
-        "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
+        "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11, "color": LABEL_GREY},
         "transform": [{"filter": "datum.text != ''"}],
         "encoding": {"y": lane, "x": {"field": "end", "type": "quantitative"}, "text": {"field": "text"}},
     }
