@@ -8,6 +8,8 @@ it costs the same for 100 runs as for 100,000. Days are UTC days of a run's star
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -124,3 +126,32 @@ def run_overview(store: EventStore, days: int = DEFAULT_DAYS, now: datetime | No
         percentile(every, 0.95),
         {(r, o): int(n) for r, o, n in rules},
     )
+
+
+class OverviewCache:
+    """The last overview, reused while the store has no new event, the UTC day is the same and it is
+    younger than ``max_age_s``.
+
+    The Runs page draws the overview on every rerun (a row selected, a filter changed, a new tab),
+    and over 100,000 runs its two aggregations cost about 150 ms against 1 ms to read the store's
+    last position. The age bound is for PostgreSQL: a write that commits after a later position
+    is already visible leaves the last position as it was.
+    """
+
+    def __init__(self, max_age_s: float = 30.0) -> None:
+        """An empty cache; figures older than ``max_age_s`` are recomputed whatever the store says."""
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._last: tuple[tuple[int, int, date], float, RunOverview] | None = None
+
+    def get(self, store: EventStore, days: int = DEFAULT_DAYS) -> RunOverview:
+        """``run_overview(store, days)``, or the same figures again when nothing they count changed."""
+        key = (store.last_position(), days, datetime.now(UTC).date())
+        with self._lock:
+            last = self._last
+        if last is not None and last[0] == key and time.monotonic() - last[1] < self.max_age_s:
+            return last[2]
+        figures = run_overview(store, days)
+        with self._lock:
+            self._last = (key, time.monotonic(), figures)
+        return figures

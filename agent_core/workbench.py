@@ -28,7 +28,7 @@ from agent_core.approvals import (
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
 from agent_core.orchestrator import Orchestrator, RunRequest
-from agent_core.overview import DEFAULT_DAYS, RunOverview, run_overview
+from agent_core.overview import DEFAULT_DAYS, OverviewCache, RunOverview
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
 from agent_core.providers import planner_choices
@@ -75,6 +75,7 @@ class Workbench:
             store = open_store(settings.database_url, create=create, log_key=settings.log_key())
         self.store = store
         self._orchestrator: Orchestrator | None = None
+        self._overview = OverviewCache()
 
     @property
     def orchestrator(self) -> Orchestrator:
@@ -388,8 +389,9 @@ class Workbench:
         )
 
     def overview(self, days: int = DEFAULT_DAYS) -> RunOverview:
-        """Runs per day by status, cost per day, p50/p95 duration and decisions by rule, from the indexes."""
-        return run_overview(self.store, days)
+        """Runs per day by status, cost per day, p50/p95 duration and decisions by rule, from the indexes
+        (recomputed when the store has changed: ``OverviewCache``)."""
+        return self._overview.get(self.store, days)
 
     def decision_tools(self) -> list[str]:
         """The tools that have any recorded decision: the decisions table's filter options."""

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_core.overview import percentile, run_overview
+from agent_core import events as ev
+from agent_core.overview import OverviewCache, percentile, run_overview
 from agent_core.projections import RunState, fold, load_events, open_store
 from agent_core.store import EventStore, NewEvent
+from tests.store.catalogue import example
 from tests.store.helpers import new_run_id
 from tests.store.test_decisions_index import decisions_in_the_log
 from tests.store.test_index_agrees_with_fold import run_logs
@@ -107,3 +109,19 @@ def test_decisions_by_rule_count_only_the_window(indexed: EventStore) -> None:
     overview = run_overview(indexed, days=7, now=NOW)
     assert overview.decisions_by_rule == {("workspace_only", "rejected"): 1}
     assert overview.runs == 1 and overview.days[0].by_status == {"running": 1}
+
+
+def test_the_cached_overview_is_reused_until_the_store_changes(indexed: EventStore) -> None:
+    def one_run() -> None:
+        indexed.append(new_run_id(), [example(ev.RunStarted)], 0)
+
+    cache = OverviewCache()
+    one_run()
+    first = cache.get(indexed)
+    assert first.runs == 1
+    assert cache.get(indexed) is first  # nothing appended: the same figures, not recomputed
+    one_run()
+    assert cache.get(indexed).runs == 2  # an append moves the last position: recomputed
+    aged = OverviewCache(max_age_s=0.0)
+    figures = aged.get(indexed)
+    assert aged.get(indexed) is not figures and aged.get(indexed).runs == 2  # past its age: recomputed anyway
