@@ -1,7 +1,7 @@
 """``evolve(obj, **changes)``: ``dataclasses.replace`` for the fold's frozen, slotted state classes, faster.
 
-The fold builds a new ``RunState`` (and ``StepState``) for every event it applies: about 70 copies
-per run, live and in verify alike; the store copies the run's index twice per append.
+The fold builds a new ``RunState`` for every event it applies (and a ``StepState`` for each event
+about a step), live and in verify alike; the store copies the run's index twice per append.
 ``dataclasses.replace`` re-enters ``__init__`` with a keyword dict built field by field; copying
 the slots straight into a new instance gives the same object for a class with no
 ``__post_init__`` and every field in ``__init__``, in about a third less time (``replay --all``

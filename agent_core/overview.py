@@ -133,8 +133,8 @@ class OverviewCache:
     younger than ``max_age_s``.
 
     The Runs page draws the overview on every rerun (a row selected, a filter changed, a new tab),
-    and over 100,000 runs its two aggregations cost about 150 ms against 1 ms to read the store's
-    last position. The age bound is for PostgreSQL: a write that commits after a later position
+    and over 100,000 runs its two aggregations cost about 150 ms; the store's last position is one
+    index lookup. The age bound is for PostgreSQL: a write that commits after a later position
     is already visible leaves the last position as it was.
     """
 
