@@ -1,5 +1,10 @@
 """Policy: the approval queue (held steps, Approve / Deny with a comment), the decisions recorded
-across recent runs (filterable, and counted by rule), and the rules in force with their YAML.
+across recent runs (filterable, and counted by rule), the rules in force with their YAML, and a
+what-if of another policy file, each in its own tab.
+
+Only the open tab runs (its label is in the URL: ``/policy?section=Decisions``). A person clearing
+the queue reruns the page with every click: without the decisions table, its chart, the rules and
+the what-if form below the cards, an Approve is confirmed in 0.49 s instead of 0.84 s (bench/README).
 
 A decision is written through the Workbench, then the background runner continues the run; this
 page only reads the store afterwards, polling the decided runs until they settle.
@@ -8,7 +13,7 @@ page only reads the store afterwards, polling the decided runs until they settle
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -301,7 +306,6 @@ def decisions_frame(decisions: Sequence[PolicyDecision]) -> pd.DataFrame:
 
 
 def decisions(workbench: Workbench) -> None:
-    st.subheader("Decisions")
     counts = workbench.decision_counts()
     if not counts:
         st.caption("No decisions recorded yet: every tool step of a run gets one. Launch a run to see them here.")
@@ -415,18 +419,26 @@ def what_if(workbench: Workbench) -> None:
         st.dataframe(frame, hide_index=True, key="policy_whatif_changes")
 
 
+TABS: tuple[tuple[str, Callable[[Workbench], None]], ...] = (
+    (QUEUE_HEADING, approval_queue),
+    ("Decisions", decisions),
+    ("Rules", rules),
+    ("What if", what_if),
+)
+"""The page's sections; the first is the default (the label is the URL's value: keep labels stable)."""
+TABS_KEY = "section"
+
+
 def main() -> None:
     access.gate()  # first: sign-in or refusal before anything is drawn
     st.title("Policy")
     with core.errors_as_messages():
         workbench = core.workbench()
-        approval_queue(workbench)
-        st.divider()
-        decisions(workbench)
-        st.divider()
-        rules(workbench)
-        st.divider()
-        what_if(workbench)
+        tabs = st.tabs([label for label, _ in TABS], key=TABS_KEY, bind="query-params")
+        for tab, (_, draw) in zip(tabs, TABS, strict=True):
+            if tab.open:
+                with tab:
+                    draw(workbench)
     st.session_state.pop(FLASH_KEY, None)  # shown once, on a run that got this far
 
 

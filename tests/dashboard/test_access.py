@@ -223,6 +223,7 @@ def test_an_approval_is_recorded_as_the_signed_in_user(empty_store, with_passwor
     core.runner().wait(run_id, timeout=30)
     assert decisions_by(run_id) == [("ApprovalGranted", "alice")]
     assert read_state(run_id).status == "completed"
+    at.session_state["section"] = "Decisions"  # the Policy page's Decisions tab (a URL-bound tab's key)
     at.run()
     assert at.dataframe[0].value.iloc[0]["by"] == "alice"  # the decisions table shows who
 

@@ -132,7 +132,6 @@ def test_approve_a_held_step_on_the_policy_page_and_see_the_run_finish(server: S
     expect(page.get_by_text("'summary.md' exists", exact=False)).to_be_visible()
     expect(page.get_by_text("same as the file now")).to_be_visible()  # the offline summary is deterministic
     settle(page)
-    charts_drawn(page)
     screenshot(page, "policy")
 
     page.get_by_label("Comment", exact=True).fill("the new summary replaces the old one")
@@ -141,8 +140,14 @@ def test_approve_a_held_step_on_the_policy_page_and_see_the_run_finish(server: S
     expect(page.get_by_text("approved step_3", exact=True)).to_be_visible()  # "Decided here", followed live
     expect(badge(page, "completed")).to_be_visible(timeout=20_000)
     settle(page)
-    charts_drawn(page)
     screenshot(page, "policy-approved")
+
+    page.get_by_role("tab", name="Decisions").click()  # only the open tab runs; its label goes to the URL
+    expect(page).to_have_url(re.compile(r"/policy\?section=Decisions$"), timeout=20_000)
+    charts_drawn(page)
+    expect(page.get_by_text("Decisions by rule (all runs)")).to_be_visible()
+    settle(page)
+    screenshot(page, "policy-decisions")
 
     workbench = Workbench(server.settings())
     try:

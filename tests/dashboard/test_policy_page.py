@@ -44,20 +44,16 @@ def test_the_queue_shows_the_held_step_with_its_input_rule_and_buttons(seeded, o
     _, ids = seeded
     at = open_page("policy")
     no_exceptions(at)
-    assert [s.value for s in at.subheader] == [
-        "Approval queue (1)",
-        "Decisions",
-        "Rules in force",
-        "What if this policy?",
-    ]
+    assert [t.label for t in at.tabs] == ["Approval queue", "Decisions", "Rules", "What if"]
+    assert [s.value for s in at.subheader] == ["Approval queue (1)"]  # only the open tab runs
     shown = texts(at)
     assert "Overwrite report.md with fresh findings" in [t.value for t in at.text]
     assert "use write_file for part 3 of the goal" in shown
     assert "report.md exists and would be overwritten" in shown
     assert "Held by rule confirm\\_overwrite" in shown
     assert "# Report" in [c.value for c in at.code]  # the exact content to be written
-    assert [b.label for b in at.button] == ["Approve 1", "Deny 1", "Approve", "Deny", "Compare decisions"]
-    assert [t.label for t in at.text_input][:3] == ["Run id starts with", "One comment for this held step", "Comment"]
+    assert [b.label for b in at.button] == ["Approve 1", "Deny 1", "Approve", "Deny"]
+    assert [t.label for t in at.text_input] == ["Run id starts with", "One comment for this held step", "Comment"]
     links = [(p.proto.label, p.proto.query_string) for p in at.main.get("page_link")]
     assert ("Open timeline", f"run_id={ids.waiting}") in links
 
@@ -80,7 +76,7 @@ def test_approving_continues_the_run_in_the_background_until_it_finishes(empty_s
     at.run()  # the "decided here" section's next tick
     assert "approved step_3" in [t.value for t in at.text]
     assert any("green-badge[completed]" in m.value for m in at.markdown)
-    latest = at.dataframe[0].value.iloc[0]
+    latest = open_page("policy", section="Decisions").dataframe[0].value.iloc[0]  # the history's newest
     assert latest[["step", "outcome", "rule", "reason", "by"]].tolist() == [
         "step_3",
         "● granted",
@@ -135,12 +131,13 @@ def test_a_second_decision_on_the_same_step_is_a_message(seeded, open_page: Open
 
 
 def test_decisions_across_runs_are_listed_charted_and_filterable(seeded, open_page: OpenPage) -> None:
-    at = open_page("policy")
+    at = open_page("policy", section="Decisions")
+    assert not at.get("subheader")  # the queue's tab is closed: it did not run
     table = at.dataframe[0].value
     assert list(table.columns) == ["when", "run", "step", "tool", "outcome", "rule", "reason", "by", "at"]
     assert set(table["outcome"]) == {"● approved", "● rejected", "● held"}
     assert len(at.get("vega_lite_chart")) == 1
-    assert [w.label for w in at.multiselect] == ["Tool", "Rule", "Rule", "Tool", "Outcome"]  # queue, then history
+    assert [w.label for w in at.multiselect] == ["Rule", "Tool", "Outcome"]
 
     at.multiselect(key="policy_outcome").select("rejected").run()
     table = at.dataframe[0].value
@@ -155,9 +152,9 @@ def test_decisions_across_runs_are_listed_charted_and_filterable(seeded, open_pa
 
 
 def test_the_rules_in_force_come_from_the_policy_file(seeded, open_page: OpenPage) -> None:
-    at = open_page("policy")
+    at = open_page("policy", section="Rules")
     policy = Policy.load(DEFAULT_POLICY)
-    rules = at.dataframe[1].value
+    rules = at.dataframe[0].value
     assert list(rules.columns) == ["rule", "applies to", "effect", "description"]
     assert list(rules["rule"]) == [r.name for r in policy.rules]
     assert rules.set_index("rule").loc["no_overwrite", "effect"] == "hold"
@@ -168,7 +165,7 @@ def test_the_rules_in_force_come_from_the_policy_file(seeded, open_page: OpenPag
 
 def test_what_if_another_policy_lists_the_decisions_it_would_change(empty_store, open_page: OpenPage) -> None:
     held_run()  # two runs: the first wrote summary.md (approved), the second was held by no_overwrite
-    at = open_page("policy")
+    at = open_page("policy", section="What if")
     assert "nothing runs, nothing is written" in texts(at)
     strict = str(ROOT / "policies" / "strict.yaml")
     at.selectbox(key="policy_whatif_file").select(strict)
@@ -185,10 +182,11 @@ def test_what_if_another_policy_lists_the_decisions_it_would_change(empty_store,
 def test_an_empty_store_says_what_comes_here(empty_store, open_page: OpenPage) -> None:
     at = open_page("policy")
     no_exceptions(at)
-    shown = texts(at)
-    assert "Nothing waits for approval" in shown
-    assert "No decisions recorded yet" in shown
-    assert [b.label for b in at.button] == ["Compare decisions"]  # no Approve / Deny
+    assert "Nothing waits for approval" in texts(at)
+    assert not at.button  # no Approve / Deny
+    at = open_page("policy", section="Decisions")
+    assert "No decisions recorded yet" in texts(at)
+    at = open_page("policy", section="Rules")
     assert len(at.dataframe) == 1  # the rules are shown all the same
 
 
@@ -200,10 +198,12 @@ def test_a_broken_policy_file_is_a_message_and_the_queue_still_works(
     monkeypatch.setenv("AGENT_POLICY", str(broken))
     at = open_page("policy")
     no_exceptions(at)
+    assert at.subheader[0].value == "Approval queue (1)"
+    at = open_page("policy", section="Rules")
+    no_exceptions(at)
     shown = texts(at)
     assert "PolicyError" in shown
     assert "unknown kind 'nonsense'" in shown
-    assert at.subheader[0].value == "Approval queue (1)"
 
 
 def test_an_unreachable_store_is_a_message(unreachable_store, open_page: OpenPage) -> None:
