@@ -67,6 +67,7 @@ _EXPORTS = {
     "DEFAULT_COST_SHARE": "agent_core.replay",
     "Overrides": "agent_core.replay",
     "ForkResult": "agent_core.replay",
+    "ArmResult": "agent_core.replay",
     "ArmsReport": "agent_core.replay",
     "ReplayError": "agent_core.replay",
     "RunComparison": "agent_core.replay",
@@ -131,6 +132,7 @@ if TYPE_CHECKING:
     from agent_core.queue import QueueHealth as QueueHealth
     from agent_core.queue import queue_health as queue_health
     from agent_core.replay import DEFAULT_COST_SHARE as DEFAULT_COST_SHARE
+    from agent_core.replay import ArmResult as ArmResult
     from agent_core.replay import ArmsReport as ArmsReport
     from agent_core.replay import ForkResult as ForkResult
     from agent_core.replay import Overrides as Overrides

@@ -170,7 +170,7 @@ class LiveTools:
 
 
 @dataclass
-class _Writer:
+class RunWriter:
     """Appends with the run's expected seq; a lost race surfaces as ``ConcurrencyError``.
 
     ``state`` is the run's fold at ``seq``: it goes along with each append, and the store's
@@ -304,7 +304,7 @@ class Orchestrator:
             forked_from=forked_from,
             outcome_rules=outcome_rules,
         )
-        _Writer(self.store, run_id, 0, on_append)(started)
+        RunWriter(self.store, run_id, 0, on_append)(started)
         return run_id
 
     def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:
@@ -337,7 +337,7 @@ class Orchestrator:
             if state.is_terminal:
                 raise
             reason = f"the run stopped because the store refused an event: {error}"
-            writer = _Writer(self.store, run_id, state.last_seq, on_append, state)
+            writer = RunWriter(self.store, run_id, state.last_seq, on_append, state)
             writer(ev.RunFailed(reason=reason))
             return writer.caught_up(state)
 
@@ -347,7 +347,7 @@ class Orchestrator:
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
-        writer = _Writer(self.store, run_id, state.last_seq, on_append, state)
+        writer = RunWriter(self.store, run_id, state.last_seq, on_append, state)
         policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
             writer(
@@ -390,7 +390,7 @@ class Orchestrator:
         llm = planner.summarize if _has_llm(planner) else None
         return LiveTools(self.workspace, self.database_path, brave, llm, self.read_through, self.index_dir, self.caps)
 
-    def _plan(self, state: RunState, planner: Planner, writer: _Writer) -> bool:
+    def _plan(self, state: RunState, planner: Planner, writer: RunWriter) -> bool:
         version = prompt_version_for(
             state.planner.prompt_sha if state.planner else None, state.overrides.get("prompt_version")
         )
@@ -424,7 +424,7 @@ class Orchestrator:
         return True
 
     def _advance_step(
-        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: _Writer, *, llm: bool
+        self, state: RunState, step: PlanStep, policy: Policy, runner: ToolRunner, writer: RunWriter, *, llm: bool
     ) -> bool:
         """Take one step as far as it can go; False when the run stopped (ended or waits).
 
@@ -468,7 +468,7 @@ class Orchestrator:
         current: StepState,
         resolved: dict[str, Any],
         runner: ToolRunner,
-        writer: _Writer,
+        writer: RunWriter,
         *,
         paid: bool,
     ) -> bool:
@@ -513,7 +513,7 @@ class Orchestrator:
         step: PlanStep,
         resolved: dict[str, Any],
         runner: ToolRunner,
-        writer: _Writer,
+        writer: RunWriter,
         decided: ev.DomainEvent | None = None,
         *,
         paid: bool = False,
@@ -606,7 +606,7 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def _stop_for_budget(state: RunState, where: str, writer: _Writer) -> None:
+def _stop_for_budget(state: RunState, where: str, writer: RunWriter) -> None:
     writer(
         ev.BudgetExceeded(spent_usd=state.cost_usd, budget_usd=state.budget_usd),
         ev.RunFailed(

@@ -8,17 +8,16 @@ is escaped: plotly renders a few HTML tags in it, and an arm's name is typed by 
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import plotly.graph_objects as go
 
-from agent_core import ArmsReport
+from agent_core import ArmResult, ArmsReport
 from ui.diffview import VERDICT_OUTCOME
 from ui.format import OUTCOME_COLOURS
 
 
-def _hover(result: Any) -> str:
-    """An arm's figures (an ``ArmResult``), one per line, escaped."""
+def _hover(result: ArmResult) -> str:
+    """An arm's figures, one per line, escaped."""
     d = result.diff
     lines = [
         result.arm,

@@ -26,7 +26,7 @@ from typing import Any
 
 from agent_core import events as ev
 from agent_core.config import Settings
-from agent_core.orchestrator import OnAppend, RunRequest
+from agent_core.orchestrator import OnAppend, RunRequest, RunWriter
 from agent_core.plan import Plan, PlanStep
 from agent_core.planning import PlanLimits, request_plan
 from agent_core.pricing import PriceTable
@@ -171,10 +171,9 @@ def record_fork_verdict(
     parent_id = state.forked_from.run_id
     parent = parent_events if parent_events is not None else load_events(store, parent_id)
     diff = diff_runs(parent, load_events(store, fork_id), cost_share=DEFAULT_COST_SHARE)
-    diffed = ev.ReplayDiffed(original_run_id=parent_id, verdict=diff.verdict, reasons=list(diff.reasons))
-    appended = store.append_indexed(fork_id, [diffed], state.last_seq, state=state)
-    folded = appended.index.state
-    return (folded if isinstance(folded, RunState) else load_state(store, fork_id)), diff
+    writer = RunWriter(store, fork_id, state.last_seq, state=state)
+    writer(ev.ReplayDiffed(original_run_id=parent_id, verdict=diff.verdict, reasons=list(diff.reasons)))
+    return writer.caught_up(state), diff
 
 
 # --- replan ------------------------------------------------------------------------------------
