@@ -1,5 +1,9 @@
-"""The run's step waterfall (rows from ``agent_core.step_waterfall``) as a Vega-Lite spec; colours by
-outcome, the same as everywhere else (ui.format).
+"""Vega-Lite specs: the run's step waterfall (rows from ``agent_core.step_waterfall``) and the overview's
+bar charts; colours by outcome, the same as everywhere else (ui.format).
+
+Specs are written here and drawn with ``st.vega_lite_chart`` rather than ``st.bar_chart``: Streamlit's
+chart helpers build each chart with Altair, which validates it against Vega-Lite's JSON schema, about
+40 ms of script per chart here (the Runs page's four charts were 190 of its 280 ms: bench/README).
 
 Hover text is plain text: Vega's tooltips show values as text, never as markup, so summaries
 quoting untrusted text cannot inject any.
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import pandas as pd
 
 from agent_core import Waterfall, WaterfallRow, WaterfallSpan
 from agent_core import events as ev
@@ -178,3 +184,47 @@ def waterfall_spec(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: st
         "height": {"step": ROW_PX},
         "layer": layers,
     }
+
+
+def bars_spec(
+    frame: pd.DataFrame,
+    colours: Sequence[str],
+    *,
+    value_title: str,
+    stack: bool = True,
+    horizontal: bool = False,
+    height: int = 240,
+) -> dict[str, Any]:
+    """Bars from a wide frame: one bar group per index label (in the frame's order), one series per column
+    (stacked, or side by side when ``stack`` is false) in ``colours``; hover shows the label, series and value."""
+    category = str(frame.index.name or "category")
+    labels = [str(label) for label in frame.index]
+    series = [str(column) for column in frame.columns]
+    records = [
+        {category: label, "series": name, "value": float(value)}
+        for label, row in zip(labels, frame.itertuples(index=False), strict=True)
+        for name, value in zip(series, row, strict=True)
+        if pd.notna(value)
+    ]
+    where = {"field": category, "type": "nominal", "sort": labels, "axis": {"title": None, "labelLimit": 240}}
+    amount = {"field": "value", "type": "quantitative", "title": value_title, "stack": "zero" if stack else None}
+    across, along = ("y", "x") if horizontal else ("x", "y")
+    encoding: dict[str, Any] = {
+        across: where,
+        along: amount,
+        "color": {
+            "field": "series",
+            "type": "nominal",
+            "sort": series,
+            "scale": {"domain": series, "range": list(colours)},
+            "legend": {"title": None, "orient": "bottom"},
+        },
+        "tooltip": [
+            {"field": category, "type": "nominal"},
+            {"field": "series", "type": "nominal", "title": " "},
+            {"field": "value", "type": "quantitative", "title": value_title, "format": ",.4~f"},
+        ],
+    }
+    if not stack:
+        encoding[f"{across}Offset"] = {"field": "series", "sort": series}
+    return {"data": {"values": records}, "mark": {"type": "bar"}, "height": height, "encoding": encoding}

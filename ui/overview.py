@@ -3,7 +3,7 @@
 The figures come from ``Workbench.overview`` (the runs and decisions indexes, aggregated by the
 database); this module shapes them into tables and draws them in the shared outcome colours.
 
-Plain bar and line charts use Streamlit's built-in Vega-Lite charts, not plotly: the Runs and
+Bar charts are Vega-Lite specs (``ui.charts.bars_spec``), not plotly: the Runs and
 Policy pages are where a person clicks all day, and plotly's script (4.7 MB) held the browser's
 main thread for about half a second on every load of a page that drew one (bench/README). The
 Timeline's waterfall is Vega-Lite too (``ui.charts``); plotly draws only the Replay page's arms chart.
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from agent_core import DECISION_OUTCOMES, RunOverview, Workbench
+from ui import charts
 from ui.format import OUTCOME_COLOURS, colour, human_duration, money, outcome_of, status_label
 
 STATUS_ORDER = ("completed", "failed", "cancelled", "waiting_approval", "running")
@@ -26,7 +28,7 @@ CHART_HEIGHT = 240
 
 
 def _days(days: list[date]) -> pd.Index:
-    """Day labels; the charts keep the frame's (chronological) order (``sort=False``)."""
+    """Day labels; the charts keep the frame's (chronological) order."""
     return pd.Index([d.strftime("%b %d") for d in days], name="day")
 
 
@@ -72,22 +74,17 @@ def decisions_by_rule(counts: Mapping[tuple[str, str], int]) -> tuple[pd.DataFra
     return frame, [OUTCOME_COLOURS[outcome_of(name)] for name in outcomes]
 
 
-def draw_decisions_by_rule(where: DeltaGenerator, counts: Mapping[tuple[str, str], int], title: str) -> None:
-    """Horizontal bars per rule, stacked by outcome in the shared outcome colours."""
-    frame, colours = decisions_by_rule(counts)
+def draw_bars(where: DeltaGenerator, title: str, frame: pd.DataFrame, colours: list[str], **spec: Any) -> None:
+    """A captioned bar chart (``ui.charts.bars_spec``) as wide as its column."""
     where.caption(title)
-    where.bar_chart(
-        frame.reset_index(),
-        x="rule",
-        y=list(frame.columns),
-        color=colours,
-        horizontal=True,
-        sort=False,  # most decisions first, as the frame is ordered
-        stack=True,
-        x_label="",
-        y_label="decisions",
-        height=max(CHART_HEIGHT, 60 + 28 * len(frame)),
-    )
+    where.vega_lite_chart(charts.bars_spec(frame, colours, **spec), width="stretch")
+
+
+def draw_decisions_by_rule(where: DeltaGenerator, counts: Mapping[tuple[str, str], int], title: str) -> None:
+    """Horizontal bars per rule (most decisions first), stacked by outcome in the shared outcome colours."""
+    frame, colours = decisions_by_rule(counts)
+    height = max(CHART_HEIGHT, 60 + 28 * len(frame))
+    draw_bars(where, title, frame, colours, value_title="decisions", horizontal=True, height=height)
 
 
 def render_overview(workbench: Workbench, days: int = 30) -> None:
@@ -105,35 +102,17 @@ def render_overview(workbench: Workbench, days: int = 30) -> None:
         )
         left, right = st.columns(2)
         runs, colours = runs_per_day(overview)
-        left.caption("Runs per day by status")
-        left.bar_chart(
-            runs,
-            y=list(runs.columns),
-            color=colours,
-            stack=True,
-            sort=False,
-            x_label="",
-            y_label="runs",
-            height=CHART_HEIGHT,
-        )
-        right.caption("Cost per day (USD)")
-        right.bar_chart(
-            cost_per_day(overview),
-            color=OUTCOME_COLOURS["running"],
-            sort=False,
-            x_label="",
-            y_label="USD",
-            height=CHART_HEIGHT,
-        )
-        left.caption("Duration of ended runs (s)")
+        draw_bars(left, "Runs per day by status", runs, colours, value_title="runs", height=CHART_HEIGHT)
+        cost = [OUTCOME_COLOURS["running"]]
+        draw_bars(right, "Cost per day (USD)", cost_per_day(overview), cost, value_title="USD", height=CHART_HEIGHT)
         durations = duration_per_day(overview)
-        left.bar_chart(
+        draw_bars(
+            left,
+            "Duration of ended runs (s)",
             durations,
-            color=[OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["rejected"]],
+            [OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["rejected"]],
+            value_title="seconds",
             stack=False,  # side by side
-            sort=False,
-            x_label="",
-            y_label="seconds",
             height=CHART_HEIGHT,
         )
         if overview.decisions_by_rule:

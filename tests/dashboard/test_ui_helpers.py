@@ -85,7 +85,7 @@ def test_overview_tables_keep_days_in_order_and_colour_columns_by_outcome() -> N
         decisions_by_rule={("allowed", "approved"): 3, ("no_overwrite", "held"): 5, ("no_overwrite", "approved"): 1},
     )
     runs, colours = overview.runs_per_day(figures)
-    assert list(runs.index) == ["Dec 31", "Jan 01"]  # the days' order, which the charts keep (sort=False)
+    assert list(runs.index) == ["Dec 31", "Jan 01"]  # the days' order, which the charts keep
     assert list(runs.columns) == [status_label(s) for s in ("completed", "failed", "running")]  # STATUS_ORDER
     assert runs.loc["Dec 31"].tolist() == [2, 1, 0]
     assert runs.loc["Jan 01"].tolist() == [0, 0, 1]
