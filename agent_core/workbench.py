@@ -317,14 +317,15 @@ class Workbench:
 
     def lineage(self, run_id: str) -> LineageNode:
         """The tree ``run_id`` belongs to, from its original down: replays and forks, each with its verdict."""
-        root = self.resolve_run_id(run_id)
-        seen = {root}
-        while (parent := self.run_state(root).parent_id) is not None and parent not in seen:
-            if self.store.get_run(parent) is None:
+        root = self.run_summary(self.resolve_run_id(run_id))  # up the runs index: no run's events are read
+        seen = {root.run_id}
+        while (parent := root.replay_of or root.forked_from) is not None and parent not in seen:
+            row = self.store.get_run(parent)
+            if row is None:
                 break
-            root = parent
-            seen.add(root)
-        return self._lineage_node(self.run_summary(root))
+            root = RunSummary.from_row(row)
+            seen.add(root.run_id)
+        return self._lineage_node(root)
 
     def run_summary(self, run_id: str) -> RunSummary:
         """The run list's line for one run."""
