@@ -61,9 +61,9 @@ def header(workbench: Workbench, state: RunState, imported: bool = False, now: d
     with st.container(horizontal=True, vertical_alignment="center"):
         st.subheader(f"Run {md_escape(short_id(state.run_id))}", width="content")
         st.badge(state.status.replace("_", " "), color=badge_colour(state.status))
-    st.code(state.run_id, language=None)
+    st.text(state.run_id)
     st.caption("Goal")
-    st.code(state.goal, language=None, wrap_lines=True)
+    st.text(state.goal)
 
     duration, steps, tokens, cost = st.columns(4)
     counting = now is not None and not state.is_terminal and state.started_at is not None
@@ -158,7 +158,7 @@ def notices(state: RunState, imported: bool = False) -> None:
         st.code("\n".join(state.problems), language=None, wrap_lines=True)
     if state.final_summary:
         st.caption("Final response")
-        st.code(state.final_summary, language=None, wrap_lines=True)
+        st.text(state.final_summary)
 
 
 def events_and_payload(view: RunView, chosen_seq: int | None) -> None:

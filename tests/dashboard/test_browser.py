@@ -44,7 +44,7 @@ def test_runs_page_leads_to_a_runs_timeline(dashboard, page: Page) -> None:
 
     expect(page).to_have_url(re.compile(rf"/timeline\?run_id={ids.completed}$"), timeout=20_000)
     expect(waterfall(page)).to_be_visible(timeout=20_000)
-    expect(page.get_by_test_id("stCode").filter(has_text="Research agent frameworks")).to_be_visible()
+    expect(page.get_by_test_id("stText").filter(has_text="Research agent frameworks")).to_be_visible()
     expect(page.get_by_text("Lineage (2 runs: original, replays and forks)")).to_be_visible()
     settle(page)
     screenshot(page, "timeline")
@@ -58,7 +58,7 @@ def test_a_live_timeline_shows_new_events_and_the_end_of_the_run(dashboard, page
 
     continue_running(url, ids.running, finish_run=True)
     expect(page.get_by_text("Live: refreshing")).to_have_count(0, timeout=15_000)
-    expect(page.get_by_test_id("stCode").filter(has_text="Done in 1 steps")).to_be_visible(timeout=15_000)
+    expect(page.get_by_test_id("stText").filter(has_text="Done in 1 steps")).to_be_visible(timeout=15_000)
     settle(page)
     page.get_by_role("tab", name="Observations").click()
     expect(page.get_by_text("step_1 · web_search · succeeded · 0.9 s")).to_be_visible(timeout=15_000)

@@ -112,7 +112,7 @@ def test_launch_a_run_from_the_form_and_watch_its_events_arrive_live(server: Ser
     page.get_by_role("link", name="Open timeline").click()
     expect(page).to_have_url(re.compile(r"/timeline\?run_id=[0-9a-f]{32}$"), timeout=20_000)
     expect(waterfall(page)).to_be_visible(timeout=20_000)
-    expect(page.get_by_test_id("stCode").filter(has_text="Research the latest developments")).to_be_visible()
+    expect(page.get_by_test_id("stText").filter(has_text="Research the latest developments")).to_be_visible()
 
 
 def test_approve_a_held_step_on_the_policy_page_and_see_the_run_finish(server: Server, page: Page) -> None:

@@ -33,17 +33,17 @@ def test_every_run_state_renders_header_chart_and_tabs(seeded, open_page: OpenPa
     at = open_page("timeline", run_id=run_id)
     no_exceptions(at)
     assert status in badge(at)
-    assert run_id in [c.value for c in at.code]
+    assert run_id in [t.value for t in at.text]
     assert len(at.get("vega_lite_chart")) == 1
     assert [t.label for t in at.tabs] == ["Plan", "Observations", "Export"]
     assert list(at.dataframe[0].value.columns) == ["seq", "time", "at", "actor", "event", "summary"]
     assert at.dataframe[0].value["event"].iloc[0] == "RunStarted"
 
 
-def test_untrusted_goal_is_shown_as_code_never_as_markdown(seeded, open_page: OpenPage) -> None:
+def test_untrusted_goal_is_shown_as_text_never_as_markdown(seeded, open_page: OpenPage) -> None:
     _, ids = seeded
     at = open_page("timeline", run_id=ids.failed)
-    assert HOSTILE_GOAL in [c.value for c in at.code]
+    assert HOSTILE_GOAL in [t.value for t in at.text]
     assert not any("<script>" in m.value or "notes.txt" in m.value for m in at.markdown)
 
 
@@ -169,7 +169,7 @@ def test_without_a_run_id_it_offers_the_latest_runs(seeded, open_page: OpenPage)
     picker.set_value(ids.failed).run()
     no_exceptions(at)
     assert at.query_params["run_id"] == ids.failed
-    assert HOSTILE_GOAL in [c.value for c in at.code]
+    assert HOSTILE_GOAL in [t.value for t in at.text]
 
 
 def test_an_unknown_run_id_is_a_message_with_what_to_do(seeded, open_page: OpenPage) -> None:
