@@ -191,6 +191,7 @@ def main() -> None:
             **filters, limit=PAGE_SIZE, offset=(view.page - 1) * PAGE_SIZE, oldest_first=view.sort == "oldest"
         )
         metrics(workbench, filters, in_view, shown)
+        overview.render_overview(workbench)
         if shown:
             chosen_run(shown)
             first = (view.page - 1) * PAGE_SIZE + 1
@@ -200,8 +201,6 @@ def main() -> None:
                 st.pagination(pages, key="runs_page")
         else:
             st.info("No run matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
-        # Below the table: the browser draws the table first (a new tab shows it ~0.2 s sooner: bench/README).
-        overview.render_overview(workbench)
 
 
 main()

@@ -21,6 +21,7 @@ from agent_core.store import EventStore
 from agent_core.workbench import Workbench
 from tests.dashboard.conftest import ROOT, OpenPage, no_exceptions, texts
 from tests.dashboard.seed import SUMMARY
+from ui.overview import OVERVIEW_KEY
 
 STRICT = ROOT / "policies" / "strict.yaml"
 
@@ -160,5 +161,9 @@ def test_the_runs_page_draws_the_overview_from_the_indexes(seeded, open_page: Op
     at = open_page("runs")
     no_exceptions(at)
     assert next(e.label for e in at.expander) == "Overview of the last 30 days"
+    assert not at.get("vega_lite_chart")  # closed: not drawn
+    at.session_state[OVERVIEW_KEY] = True  # what opening it does
+    at.run()
+    no_exceptions(at)
     assert len(at.get("vega_lite_chart")) == 4
     assert "runs started" in texts(at) and "duration p50" in texts(at)

@@ -143,7 +143,7 @@ def test_first_impression_and_overview_in_the_viewers_theme(
         settle(page)
         screenshot(page, f"launch-done-{scheme}")
         open_page(page, server.base, "runs", "Runs")
-        expect(page.get_by_text("Overview of the last 30 days")).to_be_visible()
+        page.get_by_text("Overview of the last 30 days").click()  # drawn once opened
         expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4, timeout=20_000)
         expect(page.get_by_test_id("stVegaLiteChart").first.locator("svg, canvas").first).to_be_visible()
         settle(page)
