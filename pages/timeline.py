@@ -28,6 +28,7 @@ from ui.runview import RunView, follow
 
 LIVE_EVERY_S = 1.0
 PICKER_SIZE = 50
+TAB_KEY = "tab"
 ROWS_PER_PAGE = 40  # waterfall rows drawn at once: a 250-step run stays readable
 EVENTS_PER_PAGE = 100
 OBSERVATIONS_PER_PAGE = 20
@@ -336,10 +337,13 @@ def body(workbench: Workbench, run_id: str, was_live: bool, chosen_seq: int | No
         if was_live:
             st.caption(f"Live: refreshing every {LIVE_EVERY_S:g} s · updated {datetime.now(UTC):%H:%M:%S} UTC")
         waterfall_chart(view, was_live)
-        events_and_payload(view, chosen_seq)
-        # Only the open tab runs (a long run's plan, observations and export are not drawn unseen).
-        plan, observations, export = st.tabs(["Plan", "Observations", "Export"], key="timeline_tab", on_change="rerun")
+        # Only the open tab runs: a long run's plan, observations and export are not drawn unseen, and a new
+        # tab draws one data grid below the waterfall, not two (the plan's cost ~0.14 s in the browser).
+        events, plan, observations, export = st.tabs(  # the open tab is in the URL: /timeline?run_id=..&tab=Plan
+            ["Events", "Plan", "Observations", "Export"], key=TAB_KEY, on_change="rerun", bind="query-params"
+        )
         for tab, draw in (
+            (events, lambda: events_and_payload(view, chosen_seq)),
             (plan, lambda: plan_tab(workbench, view.state)),
             (observations, lambda: observations_tab(view.state)),
             (export, lambda: export_tab(workbench, view)),

@@ -21,7 +21,7 @@ def forkable(seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
 
 def test_each_step_offers_fork_from_here_and_the_edited_input_reaches_the_fork(forkable, open_page: OpenPage) -> None:
     _, ids = forkable
-    at = open_page("timeline", run_id=ids.completed)
+    at = open_page("timeline", run_id=ids.completed, tab="Plan")
     no_exceptions(at)
     picker = at.selectbox(key=f"fork_{ids.completed}_step")
     assert picker.options == [
@@ -53,7 +53,7 @@ def test_each_step_offers_fork_from_here_and_the_edited_input_reaches_the_fork(f
 
 def test_a_bad_input_says_what_to_fix_and_forks_nothing(forkable, open_page: OpenPage) -> None:
     _, ids = forkable
-    at = open_page("timeline", run_id=ids.completed)
+    at = open_page("timeline", run_id=ids.completed, tab="Plan")
     at.selectbox(key=f"fork_{ids.completed}_step").select("step_2").run()
     at.text_area(key=f"fork_{ids.completed}_step_2_input").set_value("{not json")
     at.button(key=f"fork_{ids.completed}_step_2_go").click().run()

@@ -35,7 +35,7 @@ def test_every_run_state_renders_header_chart_and_tabs(seeded, open_page: OpenPa
     assert status in badge(at)
     assert run_id in [t.value for t in at.text]
     assert len(at.get("vega_lite_chart")) == 1
-    assert [t.label for t in at.tabs] == ["Plan", "Observations", "Export"]
+    assert [t.label for t in at.tabs] == ["Events", "Plan", "Observations", "Export"]
     assert list(at.dataframe[0].value.columns) == ["seq", "time", "at", "actor", "event", "summary"]
     assert at.dataframe[0].value["event"].iloc[0] == "RunStarted"
 
@@ -54,7 +54,9 @@ def test_failed_run_shows_its_reason_and_step_outcomes(seeded, open_page: OpenPa
     assert any("disk full; free space" in c.value for c in at.code)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Steps ok / rejected / failed"] == "1 / 1 / 1"
-    plan = at.dataframe[1].value
+    at.session_state["tab"] = "Plan"
+    at.run()
+    plan = at.dataframe[0].value
     assert list(plan["outcome"]) == ["● succeeded", "● rejected", "● failed"]
 
 
@@ -135,7 +137,7 @@ def test_export_offers_the_run_as_json_lines(seeded, open_page: OpenPage) -> Non
     _, ids = seeded
     at = open_page("timeline", run_id=ids.completed)
     assert not at.get("download_button")  # only the open tab is drawn: Plan
-    at.session_state["timeline_tab"] = "Export"
+    at.session_state["tab"] = "Export"
     at.run()
     no_exceptions(at)
     assert [b.label for b in at.get("download_button")] == ["Download the run as JSON lines"]
@@ -146,12 +148,13 @@ def test_a_live_run_shows_new_events_and_stops_polling_when_it_ends(seeded, open
     at = open_page("timeline", run_id=ids.running)
     assert "Live: refreshing every 1 s" in texts(at)
     assert "In progress: step\\_1 \\(web\\_search running\\) — waiting on a tool for" in texts(at)
-    before = len(at.dataframe[0].value)
-    at.session_state["timeline_tab"] = "Observations"
+    before = len(at.dataframe[0].value)  # the Events tab, open by default
 
     continue_running(url, ids.running, finish_run=False)
     at.run()  # AppTest does not fire run_every timers: one run() is one tick
     assert len(at.dataframe[0].value) == before + 1
+    at.session_state["tab"] = "Observations"
+    at.run()
     assert "step_1 · web_search · succeeded · 0.9 s" in texts(at)
 
     continue_running(url, ids.running, finish_run=True)
