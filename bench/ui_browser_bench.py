@@ -108,7 +108,7 @@ class Target:
 
 
 RUNS_SHOWN = "text('Runs in view') && sel('[data-testid=stDataFrame]')"
-TIMELINE_SHOWN = "sel('[data-testid=stVegaLiteChart] :is(svg, canvas)') && sel('[data-testid=stDataFrame]')"
+TIMELINE_SHOWN = "sel('[data-testid=stHtml] .wf-span') && sel('[data-testid=stDataFrame]')"
 POLICY_SHOWN = "text('Approval queue') && button('Approve')"
 COMPARE_SHOWN = "text('Verdict') && sel('[data-testid=stDataFrame]')"
 APPROVED_SHOWN = "text('the run continues.')"

@@ -220,11 +220,7 @@ def waterfall_chart(view: RunView, live: bool) -> None:
             f"In progress: {md_escape(doing)} — waiting on {chart.waiting_on} for {waited}",
             icon=":material/hourglass_top:",
         )
-    st.vega_lite_chart(
-        charts.waterfall_spec(chart, chart.page(page, ROWS_PER_PAGE), now_label="now" if live else ""),
-        width="stretch",
-        key="timeline_waterfall",
-    )
+    st.html(charts.waterfall_html(chart, chart.page(page, ROWS_PER_PAGE), now_label="now" if live else ""))
     if pages > 1:
         with st.container(horizontal=True, vertical_alignment="center"):
             first = (page - 1) * ROWS_PER_PAGE + 1

@@ -1,17 +1,19 @@
-"""Vega-Lite specs: the run's step waterfall (rows from ``agent_core.step_waterfall``) and the overview's
-bar charts; colours by outcome, the same as everywhere else (ui.format).
+"""The run's step waterfall (rows from ``agent_core.step_waterfall``) as escaped HTML, and the overview's
+bar charts as Vega-Lite specs; colours by outcome, the same as everywhere else (ui.format).
 
-Specs are written here and drawn with ``st.vega_lite_chart`` rather than ``st.bar_chart``: Streamlit's
-chart helpers build each chart with Altair, which validates it against Vega-Lite's JSON schema, about
-40 ms of script per chart here (the Runs page's four charts were 190 of its 280 ms: bench/README).
+Bar specs are written here and drawn with ``st.vega_lite_chart`` rather than ``st.bar_chart``:
+Streamlit's chart helpers build each chart with Altair, which validates it against Vega-Lite's JSON
+schema, about 40 ms of script per chart here (the Runs page's four charts were 190 of its 280 ms).
 
-Hover text is plain text: Vega's tooltips show values as text, never as markup, so summaries
-quoting untrusted text cannot inject any.
+Hover text is plain text either way: the waterfall's is a ``title`` attribute (escaped), Vega's
+tooltips show values as text; summaries quoting untrusted text cannot inject markup.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -53,14 +55,6 @@ def event_outcome(recorded: ev.RecordedEvent) -> str:
     return _EVENT_OUTCOME.get(type(recorded.event), "info")
 
 
-# How each kind of span looks: decisions thin and pale, a person's wait pale with a dashed outline, tools solid.
-_KIND_STYLE: dict[str, dict[str, Any]] = {
-    "llm": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
-    "decision": {"opacity": 0.45, "outline": 0, "dash": [1, 0]},
-    "waiting": {"opacity": 0.3, "outline": 1.5, "dash": [5, 3]},
-    "tool": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
-    "answer": {"opacity": 0.9, "outline": 0, "dash": [1, 0]},
-}
 KIND_LEGEND = {
     "llm": "planner (LLM)",
     "decision": "policy decision",
@@ -69,121 +63,110 @@ KIND_LEGEND = {
     "answer": "final answer",
 }
 ROW_PX = 30  # one lane's height
-LABEL_GREY = "#8b8f99"  # span labels: readable on the light and the dark theme alike (the viewer picks)
+LABEL_PX = 320  # the lane labels' column
+LABEL_GREY = "#8b8f99"  # span labels and the axis: readable on the light and the dark theme alike (the viewer picks)
+# How each kind of span looks (wf-<kind>): decisions thin and pale, a person's wait pale with a dashed
+# outline (in the span's colour), tools solid. Lane text inherits the theme's colour.
+_STYLE = f"""<style>
+.wf {{font-size:12px}}
+.wf-row {{display:flex;height:{ROW_PX}px;border-bottom:1px solid rgba(139,143,153,.25)}}
+.wf-lane {{width:{LABEL_PX}px;flex:none;line-height:{ROW_PX}px;overflow:hidden;white-space:nowrap;
+  text-overflow:ellipsis;padding-right:8px}}
+.wf-track {{position:relative;flex:1;overflow:hidden}}
+.wf-span {{position:absolute;min-width:2px;top:5px;bottom:5px;border-radius:2px;opacity:.9}}
+.wf-decision {{opacity:.45}}
+.wf-waiting {{opacity:.3;outline:1.5px dashed;outline-offset:-1.5px}}
+.wf-label {{position:absolute;top:0;line-height:{ROW_PX}px;font-size:11px;white-space:nowrap;color:{LABEL_GREY};
+  pointer-events:none;padding-left:4px}}
+.wf-now {{position:absolute;top:0;bottom:0;border-left:1px dashed {OUTCOME_COLOURS["running"]}}}
+.wf-axis {{display:flex;height:18px;font-size:11px;color:{LABEL_GREY}}}
+.wf-axis > div {{position:relative;flex:1}}
+.wf-tick {{position:absolute;transform:translateX(-50%)}}
+.wf-note {{padding-left:{LABEL_PX}px;font-size:11px;color:{LABEL_GREY}}}
+.wf-key {{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 12px;vertical-align:-1px}}
+</style>"""
 
 
-def _span_record(label: str, row: WaterfallRow, span: WaterfallSpan, total: float) -> dict[str, Any]:
-    """One bar: where it sits, how it looks, its label and what hovering it shows (plain text)."""
-    style = _KIND_STYLE[span.kind]
-    text = span.label if not span.open else f"{span.label} · waiting on {span.waits_on}"
+def _ticks(total: float, wanted: int = 6) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) from 0 up to ``total``."""
+    raw = total / wanted
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [i * step for i in range(int(total / step + 1e-9) + 1)]
+
+
+class _Scale:
+    """Seconds to a percentage of the time track; room is left right of the run's end for span labels."""
+
+    def __init__(self, total: float) -> None:
+        self.low, self.high = -0.01 * total, 1.25 * total
+
+    def at(self, seconds: float) -> float:
+        return round(100 * (seconds - self.low) / (self.high - self.low), 3)
+
+
+def _span_html(row: WaterfallRow, span: WaterfallSpan, scale: _Scale, total: float) -> str:
+    """One bar, and its label right of it. Hovering shows the span, its kind, duration and detail (the
+    ``title``: plain text); a screen reader reads the same (``aria-label``)."""
+    colour = OUTCOME_COLOURS[outcome_of(span.outcome)]
+    left = scale.at(span.start_s)
+    width = max(scale.at(span.start_s + max(span.duration_s, total * MIN_SPAN_FRACTION)) - left, 0.2)
     what, kind = f"{row.key} · {span.label}", KIND_LEGEND[span.kind]
     took = human_duration(span.duration_s) + (f" so far, waiting on {span.waits_on}" if span.open else "")
     detail = " · ".join(line[:200] for line in span.detail.splitlines())
-    return {
-        "row": label,
-        "start": span.start_s,
-        "end": span.start_s + max(span.duration_s, total * MIN_SPAN_FRACTION),
-        "outcome": outcome_of(span.outcome),
-        **style,
-        "text": "" if span.kind == "decision" else text,
-        "what": what,
-        "kind_label": kind,
-        "took": took,
-        "detail": detail,
-        "spoken": f"{what}, {kind}, {took}. {detail}",
-    }
+    hover = [f"span: {what}", f"kind: {kind}", f"duration: {took}"] + ([f"detail: {detail}"] if detail else [])
+    bar = (
+        f'<div class="wf-span wf-{span.kind}" role="img" title="{escape(chr(10).join(hover))}"'
+        f' aria-label="{escape(f"{what}, {kind}, {took}. {detail}")}"'
+        f' style="left:{left}%;width:{width}%;background:{colour};color:{colour}"></div>'
+    )
+    if span.kind == "decision":
+        return bar
+    text = span.label if not span.open else f"{span.label} · waiting on {span.waits_on}"
+    return bar + f'<span class="wf-label" style="left:{left + width}%">{escape(text)}</span>'
 
 
-def waterfall_spec(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: str = "") -> dict[str, Any]:
-    """The step waterfall as a Vega-Lite spec: one lane per given row (top to bottom in order), spans
-    coloured by outcome; drag or scroll on the chart to zoom into time, double-click to reset.
+def _legend(rows: Sequence[WaterfallRow]) -> str:
+    """What the colours (and the dashed outline) on these rows mean."""
+    spans = [span for row in rows for span in row.spans]
+    shown = {outcome_of(span.outcome) for span in spans}
+    keys = [
+        f'<span class="wf-key" style="background:{OUTCOME_COLOURS[outcome]}"></span>{escape(label)}'
+        for outcome, label in LEGEND.items()
+        if outcome in shown
+    ]
+    if any(span.kind == "waiting" for span in spans):
+        keys.append(f'<span class="wf-key wf-waiting"></span>{escape(KIND_LEGEND["waiting"])}')
+    return f'<div class="wf-note" style="padding-top:6px">{"".join(keys)}</div>'
+
+
+def waterfall_html(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: str = "") -> str:
+    """The step waterfall as HTML for ``st.html``: one lane per given row (top to bottom in order), spans
+    coloured by outcome on a shared time axis, and a legend. Every text in it is escaped.
 
     Instant spans get a minimum width so a decision is still a visible tick; open spans end at the
-    waterfall's ``end_s`` (now, on a live run) and are labelled with what they wait on. Vega-Lite
-    (Streamlit's built-in charts) rather than plotly: loading plotly's 4.7 MB script was most of
-    the time the Timeline took to show in a browser (2.2 s -> 1.6 s without it: bench/README).
+    waterfall's ``end_s`` (now, on a live run), are labelled with what they wait on, and a dashed
+    rule marks now. Plain HTML rather than a chart library: Vega-Lite's runtime took ~0.15 s of a new
+    tab's main thread on every Timeline (plotly's before it ~0.6 s); these lanes take ~0.01 s
+    (bench/README). Langfuse and Phoenix draw their trace waterfalls as plain elements too.
     """
     total = max(chart.end_s, 1e-3)
-    labels = [r.label for r in rows]
-    records = [_span_record(r.label, r, span, total) for r in rows for span in r.spans]
-    lane = {
-        "field": "row",
-        "type": "nominal",
-        "sort": labels,
-        "scale": {"domain": labels},  # rows without a span yet (pending steps) keep their lane
-        "axis": {"title": None, "labelLimit": 320},
-    }
-    time = {
-        "field": "start",
-        "type": "quantitative",
-        "title": "seconds since the run started",
-        "scale": {"domain": [-0.01 * total, 1.25 * total], "zero": False, "nice": False},
-    }
-    colour = {
-        "field": "outcome",
-        "type": "nominal",
-        "scale": {"domain": list(OUTCOME_COLOURS), "range": list(OUTCOME_COLOURS.values())},
-        "legend": None,
-    }
-    bars: dict[str, Any] = {
-        "mark": {"type": "bar", "cornerRadius": 2},
-        "params": [{"name": "zoom", "select": {"type": "interval", "encodings": ["x"]}, "bind": "scales"}],
-        "encoding": {
-            "y": lane,
-            "x": time,
-            "x2": {"field": "end"},
-            "color": colour,
-            "stroke": colour,
-            # Each bar carries its own look (see _KIND_STYLE); scale None takes the values as they are.
-            "fillOpacity": {"field": "opacity", "type": "quantitative", "scale": None},
-            "strokeWidth": {"field": "outline", "type": "quantitative", "scale": None},
-            "strokeDash": {"field": "dash", "type": "nominal", "scale": None},
-            "description": {"field": "spoken"},  # what a screen reader says for the bar
-            "tooltip": [
-                {"field": "what", "title": "span"},
-                {"field": "kind_label", "title": "kind"},
-                {"field": "took", "title": "duration"},
-                {"field": "detail", "title": "detail"},
-            ],
-        },
-    }
-    labels_layer = {
-        "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11, "color": LABEL_GREY},
-        "transform": [{"filter": "datum.text != ''"}],
-        "encoding": {"y": lane, "x": {"field": "end", "type": "quantitative"}, "text": {"field": "text"}},
-    }
-    layers: list[dict[str, Any]] = [bars, labels_layer]
-    if chart.live:
-        now = {"data": {"values": [{"now": chart.end_s, "label": now_label}]}}
-        layers.append(
-            {
-                **now,
-                "mark": {"type": "rule", "strokeDash": [2, 2], "color": OUTCOME_COLOURS["running"]},
-                "encoding": {"x": {"field": "now", "type": "quantitative"}},
-            }
-        )
-        if now_label:
-            layers.append(
-                {
-                    **now,
-                    "mark": {
-                        "type": "text",
-                        "y": 0,
-                        "baseline": "top",
-                        "align": "left",
-                        "dx": 3,
-                        "color": OUTCOME_COLOURS["running"],
-                    },
-                    "encoding": {"x": {"field": "now", "type": "quantitative"}, "text": {"field": "label"}},
-                }
-            )
-    return {
-        # SVG, not canvas: the lane and span labels are text in the page (found, read aloud, copied).
-        "usermeta": {"embedOptions": {"renderer": "svg"}},
-        "data": {"values": records},
-        "height": {"step": ROW_PX},
-        "layer": layers,
-    }
+    scale = _Scale(total)
+    now = f'<div class="wf-now" style="left:{scale.at(chart.end_s)}%"></div>' if chart.live else ""
+    lanes = "".join(
+        f'<div class="wf-row"><div class="wf-lane" title="{escape(r.label)}">{escape(r.label)}</div>'
+        f'<div class="wf-track">{now}{"".join(_span_html(r, span, scale, total) for span in r.spans)}</div></div>'
+        for r in rows
+    )
+    ticks = "".join(f'<span class="wf-tick" style="left:{scale.at(t)}%">{t:g} s</span>' for t in _ticks(total))
+    if chart.live and now_label:
+        ticks += f'<span class="wf-tick wf-now-label" style="left:{scale.at(chart.end_s)}%">{escape(now_label)}</span>'
+    axis = f'<div class="wf-axis"><span style="width:{LABEL_PX}px;flex:none"></span><div>{ticks}</div></div>'
+    spoken = escape(f"Step waterfall: {len(rows)} rows over {human_duration(chart.end_s)}")
+    return (
+        f'{_STYLE}<div class="wf" role="figure" aria-label="{spoken}">{lanes}{axis}'
+        f'<div class="wf-note">seconds since the run started</div>{_legend(rows)}</div>'
+    )
 
 
 def bars_spec(

@@ -136,10 +136,9 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 def waterfall(page: Any) -> Any:
-    """The Timeline's step waterfall. While a run is live its figure changes every refresh, and Streamlit
-    keeps the previous drawing (marked stale, so the chart never blinks) until the new one has rendered:
-    for a moment the page holds two charts; the first is the current one."""
-    return page.get_by_test_id("stVegaLiteChart").first
+    """The Timeline's step waterfall (ui.charts.waterfall_html). While a run is live it is redrawn every
+    refresh, and Streamlit may keep the previous drawing (marked stale) for a moment: the first is current."""
+    return page.get_by_test_id("stHtml").locator(".wf").first
 
 
 def settle(page: Any) -> None:

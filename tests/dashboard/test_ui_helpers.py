@@ -10,6 +10,7 @@ from agent_core import events as ev
 from agent_core.overview import DayFigures
 from agent_core.projections import load_events, open_store
 from tests.dashboard.seed import seed
+from tests.dashboard.waterfall_html import parse_waterfall
 from tests.store.catalogue import example
 from ui import charts, overview, tables
 from ui.format import OUTCOME_COLOURS, human_duration, md_escape, outcome_of, relative_time, short_id, status_label
@@ -52,14 +53,13 @@ def test_events_are_summarized_and_spans_pair_intent_with_outcome(tmp_path: Path
     assert step_waterfall(cancelled).rows[1].outcome == "interrupted"
     assert step_waterfall(running, now=running[-1].at + timedelta(seconds=3)).waiting_on == "a tool"
 
-    spec = charts.waterfall_spec(chart, chart.rows)
-    bars = spec["data"]["values"]
-    # Vega shows tooltip values as text (a browser test hovers one): the reason is kept as written, never as markup.
-    assert any(b["detail"] == "rule no_untrusted_input: input from <b>the web</b>" for b in bars)
-    lanes = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
-    assert lanes == [r.label for r in chart.rows]
-    assert {"step_2 · summarize · rejected", "answer · failed"} <= {b["row"] for b in bars}
-    assert all(b["end"] > b["start"] for b in bars)  # an instant decision is still a visible tick
+    drawn = parse_waterfall(charts.waterfall_html(chart, chart.rows))
+    assert drawn.lanes == [r.label for r in chart.rows]  # in order, each lane labelled
+    # Hover text is a title attribute: the reason is kept as written, as text, never as markup.
+    assert any("detail: rule no_untrusted_input: input from <b>the web</b>" in t for t in drawn.titles)
+    assert "b" not in drawn.tags
+    assert {"step_2 · summarize · rejected", "answer · failed"} <= set(drawn.lanes)
+    assert all(w > 0 for w in drawn.widths)  # an instant decision is still a visible tick
 
 
 def test_decisions_are_coloured_from_the_one_decision_vocabulary() -> None:
