@@ -62,6 +62,8 @@ def header(workbench: Workbench, state: RunState, imported: bool = False, now: d
     with st.container(horizontal=True, vertical_alignment="center"):
         st.subheader(f"Run {md_escape(short_id(state.run_id))}", width="content")
         st.badge(state.status.replace("_", " "), color=badge_colour(state.status))
+    # Plain text, never st.code on every Timeline: a page's first code block costs a new tab ~0.17 s of
+    # the browser's main thread (Streamlit's syntax highlighter; bench/README). Never Markdown either.
     st.text(state.run_id)
     st.caption("Goal")
     st.text(state.goal)

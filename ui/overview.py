@@ -3,10 +3,10 @@
 The figures come from ``Workbench.overview`` (the runs and decisions indexes, aggregated by the
 database); this module shapes them into tables and draws them in the shared outcome colours.
 
-Bar charts are Vega-Lite specs (``ui.charts.bars_spec``), not plotly: the Runs and
-Policy pages are where a person clicks all day, and plotly's script (4.7 MB) held the browser's
-main thread for about half a second on every load of a page that drew one (bench/README). The
-Timeline's waterfall is Vega-Lite too (``ui.charts``); plotly draws only the Replay page's arms chart.
+Bar charts are Vega-Lite specs (``ui.charts.bars_spec``), not plotly: the Runs and Policy pages
+are where a person clicks all day, and plotly's script (4.7 MB) held the browser's main thread for
+about half a second on every load of a page that drew one (bench/README). The Timeline's waterfall
+is HTML (``ui.charts.waterfall_html``); plotly draws only the Replay page's arms chart.
 """
 
 from __future__ import annotations
