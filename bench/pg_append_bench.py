@@ -42,7 +42,7 @@ from sqlalchemy import Engine, create_engine
 
 from agent_core import events as ev
 from agent_core.projections import open_store
-from agent_core.store import EventStore, events_table
+from agent_core.store import EventStore, _PgPrepared, events_table
 from bench import _common as c
 from bench.store_bench import drop_pg_database, pg_reachable, recreate_pg_database, workload
 
@@ -104,6 +104,7 @@ def measure(rounds: int, appends: int) -> dict[str, Any]:
         unlocked = open_store(url)
         # Measurement only: the lock statement becomes a no-op in the same place of the pipeline.
         unlocked._sql = dataclasses.replace(unlocked._sql, lock="SELECT CAST(%s AS BIGINT)")
+        unlocked._pg = _PgPrepared.of(unlocked._sql)  # its prepared statements follow
         engine = create_engine(url)
         contenders = {"ours": ours(shipped), "ours_no_lock": ours(unlocked), "core": core_insert(engine)}
         events = workload(appends)
