@@ -148,7 +148,7 @@ def waterfall_html(chart: Waterfall, rows: Sequence[WaterfallRow], now_label: st
     waterfall's ``end_s`` (now, on a live run), are labelled with what they wait on, and a dashed
     rule marks now. Plain HTML rather than a chart library: Vega-Lite's runtime took ~0.15 s of a new
     tab's main thread on every Timeline (plotly's before it ~0.6 s); these lanes take ~0.01 s
-    (bench/README). Langfuse and Phoenix draw their trace waterfalls as plain elements too.
+    (bench/README).
     """
     total = max(chart.end_s, 1e-3)
     scale = _Scale(total)
