@@ -386,6 +386,11 @@ class RunSummary:
         """True for a run read in by ``import``: history, never advanced here."""
         return self.origin == "imported"
 
+    @property
+    def parent_id(self) -> str | None:
+        """The run this one derives from (``RunState.parent_id``, from the index row)."""
+        return self.replay_of or self.forked_from
+
     @classmethod
     def from_row(cls, row: RunRow) -> RunSummary:
         """The summary of one runs-index row."""

@@ -319,7 +319,7 @@ class Workbench:
         """The tree ``run_id`` belongs to, from its original down: replays and forks, each with its verdict."""
         root = self.run_summary(self.resolve_run_id(run_id))  # up the runs index: no run's events are read
         seen = {root.run_id}
-        while (parent := root.replay_of or root.forked_from) is not None and parent not in seen:
+        while (parent := root.parent_id) is not None and parent not in seen:
             row = self.store.get_run(parent)
             if row is None:
                 break
