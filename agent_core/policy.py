@@ -9,6 +9,7 @@ step (fail closed) with rule ``guard_error``. The file's sha256 goes into ``RunS
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 from collections.abc import Callable
@@ -232,7 +233,32 @@ def _no_overwrite(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str
         return str(e)
     if not target.exists:
         return None
-    return f"{str(target.rel)!r} exists ({target.size} bytes); overwriting it needs a person's approval"
+    return overwrite_reason(str(target.rel), target.size)
+
+
+_OVERWRITE_TAIL = " bytes); overwriting it needs a person's approval"
+
+
+def overwrite_reason(path: str, size: int | None) -> str:
+    """What ``no_overwrite`` says of an existing file: its path and size at the time of the decision."""
+    return f"{path!r} exists ({size}{_OVERWRITE_TAIL}"
+
+
+def overwritten_file(reason: str) -> tuple[str, int] | None:
+    """The path and size an ``overwrite_reason`` names, or None for any other text (recorded reasons may come
+    from an imported log: nothing in them is evaluated). Verify rebuilds the file's size from it: the
+    size is in the recorded reason, and the run may never have read the file."""
+    head, found, tail = reason.rpartition(" exists (")
+    if not found or not tail.endswith(_OVERWRITE_TAIL):
+        return None
+    size = tail.removesuffix(_OVERWRITE_TAIL)
+    try:
+        path = ast.literal_eval(head) if head[:1] in ("'", '"') and head[-1:] == head[:1] else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(path, str) or not (size.isascii() and size.isdigit() and len(size) <= 18):
+        return None
+    return (path, int(size)) if overwrite_reason(path, int(size)) == reason else None
 
 
 def _max_tool_calls(p: MaxToolCallsParams, step: PlanStep, ctx: PolicyContext) -> str | None:

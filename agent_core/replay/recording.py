@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from agent_core import events as ev
 from agent_core.errors import RunNotFound
 from agent_core.planning import parse_goal
+from agent_core.policy import overwritten_file
 from agent_core.projections import decode
 from agent_core.providers import RecordedPlanner
 from agent_core.replay.driver import ReplayError
@@ -53,6 +54,22 @@ class Recording:
     workspace_files: tuple[str, ...]
     imported: bool = False
     """Read from an export: its policy path and human decisions are the exporter's, never authority here."""
+
+    def file_sizes(self) -> dict[str, int]:
+        """The sizes of workspace files the run saw: from its reads, and from the policy's recorded
+        reasons for holding or refusing an overwrite (which name the file's size when it decided;
+        the first such reason per file, before any write of the run)."""
+        sizes: dict[str, int] = {}
+        for call in self.calls:
+            path = call.result.get("path", call.input.get("path"))
+            if call.tool == "read_file" and call.result.get("success") and isinstance(path, str):
+                sizes[path] = int(call.result.get("bytes", 0))
+        decided: dict[str, int] = {}
+        for recorded in self.events:
+            e = recorded.event
+            if isinstance(e, ev.ApprovalRequested | ev.ToolRejected) and (found := overwritten_file(e.reason)):
+                decided.setdefault(*found)
+        return sizes | decided
 
     @property
     def final(self) -> ev.DomainEvent | None:
@@ -213,17 +230,14 @@ def shadow_workspace(recording: Recording, extra_calls: Sequence[RecordedCall] =
     """
     root = Path(tempfile.mkdtemp(prefix="agent-shadow-"))
     try:
-        sizes = {
-            c.result.get("path", c.input.get("path")): int(c.result.get("bytes", 0))
-            for c in recording.calls
-            if c.tool == "read_file" and c.result.get("success")
-        }
+        sizes = recording.file_sizes()
         for name in recording.workspace_files:
             if ".." in Path(name).parts or name.startswith("/"):
                 continue
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(b"\0" * sizes.get(name, 0))
+            with target.open("wb") as sparse, suppress(OSError):  # sparse: a recorded size costs no disk
+                sparse.truncate(max(0, sizes.get(name, 0)))  # (one past what the file system allows stays empty)
         for call in extra_calls:
             if call.tool == "write_file" and call.result.get("success"):
                 mirror_write(root, call)

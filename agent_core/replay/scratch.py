@@ -76,9 +76,7 @@ def verify_shadow(recording: Recording, scratch: Scratch | None) -> Iterator[Pat
         with shadow_workspace(recording) as shadow:
             yield shadow
         return
-    reads = (c for c in recording.calls if c.tool == "read_file")
-    sizes = tuple(sorted((str(c.input.get("path")), int(c.result.get("bytes", 0))) for c in reads))
-    key = (recording.workspace_files, sizes)
+    key = (recording.workspace_files, tuple(sorted((str(k), v) for k, v in recording.file_sizes().items())))
     if key not in scratch.shadows:
         with shadow_workspace(recording) as shadow:
             kept = Path(tempfile.mkdtemp(prefix="agent-shadow-keep-")) / "workspace"

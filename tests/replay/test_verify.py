@@ -93,3 +93,16 @@ def test_a_missing_policy_file_is_an_error_result_not_a_crash(bench: Workbench, 
     result = bench.verify(run_id, Overrides(policy_path=tmp_path / "gone.yaml"))
 
     assert result.status == "error" and "gone.yaml" in result.why
+
+
+def test_a_run_held_over_a_file_it_never_read_verifies_identical(bench: Workbench) -> None:
+    # no_overwrite names the file's size in its reason; the run never read summary.md, so verify's
+    # shadow workspace takes the size from that recorded reason (it was 0 bytes there: a divergence).
+    (bench.orchestrator.workspace / "summary.md").write_text("an older summary, 36 bytes long....\n")
+    state = bench.run(RunRequest("Summarize notes.txt and save the summary to summary.md"))
+    assert state.status == "waiting_approval"
+    held = next(e.event for e in bench.run_events(state.run_id) if isinstance(e.event, ev.ApprovalRequested))
+    assert "'summary.md' exists (36 bytes)" in held.reason
+
+    result = bench.verify(state.run_id)
+    assert result.identical, result.why
