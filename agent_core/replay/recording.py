@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ class Recording:
     imported: bool = False
     """Read from an export: its policy path and human decisions are the exporter's, never authority here."""
 
+    @cached_property  # the shadow and its cache key both ask
     def file_sizes(self) -> dict[str, int]:
         """The sizes of workspace files the run saw: from its reads, and from the policy's recorded
         reasons for holding or refusing an overwrite (which name the file's size when it decided;
@@ -230,7 +232,7 @@ def shadow_workspace(recording: Recording, extra_calls: Sequence[RecordedCall] =
     """
     root = Path(tempfile.mkdtemp(prefix="agent-shadow-"))
     try:
-        sizes = recording.file_sizes()
+        sizes = recording.file_sizes
         for name in recording.workspace_files:
             if ".." in Path(name).parts or name.startswith("/"):
                 continue

@@ -76,7 +76,7 @@ def verify_shadow(recording: Recording, scratch: Scratch | None) -> Iterator[Pat
         with shadow_workspace(recording) as shadow:
             yield shadow
         return
-    key = (recording.workspace_files, tuple(sorted((str(k), v) for k, v in recording.file_sizes().items())))
+    key = (recording.workspace_files, tuple(sorted((str(k), v) for k, v in recording.file_sizes.items())))
     if key not in scratch.shadows:
         with shadow_workspace(recording) as shadow:
             kept = Path(tempfile.mkdtemp(prefix="agent-shadow-keep-")) / "workspace"
