@@ -7,6 +7,7 @@ that folder does not exist yet; it never touches a workspace a person already ha
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from agent_core.jsontext import first_surrogate
@@ -15,10 +16,24 @@ SAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "sample_workspace"
 
 
 def seed_workspace(target: Path, source: Path = SAMPLE_WORKSPACE) -> bool:
-    """Copy the sample documents into ``target`` if it does not exist; True when it copied."""
+    """Copy the sample documents into ``target`` if it does not exist; True when it copied.
+
+    The copy is made beside ``target`` and renamed into place: two processes starting at once on a
+    new folder (a worker and the CLI) leave one copy, and neither fails.
+    """
     if target.exists() or not source.is_dir():
         return False
-    shutil.copytree(source, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-seeding-", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        return False  # another process seeded it first
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return True
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,29 @@ def test_seed_copies_the_samples_once_and_never_touches_an_existing_workspace(tm
     (target / "notes.txt").write_text("mine")
     assert seed_workspace(target) is False
     assert (target / "notes.txt").read_text() == "mine"
+
+
+def test_processes_seeding_one_new_folder_at_once_leave_one_copy_and_none_fails(tmp_path: Path) -> None:
+    """A worker and the CLI starting together on a new workspace used to race in copytree (FileExistsError)."""
+    target = tmp_path / "workspace"
+    script = (
+        "import sys, time; from pathlib import Path; from agent_core.workspace import seed_workspace\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "print(seed_workspace(Path(sys.argv[1])))"
+    )
+    start = str(time.time() + 1.0)  # every process is started by then: they seed at the same moment
+    root = Path(__file__).resolve().parents[2]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(target), start], cwd=root, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    outputs = [child.communicate(timeout=60)[0].strip() for child in children]
+    assert all(child.returncode == 0 for child in children), outputs
+    assert outputs.count("True") == 1 and outputs.count("False") == 5, outputs
+    assert list_workspace(target) == list_workspace(SAMPLE_WORKSPACE)
+    assert [p.name for p in tmp_path.iterdir()] == ["workspace"]  # no copy left half made beside it
 
 
 def test_the_sample_documents_are_short_and_varied() -> None:
