@@ -347,8 +347,9 @@ class ApprovalDenied(_HumanDecision):
 class ToolExecuted(DomainEvent):
     """The intent, written before the tool runs; ``target_sha256`` is the write target's hash then.
 
-    An intent without its ``ObservationCaptured`` means the process died inside the tool: a
-    resume writes ``StepInterrupted`` and re-runs or holds the step.
+    An intent without its ``ObservationCaptured`` means the process died inside the tool, or after
+    it before the observation was committed (it goes with the run's next transition): a resume
+    writes ``StepInterrupted`` and re-runs or holds the step.
     """
 
     ACTOR: ClassVar[Actor] = "tool_executor"

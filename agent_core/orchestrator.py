@@ -37,10 +37,10 @@ from agent_core.planning import (
 )
 from agent_core.policy import Decision, Policy, PolicyContext, check_workspace
 from agent_core.pricing import PriceTable, default_prices
-from agent_core.projections import RunState, StepState, fold, load_events, load_state
+from agent_core.projections import RunState, StepState, apply, decode, fold, load_events, load_state
 from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
-from agent_core.store import EventStore
+from agent_core.store import EncodedEvent, EventStore, StoredEvent
 from agent_core.tools.base import ToolCaps
 from agent_core.tools.relevant import relevant_files
 from agent_core.tools.sandbox import database_path_from_url
@@ -169,6 +169,10 @@ class LiveTools:
         return tools.execute(tool, resolved_input, context)
 
 
+CommitApart = Callable[[int], bool]
+"""Asked with the seq an observation held for the next append ends at: True commits it alone, at once."""
+
+
 @dataclass
 class RunWriter:
     """Appends with the run's expected seq; a lost race surfaces as ``ConcurrencyError``.
@@ -176,6 +180,15 @@ class RunWriter:
     ``state`` is the run's fold at ``seq``: it goes along with each append, and the store's
     indexer (``projections.index_run``), which folds the appended events anyway, hands the new
     state back, so the run is not read back and folded a second time after each append.
+
+    ``hold`` keeps an observation for the run's next append instead of committing it alone: the
+    next transition (the next step's decision and intent, or the run's end) is appended before
+    anything else happens anyway, and one commit instead of two is most of what a step costs the
+    store. The held events are encoded when held (a refused one raises ``PayloadRejected`` then),
+    keep the time they were captured and are folded into ``caught_up`` at once, so the next
+    decision sees them as the store will record them. ``commit_apart`` says when one must be
+    committed alone (a stopping worker letting go of the run at a step's end); ``flush`` commits
+    what is held.
     """
 
     store: EventStore
@@ -183,12 +196,25 @@ class RunWriter:
     seq: int
     on_append: OnAppend | None = None
     state: RunState | None = None
+    commit_apart: CommitApart | None = None
+    _held: list[tuple[ev.DomainEvent, EncodedEvent]] = field(default_factory=list)
+    _view: RunState | None = None
 
     def __call__(self, *events: ev.DomainEvent) -> None:
+        if events and self._held and self.commit_apart is not None and self.commit_apart(self.seq + len(self._held)):
+            self.flush()
+        held, self._held, self._view = self._held, [], None
         try:
-            appended = self.store.append_indexed(self.run_id, events, self.seq, state=self.state)
+            appended = self.store.append_indexed(
+                self.run_id, [*(encoded for _, encoded in held), *events], self.seq, state=self.state
+            )
         except ConcurrencyError:
-            self._record_late_costs(events)
+            self._record_late_costs((*(event for event, _ in held), *events))
+            raise
+        except PayloadRejected:
+            if held and events:  # the held events were checked when held: they are committed alone
+                self._held = held
+                self.flush()
             raise
         self.seq = appended.last_seq
         folded = appended.index.state
@@ -196,8 +222,30 @@ class RunWriter:
         if self.on_append:
             self.on_append(self.run_id, self.seq)
 
+    def hold(self, *events: ev.DomainEvent) -> None:
+        """Append ``events`` with the run's next append (see the class docstring); now without a fold to add to."""
+        view = self._view or self.state
+        if view is None or view.last_seq != self.seq + len(self._held):
+            self(*events)
+            return
+        encoded = [(event, self.store.encode(self.run_id, event)) for event in events]  # all or none held
+        for event, e in encoded:
+            seq = self.seq + len(self._held) + 1
+            view = apply(
+                view, decode(StoredEvent(0, self.run_id, seq, e.type, e.schema_version, e.actor, e.at, "", e.payload))
+            )
+            self._held.append((event, e))
+        self._view = view
+
+    def flush(self) -> None:
+        """Commit what is held for the next append, alone."""
+        if self._held:
+            self()
+
     def caught_up(self, state: RunState) -> RunState:
-        """The run after this writer's appends: the indexer's fold, else ``state`` plus what the log has since."""
+        """The run after this writer's appends and held events: the indexer's fold, else ``state`` plus the log."""
+        if self._view is not None:
+            return self._view
         if self.state is not None and self.state.last_seq == self.seq:
             return self.state
         return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
@@ -320,6 +368,7 @@ class Orchestrator:
         planner: Planner | None = None,
         tool_runner: ToolRunner | None = None,
         on_append: OnAppend | None = None,
+        commit_apart: CommitApart | None = None,
     ) -> RunState:
         """Drive the run forward from whatever its log says; also the crash ``resume``.
 
@@ -328,10 +377,13 @@ class Orchestrator:
         ``ReadOnlyRun`` for an imported run. An event the store refuses (``PayloadRejected``: too
         large, or not storable JSON) ends the run with ``RunFailed`` saying which: a run is never
         left running by what a provider or a tool sent.
+
+        A step's observation is committed with the run's next transition (``RunWriter.hold``);
+        ``commit_apart`` (see ``CommitApart``) commits it alone instead, e.g. where a worker lets go.
         """
         self.ensure_local(run_id, "advanced or resumed")
         try:
-            return self._advance(run_id, planner, tool_runner, on_append)
+            return self._advance(run_id, planner, tool_runner, on_append, commit_apart)
         except PayloadRejected as error:
             state = load_state(self.store, run_id)
             if state.is_terminal:
@@ -342,12 +394,25 @@ class Orchestrator:
             return writer.caught_up(state)
 
     def _advance(
-        self, run_id: str, planner: Planner | None, tool_runner: ToolRunner | None, on_append: OnAppend | None
+        self,
+        run_id: str,
+        planner: Planner | None,
+        tool_runner: ToolRunner | None,
+        on_append: OnAppend | None,
+        commit_apart: CommitApart | None,
     ) -> RunState:
         state = load_state(self.store, run_id)
         if state.is_terminal or state.pending_approval is not None:
             return state
-        writer = RunWriter(self.store, run_id, state.last_seq, on_append, state)
+        writer = RunWriter(self.store, run_id, state.last_seq, on_append, state, commit_apart)
+        try:
+            return self._drive(state, writer, planner, tool_runner)
+        finally:
+            writer.flush()  # on every way out: an observation held when something failed is still recorded
+
+    def _drive(
+        self, state: RunState, writer: RunWriter, planner: Planner | None, tool_runner: ToolRunner | None
+    ) -> RunState:
         policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
             writer(
@@ -542,10 +607,10 @@ class Orchestrator:
             step_id=step.id, tool=step.tool, result=ev.result_once(result), duration_ms=duration_ms
         )
         try:
-            writer(observed, *costs)
+            writer.hold(observed, *costs)
         except PayloadRejected as refused:  # the result cannot be stored (too large, ...): the step failed
             failed = {"success": False, "output": "", "error": f"the tool's result could not be stored: {refused}"}
-            writer(observed.model_copy(update={"result": failed}), *costs)
+            writer.hold(observed.model_copy(update={"result": failed}), *costs)
         return True
 
     def ensure_local(self, run_id: str, action: str) -> None:

@@ -158,8 +158,11 @@ class _Driver:
             if self.stopping.is_set() and recorded.type in STEP_ENDS:
                 raise _LetGo(run_id)
 
+        def let_go_apart(_seq: int) -> bool:  # a step's end that would go with the next step's start
+            return self.stopping.is_set()
+
         try:
-            self.workbench.advance(run_id, on_event=at_step_end)
+            self.workbench.advance(run_id, on_event=at_step_end, commit_apart=let_go_apart)
         except _LetGo:
             self.requeue(run_id)
             log.info("worker stopping: run %s goes back to the queue after its step", run_id)

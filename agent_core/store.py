@@ -221,6 +221,27 @@ class NewEvent(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """An event ``EventStore.encode`` already checked, redacted and encoded, with the time it happened.
+
+    A ``NewEvent`` to ``append``, which writes it as it is: its time is when it was encoded (an
+    observation held for the run's next append keeps the time it was captured), and its payload is
+    not redacted or encoded a second time.
+    """
+
+    type: str
+    schema_version: int
+    actor: str
+    at: datetime
+    payload: dict[str, Any]
+    text: str
+
+    def to_payload(self) -> dict[str, Any]:
+        """The redacted payload, as the store writes it."""
+        return self.payload
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     """One row of the log. ``problem`` is set when the payload could not be decoded."""
 
@@ -750,8 +771,7 @@ class EventStore:
         rows, stored = [], []
         for offset, new_event in enumerate(events):
             seq = expected_seq + offset + 1
-            at = _utc(times[offset]) if times else self._clock.now()
-            payload, payload_text = self._payload(run_id, new_event)
+            at, payload, payload_text = self._encoded(run_id, new_event, times[offset] if times else None)
             kind, version, actor = new_event.type, new_event.schema_version, new_event.actor
             digest = digest_of(prev_hash, run_id, seq, kind, version, actor, at, payload_text)
             rows.append((run_id, seq, kind, version, actor, self._bind_time(at), payload_text, digest))
@@ -801,6 +821,18 @@ class EventStore:
     def keyed(self) -> bool:
         """True when the store has a log key: new runs get HMAC chains, unkeyed chains fail ``verify_chain``."""
         return self._key is not None
+
+    def encode(self, run_id: str, new: NewEvent) -> EncodedEvent:
+        """``new`` checked, redacted and encoded now, to append later as it is; ``PayloadRejected`` as ``append``."""
+        payload, text = self._payload(run_id, new)
+        return EncodedEvent(new.type, new.schema_version, new.actor, self._clock.now(), payload, text)
+
+    def _encoded(self, run_id: str, new: NewEvent, at: datetime | None) -> tuple[datetime, dict[str, Any], str]:
+        """The time, redacted payload and JSON text ``new`` is written with (an ``EncodedEvent``'s own)."""
+        if isinstance(new, EncodedEvent):
+            return new.at, new.payload, new.text
+        payload, text = self._payload(run_id, new)
+        return (_utc(at) if at is not None else self._clock.now()), payload, text
 
     def _payload(self, run_id: str, new: NewEvent) -> tuple[dict[str, Any], str]:
         """The redacted payload and its JSON text, or a ``PayloadRejected`` saying why it cannot be stored."""

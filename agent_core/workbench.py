@@ -27,7 +27,7 @@ from agent_core.approvals import (
 )
 from agent_core.config import Settings, describe_database
 from agent_core.errors import RunNotFound
-from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.orchestrator import CommitApart, Orchestrator, RunRequest
 from agent_core.overview import DEFAULT_DAYS, OverviewCache, RunOverview
 from agent_core.policy import Policy, check_database_outside
 from agent_core.projections import RunState, RunSummary, decode, list_summaries, load_events, load_state, open_store
@@ -133,17 +133,23 @@ class Workbench:
         """Start and advance in this thread until the run ends or waits for an approval."""
         return self.orchestrator.run(request, on_append=self._follow(on_event))
 
-    def advance(self, run_id: str, on_event: EventCallback | None = None) -> RunState:
+    def advance(
+        self, run_id: str, on_event: EventCallback | None = None, commit_apart: CommitApart | None = None
+    ) -> RunState:
         """Continue a run (after an approval, or after a crash: resume).
 
         A what-if replay continues through ``replay.continue_replay`` so it keeps its recorded
-        tools or scratch workspace: a replay must never write the real workspace.
+        tools or scratch workspace: a replay must never write the real workspace. ``commit_apart``:
+        see ``Orchestrator.advance``.
         """
         self.orchestrator.ensure_local(run_id, "advanced or resumed")
         state = self.run_state(run_id)
         if state.replay_mode == "whatif" and not state.is_terminal:
-            return replay.continue_replay(self.store, self.settings, run_id, on_append=self._follow(on_event)).state
-        state = self.orchestrator.advance(run_id, on_append=self._follow(on_event))
+            follow = self._follow(on_event)
+            return replay.continue_replay(
+                self.store, self.settings, run_id, on_append=follow, commit_apart=commit_apart
+            ).state
+        state = self.orchestrator.advance(run_id, on_append=self._follow(on_event), commit_apart=commit_apart)
         if state.forked_from is not None and state.verdict is None:
             state, _ = replay.record_fork_verdict(self.store, run_id, state)
         return state

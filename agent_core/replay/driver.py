@@ -12,7 +12,7 @@ from typing import Any, Literal
 from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.errors import AgentError
-from agent_core.orchestrator import OnAppend, Orchestrator
+from agent_core.orchestrator import CommitApart, OnAppend, Orchestrator
 from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState
 from agent_core.providers import Planner
@@ -79,13 +79,16 @@ def drive(
     *,
     may_reuse: Callable[[str, str], bool] = lambda step_id, tool: True,
     on_append: OnAppend | None = None,
+    commit_apart: CommitApart | None = None,
 ) -> RunState:
     """Advance until the run ends or waits with no recorded human decision left for the held step."""
     queues: dict[str, deque[ev.ApprovalGranted | ev.ApprovalDenied]] = {}
     for decision in decisions:
         queues.setdefault(decision.step_id, deque()).append(decision)
     while True:
-        state = orchestrator.advance(run_id, planner=planner, tool_runner=runner, on_append=on_append)
+        state = orchestrator.advance(
+            run_id, planner=planner, tool_runner=runner, on_append=on_append, commit_apart=commit_apart
+        )
         held = state.pending_approval
         queue = queues.get(held.step_id) if held else None
         if held is None or state.is_terminal or not queue or not may_reuse(held.step_id, held.tool):

@@ -33,7 +33,6 @@ from agent_core.store import (
     StoredEvent,
     _check_text,
     _loads,
-    _utc,
 )
 
 MEMORY_URL = "memory://scratch"
@@ -137,8 +136,7 @@ class MemoryStore(EventStore):
             raise ReadOnlyRun(run_id)
         rows: list[StoredEvent] = []
         for offset, new in enumerate(events):
-            at = _utc(times[offset]) if times else self._clock.now()
-            _payload, text = self._payload(run_id, new)
+            at, _payload, text = self._encoded(run_id, new, times[offset] if times else None)
             position, seq = self._position + offset + 1, expected_seq + offset + 1
             payload = _loads(text)  # what a read of the durable store returns
             rows.append(StoredEvent(position, run_id, seq, new.type, new.schema_version, new.actor, at, "", payload))

@@ -253,6 +253,9 @@ def verify(
         if limit is not None and seq >= limit:
             raise StopReplay
 
+    def stops_at(seq: int) -> bool:  # an observation held for the next append: alone where the recording stops
+        return limit is not None and seq >= limit
+
     in_place = save and not recording.imported
     with verify_shadow(recording, scratch) as shadow, _target_store(store if in_place else scratch) as target:
         planner = recorded_planner(recording)
@@ -280,7 +283,9 @@ def verify(
                 prompt_version=recorded_version.id,
                 outcome_rules=started.outcome_rules,
             )
-            state = drive(orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper)
+            state = drive(
+                orchestrator, new_id, planner, runner, recording.decisions, on_append=stopper, commit_apart=stops_at
+            )
         except StopReplay:
             pass
         if state is None:  # stopped where the recording stopped: fold what the re-execution wrote

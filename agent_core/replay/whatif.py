@@ -17,7 +17,7 @@ from typing import Any
 
 from agent_core import events as ev
 from agent_core.config import Settings
-from agent_core.orchestrator import OnAppend, RunRequest
+from agent_core.orchestrator import CommitApart, OnAppend, RunRequest
 from agent_core.projections import RunState, load_events, load_state
 from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.replay.diff import DEFAULT_COST_SHARE, RunDiff, diff_runs
@@ -183,7 +183,12 @@ def _record_verdict(
 
 
 def continue_replay(
-    store: EventStore, settings: Settings, run_id: str, *, on_append: OnAppend | None = None
+    store: EventStore,
+    settings: Settings,
+    run_id: str,
+    *,
+    on_append: OnAppend | None = None,
+    commit_apart: CommitApart | None = None,
 ) -> WhatIfResult:
     """Advance a what-if replay that waited for a person, with the same tools mode and workspace rules."""
     state = load_state(store, run_id)
@@ -206,7 +211,7 @@ def continue_replay(
         scoped = settings.model_copy(update={"agent_workspace": workspace})
         planner = _planner_for(scoped, recording, overrides)
         orchestrator = replay_orchestrator(store, settings, workspace, planner, Path(state.policy_path), read_through)
-        state = drive(orchestrator, run_id, planner, runner, (), on_append=on_append)
+        state = drive(orchestrator, run_id, planner, runner, (), on_append=on_append, commit_apart=commit_apart)
     return _record_verdict(
         store, settings, recording, run_id, state, DEFAULT_COST_SHARE, str(workspace) if scratch else None
     )

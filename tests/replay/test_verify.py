@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent_core import events as ev
+from agent_core.errors import ConcurrencyError
 from agent_core.orchestrator import RunRequest
 from agent_core.replay import Overrides, expected_stream, load_recording
 from agent_core.workbench import Workbench
-from tests.replay.conftest import STRICT_POLICY, run_goal
+from tests.replay.conftest import DEMO_GOAL, STRICT_POLICY, run_goal
 
 
 def test_a_recorded_offline_run_verifies_identical_and_writes_nothing(bench: Workbench) -> None:
@@ -106,3 +109,30 @@ def test_a_run_held_over_a_file_it_never_read_verifies_identical(bench: Workbenc
 
     result = bench.verify(state.run_id)
     assert result.identical, result.why
+
+
+def _cancelled_after_first_observation(bench: Workbench) -> str:
+    """A run whose step_1 observation was committed alone (as every observation was before they were held for
+    the next append, and still is where a worker lets go) and cancelled right after it."""
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest(DEMO_GOAL))
+
+    def cancel_after_observation(_run: str, seq: int) -> None:
+        if bench.run_events(run_id)[-1].type == "ObservationCaptured":
+            orchestrator.cancel(run_id, by="alice")
+
+    with pytest.raises(ConcurrencyError):
+        orchestrator.advance(run_id, on_append=cancel_after_observation, commit_apart=lambda _seq: True)
+    return run_id
+
+
+def test_a_run_cancelled_just_after_an_observation_verifies_identical(bench: Workbench) -> None:
+    run_id = _cancelled_after_first_observation(bench)
+    types = [e.type for e in bench.run_events(run_id)]
+    assert types[-3:] == ["ToolExecuted", "ObservationCaptured", "RunCancelled"]
+
+    result = bench.verify(run_id)
+
+    assert result.identical, result.why
+    assert result.compared == len(types)
+    assert any("cancelled by alice" in note for note in result.notes)
