@@ -477,6 +477,7 @@ class Orchestrator:
             limits,
             workspace_files=files,
             emit=writer,
+            announce=writer if _has_llm(planner) else writer.hold,  # the offline planner: nothing to record first
             prices=self._prices,
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt") or version.text,

@@ -60,6 +60,7 @@ def request_plan(
     *,
     workspace_files: list[str],
     emit: Callable[..., None],
+    announce: Callable[..., None] | None = None,
     prices: PriceTable,
     spent_usd: float = 0.0,
     system_prompt: str | None = None,
@@ -71,7 +72,9 @@ def request_plan(
 
     Emits, in order, for every attempt: ``PlanRequested`` (before the provider is called), then
     ``PlanGenerated`` + ``CostRecorded``, or ``PlanRejected`` (+ ``CostRecorded`` when tokens were
-    used); ``emit(*events)`` stores the events of one call in one transaction. A ``ProviderError``
+    used); ``emit(*events)`` stores the events of one call in one transaction, and ``announce``
+    (default ``emit``) the ``PlanRequested``: a planner that reaches nothing outside the process may
+    have it held and stored with the answer (``RunWriter.hold``). A ``ProviderError``
     ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
     the planner raises (a provider must not leave a run without its outcome). The goal is redacted
     before it is sent or stored.
@@ -96,7 +99,7 @@ def request_plan(
             message = build_user_message(clean_goal, limits, workspace_files)
         else:
             message = build_repair_message(clean_goal, limits, workspace_files, error)
-        emit(
+        (announce or emit)(
             PlanRequested(
                 provider=planner.provider,
                 model=planner.model,

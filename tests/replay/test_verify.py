@@ -136,3 +136,26 @@ def test_a_run_cancelled_just_after_an_observation_verifies_identical(bench: Wor
     assert result.identical, result.why
     assert result.compared == len(types)
     assert any("cancelled by alice" in note for note in result.notes)
+
+
+class Killed(Exception):
+    """Stands in for the process dying right after an append."""
+
+
+def test_an_offline_run_that_stopped_after_its_plan_request_verifies_identical(bench: Workbench) -> None:
+    """Recorded alone (before offline plan requests were held for the answer, or by a worker letting go), then
+    nothing: the re-execution, which would store the request with its answer, stops where the recording did."""
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest(DEMO_GOAL))
+
+    def die_after_request(_run: str, seq: int) -> None:
+        raise Killed
+
+    with pytest.raises(Killed):
+        orchestrator.advance(run_id, on_append=die_after_request, commit_apart=lambda _seq: True)
+    assert [e.type for e in bench.run_events(run_id)] == ["RunStarted", "PlanRequested"]
+
+    result = bench.verify(run_id)
+
+    assert result.identical, result.why
+    assert result.compared == 2

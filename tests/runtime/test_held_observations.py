@@ -17,7 +17,9 @@ from agent_core import events as ev
 from agent_core.errors import ConcurrencyError, PayloadRejected
 from agent_core.orchestrator import LiveTools, RunRequest, RunWriter
 from agent_core.projections import load_state
+from agent_core.providers import Reply
 from agent_core.workbench import Workbench
+from tests.hostile import READ_AND_SUMMARIZE, ScriptedPlanner
 from tests.runtime.conftest import DEMO_GOAL
 
 
@@ -25,14 +27,41 @@ def test_each_observation_is_committed_with_the_next_transition_and_keeps_its_ow
     commits: list[int] = []
     state = bench.orchestrator.run(RunRequest(DEMO_GOAL), on_append=lambda _run, seq: commits.append(seq))
     assert state.status == "completed", state.failure_reason
-    # RunStarted | PlanRequested | PlanGenerated+Cost | step_1 decided+intent | obs_1 + step_2 decided+intent | ...
-    assert commits == [1, 2, 4, 6, 9, 12, 15]
+    # RunStarted | the offline plan's request+answer+cost | step_1 decided+intent | obs_1 + step_2 decided+intent | ...
+    assert commits == [1, 4, 6, 9, 12, 15]
     events = bench.run_events(state.run_id)
     for before, observed, after in zip(events, events[1:], events[2:], strict=False):
         if observed.type == "ObservationCaptured":
             assert before.type == "ToolExecuted" and before.at <= observed.at <= after.at
     assert bench.store.verify_chain(state.run_id) is None
     assert bench.run_state(state.run_id) == state  # the writer's fold of what it held is the log's own fold
+
+
+class Watching(ScriptedPlanner):
+    """A scripted planner that notes what the store holds of the run when it is called."""
+
+    def __init__(self, bench: Workbench, provider: str) -> None:
+        super().__init__(READ_AND_SUMMARIZE, provider=provider, model="m")
+        self.bench = bench
+        self.seen: list[str] = []
+
+    def plan(self, system_prompt: str, user_message: str, limits: Any) -> Reply:
+        run = self.bench.list_runs(limit=1)[0].run_id
+        self.seen = [e.type for e in self.bench.run_events(run)]
+        return super().plan(system_prompt, user_message, limits)
+
+
+@pytest.mark.parametrize(("provider", "stored_before_the_call"), [("openai", True), ("offline", False)])
+def test_an_llm_plan_request_is_committed_before_the_call_an_offline_one_with_its_answer(
+    bench: Workbench, provider: str, stored_before_the_call: bool
+) -> None:
+    planner = Watching(bench, provider)
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest("Summarize notes.txt"))
+    state = orchestrator.advance(run_id, planner=planner)
+    assert state.status == "completed", state.failure_reason
+    assert planner.seen == ["RunStarted", "PlanRequested"][: 2 if stored_before_the_call else 1]
+    assert [e.type for e in bench.run_events(run_id)][:3] == ["RunStarted", "PlanRequested", "PlanGenerated"]
 
 
 class FailsBeforeSecondIntent(LiveTools):
