@@ -170,7 +170,8 @@ class LiveTools:
 
 
 CommitApart = Callable[[int], bool]
-"""Asked with the seq an observation held for the next append ends at: True commits it alone, at once."""
+"""Asked with the seq the events held for the next append end at, before more join them: True commits them
+alone, at once (a stopping worker letting go at a step's end, verify stopping where a recording stopped)."""
 
 
 @dataclass
@@ -181,14 +182,14 @@ class RunWriter:
     indexer (``projections.index_run``), which folds the appended events anyway, hands the new
     state back, so the run is not read back and folded a second time after each append.
 
-    ``hold`` keeps an observation for the run's next append instead of committing it alone: the
-    next transition (the next step's decision and intent, or the run's end) is appended before
-    anything else happens anyway, and one commit instead of two is most of what a step costs the
-    store. The held events are encoded when held (a refused one raises ``PayloadRejected`` then),
-    keep the time they were captured and are folded into ``caught_up`` at once, so the next
-    decision sees them as the store will record them. ``commit_apart`` says when one must be
-    committed alone (a stopping worker letting go of the run at a step's end); ``flush`` commits
-    what is held.
+    ``hold`` keeps events that record what already happened inside this process (a step's
+    observation; the offline planner's request, plan and cost) for the run's next append instead of
+    committing them alone: the next transition (a step's decision and intent, a hold, the run's
+    end) is appended before anything else happens anyway, and one commit instead of two is most of
+    what a step costs the store. Held events are encoded when held (a refused one raises
+    ``PayloadRejected`` then), keep the time they happened and are folded into ``caught_up`` at
+    once, so the next decision sees them as the store will record them. ``commit_apart`` (see
+    ``CommitApart``) says when they must be committed alone; ``flush`` commits what is held.
     """
 
     store: EventStore
@@ -201,8 +202,8 @@ class RunWriter:
     _view: RunState | None = None
 
     def __call__(self, *events: ev.DomainEvent) -> None:
-        if events and self._held and self.commit_apart is not None and self.commit_apart(self.seq + len(self._held)):
-            self.flush()
+        if events:
+            self._apart_if_asked()
         held, self._held, self._view = self._held, [], None
         try:
             appended = self.store.append_indexed(
@@ -224,6 +225,7 @@ class RunWriter:
 
     def hold(self, *events: ev.DomainEvent) -> None:
         """Append ``events`` with the run's next append (see the class docstring); now without a fold to add to."""
+        self._apart_if_asked()
         view = self._view or self.state
         if view is None or view.last_seq != self.seq + len(self._held):
             self(*events)
@@ -236,6 +238,11 @@ class RunWriter:
             )
             self._held.append((event, e))
         self._view = view
+
+    def _apart_if_asked(self) -> None:
+        """Commit what is held alone before more joins it, when ``commit_apart`` says so for where it ends."""
+        if self._held and self.commit_apart is not None and self.commit_apart(self.seq + len(self._held)):
+            self.flush()
 
     def flush(self) -> None:
         """Commit what is held for the next append, alone."""
@@ -378,8 +385,8 @@ class Orchestrator:
         large, or not storable JSON) ends the run with ``RunFailed`` saying which: a run is never
         left running by what a provider or a tool sent.
 
-        A step's observation is committed with the run's next transition (``RunWriter.hold``);
-        ``commit_apart`` (see ``CommitApart``) commits it alone instead, e.g. where a worker lets go.
+        A step's observation (and an offline plan) is committed with the run's next transition
+        (``RunWriter.hold``); ``commit_apart`` (see ``CommitApart``) commits it alone instead.
         """
         self.ensure_local(run_id, "advanced or resumed")
         try:
@@ -476,8 +483,7 @@ class Orchestrator:
             state.goal,
             limits,
             workspace_files=files,
-            emit=writer,
-            announce=writer if _has_llm(planner) else writer.hold,  # the offline planner: nothing to record first
+            emit=writer if _has_llm(planner) else writer.hold,  # offline: nothing to record before the call
             prices=self._prices,
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt") or version.text,

@@ -60,7 +60,6 @@ def request_plan(
     *,
     workspace_files: list[str],
     emit: Callable[..., None],
-    announce: Callable[..., None] | None = None,
     prices: PriceTable,
     spent_usd: float = 0.0,
     system_prompt: str | None = None,
@@ -72,9 +71,9 @@ def request_plan(
 
     Emits, in order, for every attempt: ``PlanRequested`` (before the provider is called), then
     ``PlanGenerated`` + ``CostRecorded``, or ``PlanRejected`` (+ ``CostRecorded`` when tokens were
-    used); ``emit(*events)`` stores the events of one call in one transaction, and ``announce``
-    (default ``emit``) the ``PlanRequested``: a planner that reaches nothing outside the process may
-    have it held and stored with the answer (``RunWriter.hold``). A ``ProviderError``
+    used); ``emit(*events)`` stores the events of one call in one transaction (or holds them for
+    the run's next append, ``RunWriter.hold``, when the planner reaches nothing outside the process:
+    there is then nothing to record before the call). A ``ProviderError``
     ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
     the planner raises (a provider must not leave a run without its outcome). The goal is redacted
     before it is sent or stored.
@@ -99,7 +98,7 @@ def request_plan(
             message = build_user_message(clean_goal, limits, workspace_files)
         else:
             message = build_repair_message(clean_goal, limits, workspace_files, error)
-        (announce or emit)(
+        emit(
             PlanRequested(
                 provider=planner.provider,
                 model=planner.model,

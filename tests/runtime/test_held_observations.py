@@ -1,11 +1,10 @@
-"""A step's observation is committed with the run's next transition, never lost on the way.
+"""A step's observation (and an offline plan) is committed with the run's next transition, never lost on the way.
 
-The orchestrator holds an observation (``RunWriter.hold``) until the next append: the next step's
-decision and intent, or the run's end. These tests pin what that may and may not change: the
-events, their order and times stay what they were; an error, a refused event or a worker letting go
-still leaves the observation in the log.
+The orchestrator holds what already happened inside the process (``RunWriter.hold``) until the next
+append: the next step's decision and intent, a hold, or the run's end. These tests pin what that
+may and may not change: the events, their order and times stay what they were; an error, a refused
+event or a worker letting go still leaves the observation in the log.
 """
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +26,8 @@ def test_each_observation_is_committed_with_the_next_transition_and_keeps_its_ow
     commits: list[int] = []
     state = bench.orchestrator.run(RunRequest(DEMO_GOAL), on_append=lambda _run, seq: commits.append(seq))
     assert state.status == "completed", state.failure_reason
-    # RunStarted | the offline plan's request+answer+cost | step_1 decided+intent | obs_1 + step_2 decided+intent | ...
-    assert commits == [1, 4, 6, 9, 12, 15]
+    # RunStarted | offline plan (request, plan, cost) + step_1 decided+intent | obs_1 + step_2 decided+intent | ...
+    assert commits == [1, 6, 9, 12, 15]
     events = bench.run_events(state.run_id)
     for before, observed, after in zip(events, events[1:], events[2:], strict=False):
         if observed.type == "ObservationCaptured":
