@@ -5,6 +5,7 @@ append: the next step's decision and intent, a hold, or the run's end. These tes
 may and may not change: the events, their order and times stay what they were; an error, a refused
 event or a worker letting go still leaves the observation in the log.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
