@@ -626,8 +626,7 @@ class Orchestrator:
         The store refuses to append to an imported run anyway; this check says so before any work
         (or any paid call) is done.
         """
-        row = self.store.get_run(run_id)
-        if row is not None and row.imported:
+        if self.store.is_imported(run_id):
             raise ReadOnlyRun(run_id, action)
 
     # --- humans ----------------------------------------------------------------------------

@@ -936,6 +936,15 @@ class EventStore:
         except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
 
+    def is_imported(self, run_id: str) -> bool:
+        """True when ``run_id`` was imported. A run's origin never changes, so a run this store appended to
+        answers from memory: every advance asks this first."""
+        head = self._heads.get(run_id)
+        if head is not None:
+            return head.origin == IMPORTED
+        row = self.get_run(run_id)
+        return row is not None and row.imported
+
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
         # Fixed SQL on the DBAPI connection, like ``_fetch``: every advance asks this first.

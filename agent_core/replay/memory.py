@@ -148,6 +148,10 @@ class MemoryStore(EventStore):
             log.extend(rows)
         return rows
 
+    def is_imported(self, run_id: str) -> bool:
+        """True when ``run_id`` was appended as imported."""
+        return self._origin.get(run_id, (LOCAL, SHA256))[0] == IMPORTED
+
     def read_run(self, run_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """The run's events after ``after_seq`` (seq n is at index n - 1)."""
         return self._runs_of.get(run_id, [])[after_seq:]

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from agent_core import events as ev
 from agent_core.errors import ConcurrencyError, InvalidPayload, StoreError
 from agent_core.projections import decode, load_state
-from agent_core.store import EventStore
+from agent_core.replay.memory import MemoryStore
+from agent_core.store import IMPORTED, EventStore
 from tests.store.helpers import new_run_id, observation, run_started
 
 
@@ -69,6 +70,28 @@ def test_a_writer_that_remembers_its_last_append_still_loses_a_race_to_another_s
     assert store.verify_chain(run) is None
     assert store.get_run(run).last_seq == 5  # type: ignore[union-attr]
     other.close()
+
+
+def test_is_imported_answers_from_the_row_and_from_this_stores_own_appends_alike(store: EventStore) -> None:
+    local, imported, unknown = new_run_id(), new_run_id(), new_run_id()
+    store.append(local, [run_started()], 0)
+    store.append(imported, [run_started()], 0, origin=IMPORTED)
+    other = EventStore(store.url, indexer=store._indexer)  # has appended nothing: reads the runs rows
+    for reader in (store, other):
+        assert (reader.is_imported(local), reader.is_imported(imported), reader.is_imported(unknown)) == (
+            False,
+            True,
+            False,
+        )
+    other.close()
+    memory = MemoryStore()
+    memory.append(local, [run_started()], 0)
+    memory.append(imported, [run_started()], 0, origin=IMPORTED)
+    assert (memory.is_imported(local), memory.is_imported(imported), memory.is_imported(unknown)) == (
+        False,
+        True,
+        False,
+    )
 
 
 def test_a_failed_batch_writes_nothing(store: EventStore) -> None:
