@@ -13,7 +13,7 @@ import ast
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -55,6 +55,11 @@ class PolicyContext:
     """A read-only layer below the workspace (a what-if with live tools): paths are checked in both layers."""
     redactor: Redactor | None = None
     """The run's redactor (built once per orchestrator); None builds one from the environment."""
+    inspected: dict[PurePosixPath, sandbox.Target | sandbox.SandboxError] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The workspace as one evaluation saw it (``evaluate`` starts each with an empty one): the path rules
+    inspect a path once per decision, not once each."""
 
 
 @dataclass(frozen=True)
@@ -183,9 +188,24 @@ def _no_secrets(p: NoParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     )
 
 
+def _inspect(step: PlanStep, field_name: str, ctx: PolicyContext) -> sandbox.Target:
+    """``layers.inspect`` of the step's path, or its ``SandboxError``, once per evaluation (``ctx.inspected``)."""
+    rel = _path_of(step, field_name)
+    seen = ctx.inspected.get(rel)
+    if seen is None:
+        try:
+            seen = layers.inspect(ctx.workspace, ctx.read_through, rel, ctx.database_path)
+        except sandbox.SandboxError as error:
+            seen = error
+        ctx.inspected[rel] = seen
+    if isinstance(seen, sandbox.SandboxError):
+        raise seen
+    return seen
+
+
 def _workspace_paths(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
+        _inspect(step, p.field, ctx)
     except sandbox.SandboxError as e:
         return str(e)
     return None
@@ -228,7 +248,7 @@ def _write_size_cap(p: SizeCapParams, step: PlanStep, ctx: PolicyContext) -> str
 
 def _no_overwrite(p: PathFieldParams, step: PlanStep, ctx: PolicyContext) -> str | None:
     try:
-        target = layers.inspect(ctx.workspace, ctx.read_through, _path_of(step, p.field), ctx.database_path)
+        target = _inspect(step, p.field, ctx)
     except sandbox.SandboxError as e:
         return str(e)
     if not target.exists:
@@ -423,6 +443,7 @@ class Policy:
         """Run the rules in file order on the step's *resolved* input; first reject wins, else first hold."""
         hold: Decision | None = None
         checked = 0
+        ctx = replace(ctx, inspected={})
         for rule in self._rules:
             if not rule.applies(step.tool):
                 continue

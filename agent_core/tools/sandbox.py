@@ -91,6 +91,13 @@ def check_relative(path: object) -> PurePosixPath:
     """
     if not isinstance(path, str):
         raise SandboxError(f"path must be a string, got {type(path).__name__}")
+    return _checked_relative(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_relative(path: str) -> PurePosixPath:
+    """``check_relative`` of a string: a pure function of it, asked several times per step (each path rule of
+    the guard, the tool), so kept for the last strings asked (a refusal is not kept: it raises again)."""
     if not path.strip():
         raise SandboxError("path is empty; name a file inside the workspace, e.g. 'notes/summary.md'")
     bad = next((ch for ch in path if unicodedata.category(ch) in ("Cc", "Cf")), None)
@@ -118,14 +125,20 @@ def check_relative(path: object) -> PurePosixPath:
 def check_name(rel: PurePosixPath, patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> None:
     """Refuse dot-files and dot-folders anywhere in the path, and secret-like names (case-insensitive)."""
     for part in rel.parts:
-        lowered = part.lower()
-        pattern = next((p for p in patterns if fnmatch.fnmatchcase(lowered, p.lower())), None)
+        pattern = _protected_by(part.lower(), tuple(patterns))
         if pattern is not None:
             raise SandboxError(
                 f"{str(rel)!r}: {part!r} is a protected name (matches {pattern!r}: secrets, keys, databases)"
             )
         if part.startswith("."):
             raise SandboxError(f"{str(rel)!r}: {part!r} is a dot-file or dot-folder; file tools skip hidden files")
+
+
+@functools.lru_cache(maxsize=4096)
+def _protected_by(lowered_name: str, patterns: tuple[str, ...]) -> str | None:
+    """The first of ``patterns`` (case-insensitive globs) a lowered file name matches, or None; cached, since
+    every path rule, listing and tool asks again for the same names."""
+    return next((p for p in patterns if fnmatch.fnmatchcase(lowered_name, p.lower())), None)
 
 
 def is_inside(root: Path, candidate: Path) -> bool:

@@ -199,3 +199,14 @@ def test_a_file_is_not_a_workspace(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(ConfigError, match="not a folder"):
         check_workspace(tmp_path / "f", "sqlite://")
+
+
+def test_a_context_used_for_two_decisions_sees_the_workspace_as_it_is_at_each(default: Policy, tmp_path: Path) -> None:
+    """Within one decision the path rules share what they inspected; the next decision inspects again."""
+    ctx = context(tmp_path)
+    write = step("write_file", {"path": "report.md", "content": "x"})
+    assert default.evaluate(write, ctx).outcome == "approve"
+    (tmp_path / "report.md").write_text("already here")
+    held = default.evaluate(write, ctx)
+    assert (held.outcome, held.rule) == ("hold", "no_overwrite")
+    assert ctx.inspected == {}  # the caller's context is left as it was given

@@ -8,6 +8,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent_core.tools import sandbox
 from agent_core.tools.sandbox import SandboxError
@@ -209,3 +211,23 @@ def test_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
 def test_a_missing_workspace_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="AGENT_WORKSPACE"):
         sandbox.inspect_target(tmp_path / "nope", PurePosixPath("a.md"), None)
+
+
+def _answer(check: Any, *args: Any) -> tuple[str, str]:
+    try:
+        return "ok", str(check(*args))
+    except SandboxError as error:
+        return "refused", str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.text(max_size=40) | st.sampled_from(["notes.txt", "a/../b", "/etc/passwd", ".env", "~/x", "a\\b"]))
+def test_remembered_path_checks_answer_as_the_checks_themselves_every_time(path: str) -> None:
+    """check_relative and the protected-name test keep answers for paths asked again; the answers are the
+    uncached functions' own, a refusal included, on every ask."""
+    uncached = _answer(sandbox._checked_relative.__wrapped__, path)
+    assert _answer(sandbox.check_relative, path) == uncached
+    assert _answer(sandbox.check_relative, path) == uncached
+    patterns = tuple(sandbox.DEFAULT_SECRET_PATTERNS)
+    for name in (path.lower(), "id_rsa", ".env", "notes.txt"):
+        assert sandbox._protected_by(name, patterns) == sandbox._protected_by.__wrapped__(name, patterns)
