@@ -56,6 +56,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuch
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
+from agent_core.connections import Connections
 from agent_core.errors import ConcurrencyError, ConfigError, InvalidPayload, PayloadTooLarge, ReadOnlyRun, StoreError
 from agent_core.evolve import evolve
 from agent_core.jsontext import MAX_DEPTH, describe_unencodable, first_surrogate, too_deep
@@ -453,6 +454,7 @@ class EventStore:
                 engine = create_engine(url, connect_args={"options": options})
                 _ping_after_idle(engine)
                 self._write = self._read = engine
+            self._writes, self._reads = Connections(self._write), Connections(self._read)
             self._create_schema(create)
         except ConfigError as error:
             raise StoreError(f"cannot open the event store: {error}") from error
@@ -578,6 +580,8 @@ class EventStore:
 
     def close(self) -> None:
         """Close the pooled connections (a later call opens new ones): call it when done with the store."""
+        self._writes.close()
+        self._reads.close()
         self._write.dispose()
         if self._read is not self._write:
             self._read.dispose()
@@ -629,54 +633,62 @@ class EventStore:
         if not events:
             return Appended(expected_seq, RunIndex(status="", title="", state=state))
         _check_text(run_id, "", run_id, "the run id")  # before any statement: PostgreSQL refuses NUL even in a query
-        # The hot path talks to the pooled DBAPI connection with fixed SQL: SQLAlchemy's
+        # The hot path talks to a DBAPI connection (``Connections``) with fixed SQL: SQLAlchemy's
         # statement building and result wrapping cost more than the durable commit itself.
         dbapi = self._write.dialect.loaded_dbapi
         try:
-            raw = self._write.raw_connection()
-        except DBAPIError as error:
+            with self._writes.connection() as raw:
+                return self._append_with(raw, run_id, events, expected_seq, times, origin, chain, state)
+        except DBAPIError as error:  # the pool could not give a connection
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
-        pending = _NEXT_APPEND_ALSO.get()
-        then = pending[0] if pending else None
-        head = self._heads.pop(run_id, None)  # put back only after a commit
-        if head is not None and head.last_seq != expected_seq:
-            head = None
-        try:
-            try:
-                new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
-                if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                    appended, head = self._append_one_trip(raw, run_id, events, expected_seq, times, new, head)
-                else:
-                    appended, head = self._append_plain(
-                        raw.cursor(), run_id, events, expected_seq, times, new, head, then
-                    )
-                raw.commit()
-                if pending:
-                    pending.clear()  # done once, with this append
-                if len(self._heads) >= MAX_REMEMBERED_RUNS:
-                    self._heads.clear()
-                self._heads[run_id] = head
-                return appended
-            except BaseException as error:
-                if isinstance(error, dbapi.Error) and self._write.dialect.is_disconnect(
-                    error, raw.dbapi_connection, None
-                ):
-                    raw.invalidate()  # the server closed it: the pool opens a new one (no rollback on a dead socket)
-                    raise
-                with suppress(dbapi.Error):
-                    raw.rollback()
-                    if self.dialect == "postgresql":  # a failed write may have left the position lock held
-                        raw.cursor().execute(self._sql.unlock, (PG_APPEND_LOCK,))
-                        raw.commit()
-                raise
         except dbapi.IntegrityError as error:
             raise ConcurrencyError(run_id, expected_seq) from error
         except dbapi.Error as error:
             raise StoreError(
                 f"could not append to run {run_id!r} in {masked_url(self.url)}: {_first_line(error)}"
             ) from error
-        finally:
-            raw.close()
+
+    def _append_with(
+        self,
+        raw: Any,
+        run_id: str,
+        events: Sequence[NewEvent],
+        expected_seq: int,
+        times: Sequence[datetime] | None,
+        origin: str,
+        chain: str | None,
+        state: Any,
+    ) -> Appended:
+        """``append_indexed`` on the connection ``raw``: the transaction, then the remembered head."""
+        dbapi = self._write.dialect.loaded_dbapi
+        pending = _NEXT_APPEND_ALSO.get()
+        then = pending[0] if pending else None
+        head = self._heads.pop(run_id, None)  # put back only after a commit
+        if head is not None and head.last_seq != expected_seq:
+            head = None
+        try:
+            new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
+            if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
+                appended, head = self._append_one_trip(raw, run_id, events, expected_seq, times, new, head)
+            else:
+                appended, head = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, head, then)
+            raw.commit()
+            if pending:
+                pending.clear()  # done once, with this append
+            if len(self._heads) >= MAX_REMEMBERED_RUNS:
+                self._heads.clear()
+            self._heads[run_id] = head
+            return appended
+        except BaseException as error:
+            if isinstance(error, dbapi.Error) and self._write.dialect.is_disconnect(error, raw.dbapi_connection, None):
+                raw.invalidate()  # the server closed it: the pool opens a new one (no rollback on a dead socket)
+                raise
+            with suppress(dbapi.Error):
+                raw.rollback()
+                if self.dialect == "postgresql":  # a failed write may have left the position lock held
+                    raw.cursor().execute(self._sql.unlock, (PG_APPEND_LOCK,))
+                    raw.commit()
+            raise
 
     def _append_plain(
         self,
@@ -926,13 +938,10 @@ class EventStore:
         # Plain DBAPI tuples: reading a 1,000-event run through Core rows cost twice as much.
         dbapi = self._read.dialect.loaded_dbapi
         try:
-            raw = self._read.raw_connection()
-            try:
+            with self._reads.connection() as raw:
                 cursor = raw.cursor()
                 cursor.execute(sql, params)
                 return list(cursor.fetchall())
-            finally:
-                raw.close()
         except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
 
@@ -950,13 +959,10 @@ class EventStore:
         # Fixed SQL on the DBAPI connection, like ``_fetch``: every advance asks this first.
         dbapi = self._read.dialect.loaded_dbapi
         try:
-            raw = self._read.raw_connection()
-            try:
+            with self._reads.connection() as raw:
                 cursor = raw.cursor()
                 cursor.execute(self._sql.get_run, (run_id,))
                 row = cursor.fetchone()
-            finally:
-                raw.close()
         except (DBAPIError, dbapi.Error) as error:
             raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
         if row is None:
