@@ -81,3 +81,13 @@ def test_a_closed_store_appends_and_reads_again_like_before(tmp_path: Path) -> N
     assert store.append(run, [observation()], 1) == 2
     assert [e.seq for e in store.read_run(run)] == [1, 2] and store.get_run(run) is not None
     store.close()
+
+
+def test_a_kept_write_connection_is_as_durable_as_the_pools(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'events.db'}")
+    store.append(new_run_id(), [run_started()], 0)
+    with store._writes.connection() as raw:  # the connection that append used, kept
+        cursor = raw.cursor()
+        settings = [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "journal_mode")]
+    assert settings == [2, "wal"]  # FULL: every commit is fsynced
+    store.close()
