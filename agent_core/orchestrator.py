@@ -224,7 +224,8 @@ class RunWriter:
             self.on_append(self.run_id, self.seq)
 
     def hold(self, *events: ev.DomainEvent) -> None:
-        """Append ``events`` with the run's next append (see the class docstring); now without a fold to add to."""
+        """Append ``events`` with the run's next append (see the class docstring); at once when this writer has
+        no fold of the run to add them to."""
         self._apart_if_asked()
         view = self._view or self.state
         if view is None or view.last_seq != self.seq + len(self._held):
