@@ -637,8 +637,9 @@ class EventStore:
         # statement building and result wrapping cost more than the durable commit itself.
         dbapi = self._write.dialect.loaded_dbapi
         try:
+            new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
             with self._writes.connection() as raw:
-                return self._append_with(raw, run_id, events, expected_seq, times, origin, chain, state)
+                return self._append_with(raw, run_id, events, expected_seq, times, new)
         except DBAPIError as error:  # the pool could not give a connection
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
         except dbapi.IntegrityError as error:
@@ -655,9 +656,7 @@ class EventStore:
         events: Sequence[NewEvent],
         expected_seq: int,
         times: Sequence[datetime] | None,
-        origin: str,
-        chain: str | None,
-        state: Any,
+        new: _NewRun,
     ) -> Appended:
         """``append_indexed`` on the connection ``raw``: the transaction, then the remembered head."""
         dbapi = self._write.dialect.loaded_dbapi
@@ -667,7 +666,6 @@ class EventStore:
         if head is not None and head.last_seq != expected_seq:
             head = None
         try:
-            new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
             if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
                 appended, head = self._append_one_trip(raw, run_id, events, expected_seq, times, new, head)
             else:

@@ -249,12 +249,12 @@ def verify(
         limit = len(expected)
         notes.append("the recording never finished (no terminal event); compared up to where it stops")
 
-    def stopper(_run_id: str, seq: int) -> None:
-        if limit is not None and seq >= limit:
-            raise StopReplay
-
-    def stops_at(seq: int) -> bool:  # an observation held for the next append: alone where the recording stops
+    def stops_at(seq: int) -> bool:  # also asked of events held for the next append: alone where the recording stops
         return limit is not None and seq >= limit
+
+    def stopper(_run_id: str, seq: int) -> None:
+        if stops_at(seq):
+            raise StopReplay
 
     in_place = save and not recording.imported
     with verify_shadow(recording, scratch) as shadow, _target_store(store if in_place else scratch) as target:

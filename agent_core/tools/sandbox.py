@@ -124,8 +124,9 @@ def _checked_relative(path: str) -> PurePosixPath:
 
 def check_name(rel: PurePosixPath, patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> None:
     """Refuse dot-files and dot-folders anywhere in the path, and secret-like names (case-insensitive)."""
+    globs = tuple(patterns)
     for part in rel.parts:
-        pattern = _protected_by(part.lower(), tuple(patterns))
+        pattern = _protected_by(part.lower(), globs)
         if pattern is not None:
             raise SandboxError(
                 f"{str(rel)!r}: {part!r} is a protected name (matches {pattern!r}: secrets, keys, databases)"
