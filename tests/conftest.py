@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from agent_core.projections import open_store
@@ -20,6 +21,11 @@ try:  # a loaded machine (CI beside nothing else, a laptop beside everything) mu
     expect.set_options(timeout=20_000)
 except ImportError:  # the browser tests skip without Playwright
     pass
+
+# No time limit per example: a cold or loaded machine (CI's first import of everything) made an example
+# of a pure function take longer than Hypothesis's default 200 ms, and the suite keeps no timing thresholds.
+settings.register_profile("agent_core", deadline=None)
+settings.load_profile("agent_core")
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
