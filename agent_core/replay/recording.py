@@ -21,7 +21,7 @@ from agent_core import events as ev
 from agent_core.errors import RunNotFound
 from agent_core.planning import parse_goal
 from agent_core.policy import overwritten_file
-from agent_core.projections import decode
+from agent_core.projections import decode, fold
 from agent_core.providers import RecordedPlanner
 from agent_core.replay.driver import ReplayError
 from agent_core.store import EventStore, RunRow, StoredEvent
@@ -55,6 +55,8 @@ class Recording:
     workspace_files: tuple[str, ...]
     imported: bool = False
     """Read from an export: its policy path and human decisions are the exporter's, never authority here."""
+    index: RunRow | None = None
+    """The run's row in the runs index, as read with the events."""
 
     @cached_property  # the shadow and its cache key both ask
     def file_sizes(self) -> dict[str, int]:
@@ -72,6 +74,19 @@ class Recording:
             if isinstance(e, ev.ApprovalRequested | ev.ToolRejected) and (found := overwritten_file(e.reason)):
                 decided.setdefault(*found)
         return sizes | decided
+
+    def ended(self) -> tuple[str, str]:
+        """How the run itself ended as recorded: its status and failure reason ("" for none).
+
+        The runs row says so when it stands at the recording's last event: the store folds every
+        append into it with the fold's own handlers. Else (a row read before or after the events
+        changed, one written before rows kept the reason) the recording is folded.
+        """
+        row = self.index
+        if row is not None and row.last_seq == self.rows[-1].seq and "reason" in row.summary:
+            return row.status, str(row.summary["reason"] or "")
+        state = fold(self.events)
+        return state.status, state.failure_reason
 
     @property
     def final(self) -> ev.DomainEvent | None:
@@ -134,6 +149,7 @@ def load_recording(store: EventStore, run_id: str, row: RunRow | None = None) ->
         held=frozenset((e.event.step_id, e.event.tool) for e in events if isinstance(e.event, ev.ApprovalRequested)),
         workspace_files=files,
         imported=bool(index and index.imported),
+        index=index,
     )
 
 

@@ -19,7 +19,7 @@ from agent_core.normalize import normalize
 from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
-from agent_core.projections import RunState, fold, load_events, load_state
+from agent_core.projections import RunState, load_events, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
@@ -213,8 +213,8 @@ def verify(
             why=f"run {run_id!r} is a fork of {fork.run_id!r} at {fork.step_id}; "
             "verify re-executes original runs only: verify the run it was forked from",
         )
-    recorded = fold(recording.events)
-    ended = {"run_status": recorded.status, "run_reason": recorded.failure_reason}  # how the run itself ended
+    run_status, run_reason = recording.ended()
+    ended = {"run_status": run_status, "run_reason": run_reason}  # how the run itself ended
     notes: list[str] = []
     policy_path = overrides.policy_path or policy_file or Path(started.policy_path or settings.agent_policy)
     try:
