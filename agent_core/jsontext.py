@@ -49,6 +49,15 @@ def clean(value: Any) -> Any:
     return value
 
 
+class TooDeep(ValueError):
+    """A value nests objects or arrays more than the limit allows (raised by walks that check it on the way)."""
+
+    def __init__(self, limit: int) -> None:
+        """Say the limit."""
+        super().__init__(f"it nests objects or arrays more than {limit} levels deep")
+        self.limit = limit
+
+
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """True when ``value`` nests objects or arrays more than ``limit`` levels (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -74,4 +83,13 @@ def describe_unencodable(error: UnicodeEncodeError) -> str:
     )
 
 
-__all__ = ["MAX_DEPTH", "REPLACEMENT", "clean", "clean_text", "describe_unencodable", "first_surrogate", "too_deep"]
+__all__ = [
+    "MAX_DEPTH",
+    "REPLACEMENT",
+    "TooDeep",
+    "clean",
+    "clean_text",
+    "describe_unencodable",
+    "first_surrogate",
+    "too_deep",
+]

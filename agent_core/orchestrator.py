@@ -204,10 +204,10 @@ class RunWriter:
     def __call__(self, *events: ev.DomainEvent) -> None:
         if events:
             self._apart_if_asked()
-        held, self._held, self._view = self._held, [], None
+        held, self._held, view, self._view = self._held, [], self._view, None
         try:
-            appended = self.store.append_indexed(
-                self.run_id, [*(encoded for _, encoded in held), *events], self.seq, state=self.state
+            appended = self.store.append_indexed(  # the view already holds the held events: not folded again
+                self.run_id, [*(encoded for _, encoded in held), *events], self.seq, state=view or self.state
             )
         except ConcurrencyError:
             self._record_late_costs((*(event for event, _ in held), *events))

@@ -437,24 +437,47 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
     computed by the fold's handlers, so the run list and a full fold cannot disagree. When the
     appender hands its own fold in (``previous.state``, a ``RunState``), the events are folded into
     it and the new full state goes back in the result's ``state``: the orchestrator then has the
-    run's state without reading back and folding again what it just appended. Otherwise the
-    runs row's summary is the starting point (only a run's first append comes back full).
+    run's state without reading back and folding again what it just appended. That fold may
+    already hold the first appended events (``already_folded``): they are not folded twice.
+    Otherwise the runs row's summary is the starting point (only a run's first append comes back full).
     """
     run_id = stored[0].run_id if stored else ""
     known = previous.state if previous is not None else None
-    first_seq = stored[0].seq if stored else 1
-    full = previous is None or (
-        isinstance(known, RunState) and known.run_id == run_id and known.last_seq == first_seq - 1
-    )
-    state = known if full and known is not None else _indexed_state(previous, run_id)
+    folded = already_folded(known, stored)
+    full = previous is None or folded is not None
+    state = known if folded is not None else _indexed_state(previous, run_id)
     decisions: list[DecisionRow] = []
-    for row in stored:
+    for row in stored[folded or 0 :]:
         recorded = decode(row)
         state = apply(state, recorded)
         decision = decision_row(state, recorded)
         if decision is not None:
             decisions.append(decision)
     return evolve(_index_row(state, state if full else None), decisions=tuple(decisions))
+
+
+def already_folded(known: object, stored: Sequence[StoredEvent]) -> int | None:
+    """How many of the appended ``stored`` rows the caller's fold ``known`` already holds, or None when it is no
+    fold of this run at or inside the batch.
+
+    A writer folds the events it holds for its next append when it holds them (``RunWriter.hold``), so
+    its fold arrives a few events into the batch. Those events decide nothing (a decision's index row
+    needs the state just after it): a fold past a deciding event is not used.
+    """
+    if not isinstance(known, RunState):
+        return None
+    first_seq = stored[0].seq if stored else 1
+    ahead = known.last_seq - (first_seq - 1)
+    if known.run_id != (stored[0].run_id if stored else known.run_id) or not 0 <= ahead <= len(stored):
+        return None
+    if any(_decides(row.type) for row in stored[:ahead]):
+        return None
+    return ahead
+
+
+def _decides(event_type: str) -> bool:
+    cls = ev.EVENT_TYPES.get(event_type)
+    return cls is None or cls.DECIDES is not None
 
 
 OBJECTIVE_CHARS = 500

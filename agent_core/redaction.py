@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +36,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from dotenv import dotenv_values
+
+from agent_core.jsontext import TooDeep
 
 REDACTIONS_FIELD = "redactions"
 """The payload key ``Redactor.payload`` adds: how many secrets it replaced in that payload."""
@@ -355,21 +358,36 @@ class Redactor:
         """``value`` with every secret replaced by its mark."""
         return self.redact_text(value)[0]
 
-    def redact(self, value: Any) -> tuple[Any, int]:
+    def redact(self, value: Any, max_depth: int | None = None) -> tuple[Any, int]:
         """A JSON-like value redacted at any depth, dict keys included (tuples come back as lists),
-        and how many secrets were replaced."""
+        and how many secrets were replaced; ``TooDeep`` when objects or arrays nest more than
+        ``max_depth`` levels (the store's limit, checked in the same walk)."""
+        return self._walk(value, 1, sys.maxsize if max_depth is None else max_depth)
+
+    def _walk(self, value: Any, depth: int, max_depth: int) -> tuple[Any, int]:
+        text = self.redact_text
         if isinstance(value, str):
-            return self.redact_text(value)
+            return text(value)
         if isinstance(value, dict):
+            if depth > max_depth:
+                raise TooDeep(max_depth)
             cleaned: dict[str, Any] = {}
             total = 0
             for key, item in value.items():
-                new_key, in_key = self.redact_text(str(key))
-                cleaned[new_key], in_item = self.redact(item)
-                total += in_key + in_item
+                new_key, count = text(key if isinstance(key, str) else str(key))
+                if isinstance(item, str):
+                    item, found = text(item)
+                    count += found
+                elif isinstance(item, dict | list | tuple):
+                    item, found = self._walk(item, depth + 1, max_depth)
+                    count += found
+                cleaned[new_key] = item
+                total += count
             return cleaned, total
         if isinstance(value, list | tuple):
-            items = [self.redact(item) for item in value]
+            if depth > max_depth:
+                raise TooDeep(max_depth)
+            items = [self._walk(item, depth + 1, max_depth) for item in value]
             return [item for item, _ in items], sum(n for _, n in items)
         return value, 0
 
@@ -377,12 +395,13 @@ class Redactor:
         """A JSON-like value redacted at any depth, dict keys included (tuples come back as lists)."""
         return self.redact(value)[0]
 
-    def payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def payload(self, payload: dict[str, Any], max_depth: int | None = None) -> dict[str, Any]:
         """An event payload redacted, with ``redactions`` raised by the number of secrets replaced.
 
         A payload without secrets comes back equal to the one given (no ``redactions`` added).
+        ``TooDeep`` as ``redact``.
         """
-        cleaned, count = self.redact(payload)
+        cleaned, count = self.redact(payload, max_depth)
         if count:
             before = payload.get(REDACTIONS_FIELD)
             cleaned[REDACTIONS_FIELD] = (before if isinstance(before, int) else 0) + count

@@ -59,7 +59,7 @@ from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
 from agent_core.connections import Connections
 from agent_core.errors import ConcurrencyError, ConfigError, InvalidPayload, PayloadTooLarge, ReadOnlyRun, StoreError
 from agent_core.evolve import evolve
-from agent_core.jsontext import MAX_DEPTH, describe_unencodable, first_surrogate, too_deep
+from agent_core.jsontext import MAX_DEPTH, TooDeep, describe_unencodable, first_surrogate
 from agent_core.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,8 @@ class RunIndex:
     state: Any = field(default=None, compare=False)
     """Never stored: what the indexer folded, handed between the appender and the indexer.
 
-    Given to ``append_indexed`` (the caller's own fold of the run up to ``expected_seq``), it
+    Given to ``append_indexed`` (the caller's own fold of the run up to ``expected_seq``, or up to a few of
+    the appended events it folded already: ``projections.already_folded``), it
     reaches the indexer in ``previous``; the indexer's result comes back from ``append_indexed``,
     so a caller that folds the run need not read back and fold again what it just appended."""
 
@@ -625,7 +626,8 @@ class EventStore:
         not storable JSON (``InvalidPayload``) or is larger than ``max_payload_bytes``
         (``PayloadTooLarge``); either way nothing of the batch is written, on every engine alike.
         ``state`` (opaque to the store) reaches the indexer as ``previous.state``: the caller's fold
-        of the run at ``expected_seq``, which the optimistic lock guarantees is the run's latest.
+        of the run at ``expected_seq`` (or a few events into the batch), which the optimistic lock guarantees
+        is the run's latest.
         Inside ``also_in_next_append`` the append also runs that work in its transaction.
         """
         if origin not in (LOCAL, IMPORTED) or chain not in (None, *CHAINS):
@@ -848,13 +850,12 @@ class EventStore:
         """The redacted payload and its JSON text, or a ``PayloadRejected`` saying why it cannot be stored."""
         _check_text(run_id, new.type, new.type, "the event type")
         _check_text(run_id, new.type, new.actor, "the actor")
-        raw = new.to_payload()
-        if too_deep(raw):
-            raise InvalidPayload(run_id, new.type, f"it nests objects or arrays more than {MAX_DEPTH} levels deep")
         try:
-            payload = self._redactor.payload(raw)  # secrets out, their count in
+            payload = self._redactor.payload(new.to_payload(), MAX_DEPTH)  # secrets out, their count in; depth checked
             payload_text = _dumps(payload)
             size = len(payload_text.encode("utf-8"))
+        except TooDeep as error:
+            raise InvalidPayload(run_id, new.type, str(error)) from error
         except UnicodeEncodeError as error:
             raise InvalidPayload(run_id, new.type, describe_unencodable(error)) from error
         except (ValueError, TypeError, RecursionError) as error:

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.errors import ConcurrencyError, ReadOnlyRun, StoreError
-from agent_core.projections import RunState, index_run
+from agent_core.projections import already_folded, index_run
 from agent_core.redaction import Redactor
 from agent_core.store import (
     CHAINS,
@@ -100,14 +100,14 @@ class MemoryStore(EventStore):
     ) -> Appended:
         """As ``EventStore.append_indexed``: the new last seq and the run's index with its fold in ``state``.
 
-        The caller's fold at ``expected_seq`` is carried on with the appended events; without one
-        (or a stale one), the run is folded from its events here (a memory store keeps no runs row).
+        The caller's fold (at ``expected_seq``, or a few held events into the batch) is carried on with
+        the appended events; without one (or a stale one), the run is folded from its events here (a
+        memory store keeps no runs row).
         """
         rows = self._append_rows(run_id, events, expected_seq, times, origin, chain)
         if not rows:
             return Appended(expected_seq, RunIndex(status="", title="", state=state))
-        known = isinstance(state, RunState) and state.run_id == run_id and state.last_seq == expected_seq
-        if known:
+        if already_folded(state, rows) is not None:
             index = index_run(RunIndex(status="", title="", state=state), rows)
         else:
             index = index_run(None, self._runs_of[run_id])

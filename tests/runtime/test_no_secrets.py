@@ -197,7 +197,7 @@ _OLD_SHAPES = re.compile(
 class OldRedactor(Redactor):
     """The redactor before this change: unanchored shapes, one unnamed mark, no count in the payload."""
 
-    def payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def payload(self, payload: dict[str, Any], max_depth: int | None = None) -> dict[str, Any]:
         return dict(self._old(payload))
 
     def _old(self, value: Any) -> Any:

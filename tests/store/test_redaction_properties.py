@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from agent_core import events as ev
 from agent_core.describe import summarize_event
+from agent_core.jsontext import TooDeep, too_deep
 from agent_core.normalize import normalize_event
 from agent_core.projections import decode
 from agent_core.redaction import MARK, REDACTIONS_FIELD, Redactor, encoded_forms
@@ -322,3 +323,27 @@ def test_the_memo_of_scanned_text_is_bounded(monkeypatch: pytest.MonkeyPatch) ->
             1,
         )
     assert sum(len(text) for text in redactor._memo) <= 100  # forgotten at once when full, never more
+
+
+# --- the depth limit, checked in the redaction's own walk --------------------------------------------
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(value=json_like, limit=st.integers(1, 8))
+def test_the_redaction_walk_refuses_exactly_what_too_deep_refuses(value: Any, limit: int) -> None:
+    """The store checks the depth limit while redacting (one walk of a payload, not two), as ``too_deep`` does."""
+    redactor = Redactor({})
+    try:
+        limited = redactor.redact(value, max_depth=limit)
+    except TooDeep as refused:
+        assert too_deep(value, limit) and refused.limit == limit
+    else:
+        assert not too_deep(value, limit)
+        assert limited == redactor.redact(value)
