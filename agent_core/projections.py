@@ -445,7 +445,7 @@ def index_run(previous: RunIndex | None, stored: Sequence[StoredEvent]) -> RunIn
     known = previous.state if previous is not None else None
     folded = already_folded(known, stored)
     full = previous is None or folded is not None
-    state = known if folded is not None else _indexed_state(previous, run_id)
+    state = known if folded is not None and isinstance(known, RunState) else _indexed_state(previous, run_id)
     decisions: list[DecisionRow] = []
     for row in stored[folded or 0 :]:
         recorded = decode(row)
