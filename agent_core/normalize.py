@@ -25,11 +25,16 @@ def _strip(value: Any) -> Any:
     return value
 
 
+def normalize_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload without volatile fields and the redaction count (a new dict; ``payload`` is not changed)."""
+    stripped: dict[str, Any] = _strip(payload)
+    stripped.pop(REDACTIONS_FIELD, None)
+    return stripped
+
+
 def normalize_event(recorded: ev.RecordedEvent) -> dict[str, Any]:
     """``{"type", "actor", "payload"}`` without volatile fields and the redaction count."""
-    payload = recorded.event.to_payload()
-    payload.pop(REDACTIONS_FIELD, None)
-    return {"type": recorded.type, "actor": recorded.actor, "payload": _strip(payload)}
+    return {"type": recorded.type, "actor": recorded.actor, "payload": normalize_payload(recorded.event.to_payload())}
 
 
 def normalize(events: Iterable[ev.RecordedEvent]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ is written to the real store unless ``save=True``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +15,16 @@ from typing import Any, Literal
 from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.errors import AgentError
-from agent_core.normalize import normalize
+from agent_core.normalize import normalize, normalize_payload
 from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
-from agent_core.projections import RunState, load_events, load_state
+from agent_core.projections import RunState, decode, load_state
 from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
 from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
-from agent_core.store import IMPORTED, EventStore, RunRow
+from agent_core.store import IMPORTED, EventStore, RunRow, StoredEvent
 from agent_core.transfer import RawEvent
 
 _RUN_STARTED_CONFIG = ("policy_sha", "policy_path", "overrides", "replay_of", "replay_mode")
@@ -88,14 +88,21 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
     ended (an LLM call that answered after a cancel: the re-execution stops where the recording
     was cancelled).
     """
-    kept: list[ev.RecordedEvent] = []
+    kept, notes = _reproducible(recording)
+    return normalize(recording.events[i] for i in kept), notes
+
+
+def _reproducible(recording: Recording) -> tuple[list[int], list[str]]:
+    """``expected_stream``'s events, as indexes into the recording, and the notes on what it left out."""
+    kept: list[int] = []
     notes: list[str] = []
     dropped_holds: set[str] = set()
-    for recorded in recording.events:
+    events = recording.events
+    for index, recorded in enumerate(events):
         e = recorded.event
         if recorded.type in ev.ANNOTATION_TYPES:
             continue
-        if late_cost(recorded, kept) and isinstance(e, ev.CostRecorded):
+        if isinstance(e, ev.CostRecorded) and late_cost(recorded, [events[i] for i in kept]):
             notes.append(
                 f"a {e.source} cost recorded after the run ended (the call answered after the cancel) "
                 "is not re-executed"
@@ -103,7 +110,7 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
             continue
         if isinstance(e, ev.StepInterrupted):
             for i in range(len(kept) - 1, -1, -1):
-                prior = kept[i].event
+                prior = events[kept[i]].event
                 if isinstance(prior, ev.ToolExecuted) and prior.step_id == e.step_id:
                     del kept[i]
                     break
@@ -117,8 +124,35 @@ def expected_stream(recording: Recording) -> tuple[list[dict[str, Any]], list[st
         if isinstance(e, ev.ApprovalGranted | ev.ApprovalDenied) and e.step_id in dropped_holds:
             dropped_holds.discard(e.step_id)
             continue
-        kept.append(recorded)
-    return normalize(kept), notes
+        kept.append(index)
+    return kept, notes
+
+
+def _stored_alike(recording: Recording, kept: list[int], got: Sequence[StoredEvent]) -> bool:
+    """True when the re-execution stored what the recording holds (type, version, actor, payload), volatile
+    fields and the redaction count aside: then the normalised streams are equal, and most events need
+    no decoding to say so.
+
+    The same type, version and payload decode to the same event. Payloads that differ only in the
+    fields the normalised form leaves out (durations, the count) are equal once decoded, if both
+    decode: the written one is decoded to make sure. An expected event that did not decode is left
+    to the full comparison.
+    """
+    if len(kept) != len(got):
+        return False
+    for index, written in zip(kept, got, strict=True):
+        stored = recording.rows[index]
+        if recording.events[index].problem or (stored.type, stored.version, stored.actor) != (
+            written.type,
+            written.version,
+            written.actor,
+        ):
+            return False
+        if stored.payload == written.payload:
+            continue
+        if normalize_payload(stored.payload) != normalize_payload(written.payload) or decode(written).problem:
+            return False
+    return True
 
 
 def _mask_config(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,15 +272,15 @@ def verify(
         notes.append(
             f"overrides applied: {overrides.recorded() | ({'system_prompt': '…'} if overrides.system_prompt else {})}"
         )
-    expected, dropped = expected_stream(recording)
+    kept, dropped = _reproducible(recording)
     notes.extend(dropped)
     final = recording.final
     limit: int | None = None
     if isinstance(final, ev.RunCancelled):
-        limit = len(expected) - 1
+        limit = len(kept) - 1
         notes.append(f"the recording was cancelled by {final.by}; the re-execution stops at the same point")
     elif final is not None and not isinstance(final, ev.RunCompleted | ev.RunFailed | ev.ApprovalRequested):
-        limit = len(expected)
+        limit = len(kept)
         notes.append("the recording never finished (no terminal event); compared up to where it stops")
 
     def stops_at(seq: int) -> bool:  # also asked of events held for the next append: alone where the recording stops
@@ -292,22 +326,26 @@ def verify(
             state = load_state(target, new_id)
         if isinstance(final, ev.RunCancelled) and not state.is_terminal:
             orchestrator.cancel(new_id, by=final.by, reason=final.reason)
-        got = normalize(e for e in load_events(target, new_id) if e.type not in ev.ANNOTATION_TYPES)
+        written = [row for row in target.read_run(new_id) if row.type not in ev.ANNOTATION_TYPES]
         if save and not in_place:
             _save_as_imported(target, store, new_id)
         if isinstance(target, MemoryStore):
             target.forget(new_id)  # compared (or saved): a batch of 100,000 verifies keeps none of them
-    if policy_file is not None and overrides.policy_path is None and got and got[0]["type"] == "RunStarted":
-        got[0]["payload"]["policy_path"] = started.policy_path  # the same file, kept elsewhere
-    if mask:
-        expected, got = _mask_config(expected), _mask_config(got)
-    index = _first_divergence(expected, got)
     saved = new_id if save else None
+    index: int | None = None
+    if mask or not _stored_alike(recording, kept, written):  # else equal without decoding: see _stored_alike
+        expected = normalize(recording.events[i] for i in kept)
+        got = normalize(decode(row) for row in written)
+        if policy_file is not None and overrides.policy_path is None and got and got[0]["type"] == "RunStarted":
+            got[0]["payload"]["policy_path"] = started.policy_path  # the same file, kept elsewhere
+        if mask:
+            expected, got = _mask_config(expected), _mask_config(got)
+        index = _first_divergence(expected, got)
     if index is None:
         return VerifyResult(
             run_id,
             "identical",
-            compared=len(expected),
+            compared=len(kept),
             notes=tuple(notes),
             replay_run_id=saved,
             run_status=ended["run_status"],
