@@ -16,7 +16,7 @@ from typing import Any
 
 from agent_core.clock import Clock, SystemClock
 from agent_core.errors import ConcurrencyError, ReadOnlyRun, StoreError
-from agent_core.projections import already_folded, index_run
+from agent_core.projections import RunState, already_folded, decode, fold, index_run
 from agent_core.redaction import Redactor
 from agent_core.store import (
     CHAINS,
@@ -98,20 +98,22 @@ class MemoryStore(EventStore):
         chain: str | None = None,
         state: Any = None,
     ) -> Appended:
-        """As ``EventStore.append_indexed``: the new last seq and the run's index with its fold in ``state``.
+        """As ``EventStore.append_indexed``: the new last seq, and the run's fold in the index's ``state``.
 
         The caller's fold (at ``expected_seq``, or a few held events into the batch) is carried on with
-        the appended events; without one (or a stale one), the run is folded from its events here (a
-        memory store keeps no runs row).
+        the appended events; without one (or a stale one), the run is folded from its events. A memory
+        store keeps no runs row, so the index handed back holds the fold, its status and title only
+        (``get_run`` builds the whole row when asked).
         """
         rows = self._append_rows(run_id, events, expected_seq, times, origin, chain)
         if not rows:
             return Appended(expected_seq, RunIndex(status="", title="", state=state))
-        if already_folded(state, rows) is not None:
-            index = index_run(RunIndex(status="", title="", state=state), rows)
+        folded = already_folded(state, rows)
+        if folded is not None and isinstance(state, RunState):
+            state = fold((decode(row) for row in rows[folded:]), initial=state)
         else:
-            index = index_run(None, self._runs_of[run_id])
-        return Appended(expected_seq + len(rows), index)
+            state = fold(decode(row) for row in self._runs_of[run_id])
+        return Appended(expected_seq + len(rows), RunIndex(state.status, state.goal, state.parent_id, state=state))
 
     def _append_rows(
         self,
