@@ -293,6 +293,7 @@ class Orchestrator:
         ids: IdSource | None = None,
         prices: PriceTable | None = None,
         planner_factory: Callable[..., Planner] = make_planner,
+        policy_source: Callable[[Path], Policy] = Policy.load,
         read_through: Path | None = None,
     ) -> None:
         self.store = store
@@ -308,6 +309,8 @@ class Orchestrator:
         self._ids = ids or RandomIds()
         self._prices = prices or default_prices()
         self._planner_factory = planner_factory
+        self._load_policy = policy_source
+        """Reads a policy file (a replay serves the policy it loaded: ``replay.driver.Served``)."""
         self._redactor = Redactor()
 
     # --- starting --------------------------------------------------------------------------
@@ -334,7 +337,7 @@ class Orchestrator:
         ``forked_from`` marks a fork (``replay.fork`` writes its inherited prefix next).
         """
         request = request.validate()
-        policy = Policy.load(policy_path or self.settings.agent_policy)
+        policy = self._load_policy(policy_path or self.settings.agent_policy)
         provider = self.settings.resolved_planner() if request.planner == "auto" else request.planner
         planner = self._planner_factory(self.settings, provider=provider, model=request.model)
         run_id = self._ids.new_id()
@@ -421,7 +424,7 @@ class Orchestrator:
     def _drive(
         self, state: RunState, writer: RunWriter, planner: Planner | None, tool_runner: ToolRunner | None
     ) -> RunState:
-        policy = Policy.load(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
+        policy = self._load_policy(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
             writer(
                 ev.RunFailed(

@@ -13,6 +13,7 @@ from agent_core import events as ev
 from agent_core.config import Settings
 from agent_core.errors import AgentError
 from agent_core.orchestrator import CommitApart, OnAppend, Orchestrator
+from agent_core.policy import Policy
 from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState
 from agent_core.providers import Planner
@@ -98,18 +99,25 @@ def drive(
         decide(run_id, held.step_id, by=decision.by, comment=decision.comment)
 
 
-class ServedPlanner:
-    """The planner factory of an orchestrator many replays share: it hands out the current replay's planner."""
+class Served:
+    """What the replay in progress serves an orchestrator many replays share: its planner, and the policy it
+    loaded (one re-execution reads its policy file once, and decides with the bytes it checked)."""
 
-    def __init__(self) -> None:
-        """No planner until a replay sets one."""
-        self.planner: Planner | None = None
+    def __init__(self, planner: Planner | None = None, policy: Policy | None = None) -> None:
+        """Nothing served until a replay sets it (or serve one replay's from the start)."""
+        self.planner = planner
+        self.policy = policy
 
-    def __call__(self, *_args: Any, **_kwargs: Any) -> Planner:
-        """The planner of the replay in progress."""
+    def planner_for(self, *_args: Any, **_kwargs: Any) -> Planner:
+        """The planner of the replay in progress (the orchestrator's planner factory)."""
         if self.planner is None:
-            raise RuntimeError("no replay in progress: set ServedPlanner.planner first")
+            raise RuntimeError("no replay in progress: set Served.planner first")
         return self.planner
+
+    def policy_at(self, path: Path) -> Policy:
+        """The policy of the replay in progress when ``path`` is its file; any other file is loaded."""
+        policy = self.policy
+        return policy if policy is not None and Path(path) == policy.path else Policy.load(path)
 
 
 # --- verify --------------------------------------------------------------------------------------
@@ -119,13 +127,20 @@ def replay_orchestrator(
     store: EventStore,
     settings: Settings,
     workspace: Path,
-    planner: Planner | ServedPlanner,
+    planner: Planner | Served,
     policy_path: Path,
     read_through: Path | None = None,
 ) -> Orchestrator:
     """An orchestrator over ``store`` whose workspace and policy are the replay's and whose planner is ``planner``
-    (or, for an orchestrator many replays share, whichever planner the ``ServedPlanner`` holds);
-    ``read_through`` is the read-only layer below a live replay's scratch workspace (the real workspace)."""
+    (or, for an orchestrator many replays share, whatever the ``Served`` holds: its planner, and its policy
+    when set); ``read_through`` is the read-only layer below a live replay's scratch workspace (the real workspace)."""
     scoped = settings.model_copy(update={"agent_workspace": workspace, "agent_policy": policy_path})
-    factory = planner if isinstance(planner, ServedPlanner) else (lambda *_a, **_k: planner)
-    return Orchestrator(store, scoped, prices=replay_prices(), planner_factory=factory, read_through=read_through)
+    served = planner if isinstance(planner, Served) else Served(planner)
+    return Orchestrator(
+        store,
+        scoped,
+        prices=replay_prices(),
+        planner_factory=served.planner_for,
+        policy_source=served.policy_at,
+        read_through=read_through,
+    )

@@ -12,8 +12,9 @@ from typing import Any
 
 from agent_core.config import Settings
 from agent_core.orchestrator import Orchestrator
+from agent_core.policy import Policy
 from agent_core.providers import Planner
-from agent_core.replay.driver import ServedPlanner, replay_orchestrator
+from agent_core.replay.driver import Served, replay_orchestrator
 from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import Recording, shadow_workspace
 from agent_core.store import EventStore
@@ -37,22 +38,23 @@ class Scratch:
     store: EventStore
     """A ``MemoryStore`` (``scratch_space``); any store works, e.g. a SQLite file to compare against."""
     shadows: dict[tuple[Any, ...], Path]
-    orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, ServedPlanner, Settings]] = field(default_factory=dict)
+    orchestrators: dict[tuple[Any, ...], tuple[Orchestrator, Served, Settings]] = field(default_factory=dict)
 
-    def orchestrator(self, settings: Settings, shadow: Path, planner: Planner, policy_path: Path) -> Orchestrator:
-        """An orchestrator over the scratch store serving ``planner``; one per settings, shared shadow and policy.
+    def orchestrator(self, settings: Settings, shadow: Path, planner: Planner, policy: Policy) -> Orchestrator:
+        """An orchestrator over the scratch store serving ``planner`` and ``policy`` (loaded by the verify from its
+        file); one per settings, shared shadow and policy file.
 
         A run that wrote gets a shadow of its own, removed after its verify: its orchestrator is not kept.
         """
         if shadow not in self.shadows.values():
-            return replay_orchestrator(self.store, settings, shadow, planner, policy_path)
-        key = (id(settings), shadow, policy_path)  # the entry holds ``settings``: its id is not reused meanwhile
+            return replay_orchestrator(self.store, settings, shadow, Served(planner, policy), policy.path)
+        key = (id(settings), shadow, policy.path)  # the entry holds ``settings``: its id is not reused meanwhile
         if key not in self.orchestrators:
-            served = ServedPlanner()
-            built = replay_orchestrator(self.store, settings, shadow, served, policy_path)
+            served = Served()
+            built = replay_orchestrator(self.store, settings, shadow, served, policy.path)
             self.orchestrators[key] = (built, served, settings)
         orchestrator, served, _settings = self.orchestrators[key]
-        served.planner = planner
+        served.planner, served.policy = planner, policy
         return orchestrator
 
 

@@ -20,7 +20,7 @@ from agent_core.orchestrator import RunRequest
 from agent_core.planning import prompt_version_for
 from agent_core.policy import ALLOWED_RULE, Policy
 from agent_core.projections import RunState, decode, load_state
-from agent_core.replay.driver import Overrides, StopReplay, drive, replay_orchestrator
+from agent_core.replay.driver import Overrides, Served, StopReplay, drive, replay_orchestrator
 from agent_core.replay.memory import MemoryStore
 from agent_core.replay.recording import RecordedTools, Recording, late_cost, load_recording, recorded_planner
 from agent_core.replay.scratch import Scratch, scratch_store, verify_shadow
@@ -294,9 +294,9 @@ def verify(
     with verify_shadow(recording, scratch) as shadow, _target_store(store if in_place else scratch) as target:
         planner = recorded_planner(recording)
         if scratch is not None and target is scratch.store:
-            orchestrator = scratch.orchestrator(settings, shadow, planner, policy_path)
+            orchestrator = scratch.orchestrator(settings, shadow, planner, policy)
         else:
-            orchestrator = replay_orchestrator(target, settings, shadow, planner, policy_path)
+            orchestrator = replay_orchestrator(target, settings, shadow, Served(planner, policy), policy_path)
         runner = RecordedTools(recording.calls, shadow)
         system_prompt = overrides.system_prompt or started.overrides.get("system_prompt")
         recorded_overrides = {k: v for k, v in started.overrides.items() if k != "system_prompt"}

@@ -159,3 +159,23 @@ def test_an_offline_run_that_stopped_after_its_plan_request_verifies_identical(b
 
     assert result.identical, result.why
     assert result.compared == 2
+
+
+def test_a_verify_reads_its_policy_file_once_and_decides_with_what_it_read(
+    bench: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-execution is served the policy verify loaded and checked, not the file read again at start and advance."""
+    from agent_core.policy import Policy
+
+    run_id = run_goal(bench)
+    reads: list[Path] = []
+    load = Policy.load.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Policy], path: Path) -> Policy:
+        reads.append(Path(path))
+        return load(cls, path)
+
+    monkeypatch.setattr(Policy, "load", classmethod(counted))
+    result = bench.verify(run_id)
+    assert result.identical, result.why
+    assert len(reads) == 1
