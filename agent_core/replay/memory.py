@@ -4,8 +4,11 @@ A verify keeps nothing it writes: it re-executes a run, reads the new events bac
 them. What the durable store spends on keeping events (SQL, the hash chain, the runs row folded
 in the append's transaction, fsync) buys a verify nothing, and was most of a verify's cost. The
 events themselves still pass the durable store's own rules (``EventStore._payload``: validation,
-redaction, strict JSON, the size cap) and its optimistic lock, and are read back decoded from
-their JSON text, so a re-execution records exactly what it would record in a file.
+redaction, strict JSON, the size cap) and its optimistic lock, so a re-execution records exactly
+what it would record in a file. A row keeps the payload its text was written from: the redaction
+rebuilt it of JSON's own types (dicts with string keys, lists, strings, numbers, booleans, null)
+and the text encoded it strictly, so reading the text back gives an equal payload of the same
+types (a property test compares the two stores' reads).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from agent_core.store import (
     RunRow,
     StoredEvent,
     _check_text,
-    _loads,
 )
 
 MEMORY_URL = "memory://scratch"
@@ -138,9 +140,8 @@ class MemoryStore(EventStore):
             raise ReadOnlyRun(run_id)
         rows: list[StoredEvent] = []
         for offset, new in enumerate(events):
-            at, _payload, text = self._encoded(run_id, new, times[offset] if times else None)
+            at, payload, _text = self._encoded(run_id, new, times[offset] if times else None)  # what a read returns
             position, seq = self._position + offset + 1, expected_seq + offset + 1
-            payload = _loads(text)  # what a read of the durable store returns
             rows.append(StoredEvent(position, run_id, seq, new.type, new.schema_version, new.actor, at, "", payload))
         self._position += len(rows)
         if log is None:

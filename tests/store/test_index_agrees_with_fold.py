@@ -417,3 +417,30 @@ def test_a_fold_that_is_not_at_the_expected_seq_is_not_used_nor_handed_back(sqli
     assert second.index.state is None  # the runs row's summary was the starting point instead
     assert_index_agrees_with_fold(store, run)
     store.close()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=run_logs(), extra=st.lists(st.dictionaries(st.text(max_size=6), json_values, max_size=4), max_size=3))
+def test_the_memory_store_reads_back_what_the_durable_store_reads_back(
+    generated_store: EventStore, events: list[NewEvent], extra: list[dict[str, Any]]
+) -> None:
+    """A verify's scratch store keeps the payload its text was written from: equal, type for type, to a file's read."""
+    from agent_core.replay.memory import MemoryStore
+
+    run_id = new_run_id()
+    batch = [*events, *(RawEvent("AnyKind", 1, "orchestrator", payload) for payload in extra)]
+    memory = MemoryStore()
+    generated_store.append(run_id, batch, 0)
+    memory.append(run_id, batch, 0)
+    durable, kept = generated_store.read_run(run_id), memory.read_run(run_id)
+    assert [row.payload for row in kept] == [row.payload for row in durable]
+    assert [json.dumps(row.payload, sort_keys=True) for row in kept] == [
+        json.dumps(row.payload, sort_keys=True) for row in durable
+    ]  # the same types too: 1 and 1.0 or true and 1 are equal in Python, not in JSON
