@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +40,7 @@ from agent_core.pricing import PriceTable, default_prices
 from agent_core.projections import RunState, StepState, apply, decode, fold, load_events, load_state
 from agent_core.providers import Planner, make_planner, planner_choices
 from agent_core.redaction import Redactor
-from agent_core.store import EncodedEvent, EventStore, StoredEvent
+from agent_core.store import EncodedEvent, EventStore, NewEvent, StoredEvent
 from agent_core.tools.base import ToolCaps
 from agent_core.tools.relevant import relevant_files
 from agent_core.tools.sandbox import database_path_from_url
@@ -201,7 +201,7 @@ class RunWriter:
     _held: list[tuple[ev.DomainEvent, EncodedEvent]] = field(default_factory=list)
     _view: RunState | None = None
 
-    def __call__(self, *events: ev.DomainEvent) -> None:
+    def __call__(self, *events: NewEvent) -> None:
         if events:
             self._apart_if_asked()
         held, self._held, view, self._view = self._held, [], self._view, None
@@ -258,7 +258,7 @@ class RunWriter:
             return self.state
         return fold(load_events(self.store, state.run_id, after_seq=state.last_seq), initial=state)
 
-    def _record_late_costs(self, events: tuple[ev.DomainEvent, ...]) -> None:
+    def _record_late_costs(self, events: tuple[NewEvent, ...]) -> None:
         """An LLM call that answered after the run ended (a cancel while it was in flight) was still paid:
         its ``CostRecorded`` is appended after the terminal event, its total carried on from the run's.
 
@@ -328,13 +328,15 @@ class Orchestrator:
         prompt_version: str | None = None,
         forked_from: ev.ForkPoint | None = None,
         outcome_rules: int = CURRENT_RULES,
+        inherited: Sequence[NewEvent] = (),
     ) -> str:
         """Validate the request and write ``RunStarted``; returns the new run id (nothing runs yet).
 
         ``prompt_version`` (default: the current one) decides the prompt and the tools offered, and
         ``outcome_rules`` how the run ends (``agent_core.outcome``); verify passes the recording's,
         so an old run is planned and judged again the way it was.
-        ``forked_from`` marks a fork (``replay.fork`` writes its inherited prefix next).
+        ``forked_from`` marks a fork, and ``inherited`` is its prefix (``replay.fork``): appended with
+        ``RunStarted`` in one transaction, so no fork is ever stored without the steps it inherits.
         """
         request = request.validate()
         policy = self._load_policy(policy_path or self.settings.agent_policy)
@@ -363,7 +365,7 @@ class Orchestrator:
             forked_from=forked_from,
             outcome_rules=outcome_rules,
         )
-        RunWriter(self.store, run_id, 0, on_append)(started)
+        RunWriter(self.store, run_id, 0, on_append)(started, *inherited)
         return run_id
 
     def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:

@@ -141,12 +141,8 @@ def fork(
         overrides=recorded_overrides,
         on_append=on_append,
         forked_from=point,
+        inherited=[RawEvent(e.type, e.version, e.actor, e.payload) for e in prefix],
     )
-    seq = 1
-    if prefix:
-        seq = store.append(fork_id, [RawEvent(e.type, e.version, e.actor, e.payload) for e in prefix], seq)
-        if on_append:
-            on_append(fork_id, seq)
     if replan:
         state = load_state(store, fork_id)
         _replan(store, state, planner, workspace, prices or replay_prices(), on_append, system_prompt)

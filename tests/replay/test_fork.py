@@ -194,3 +194,15 @@ def test_the_cli_forks_and_says_why_it_cannot(bench: Workbench) -> None:
     assert code == 2 and "--input must be a JSON object" in err
     code, _, err = cli("fork", original_id, "--at", "step_1", "--input", "{nope")
     assert code == 2 and "--input is not JSON" in err
+
+
+def test_a_fork_is_stored_with_its_inherited_prefix_in_one_transaction(bench: Workbench) -> None:
+    """No reader (nor a crash) ever sees a fork's RunStarted without the steps it says it inherits."""
+    from agent_core.replay import fork
+
+    original_id = run_goal(bench, READ_GOAL)
+    appends: list[int] = []
+    result = fork(bench.store, bench.settings, original_id, "step_2", on_append=lambda _run, seq: appends.append(seq))
+
+    assert result.inherited > 0
+    assert appends[0] == 1 + result.inherited  # the first commit holds RunStarted and the whole prefix
