@@ -464,11 +464,10 @@ def already_folded(known: object, stored: Sequence[StoredEvent]) -> int | None:
     its fold arrives a few events into the batch. Those events decide nothing (a decision's index row
     needs the state just after it): a fold past a deciding event is not used.
     """
-    if not isinstance(known, RunState):
+    if not isinstance(known, RunState) or (stored and known.run_id != stored[0].run_id):
         return None
-    first_seq = stored[0].seq if stored else 1
-    ahead = known.last_seq - (first_seq - 1)
-    if known.run_id != (stored[0].run_id if stored else known.run_id) or not 0 <= ahead <= len(stored):
+    ahead = known.last_seq - (stored[0].seq - 1 if stored else 0)
+    if not 0 <= ahead <= len(stored):
         return None
     if any(_decides(row.type) for row in stored[:ahead]):
         return None
