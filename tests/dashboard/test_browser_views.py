@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from agent_core import events as ev
 from agent_core.projections import open_store
@@ -28,8 +28,9 @@ def reopen(browser: Browser, url: str) -> Page:
     return page
 
 
-def metric(page: Page, label: str) -> str:
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue").inner_text()
+def metric(page: Page, label: str) -> Locator:
+    """The value of the metric labelled ``label``: assert on it with ``expect``, which waits for a rerun to draw it."""
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 def test_runs_filters_sort_and_page_reopen_from_a_copied_link(dashboard, page: Page, browser: Browser) -> None:
@@ -43,14 +44,14 @@ def test_runs_filters_sort_and_page_reopen_from_a_copied_link(dashboard, page: P
     page.get_by_label("Goal contains").press("Enter")
     settle(page)
     expect(page).to_have_url(re.compile(r"q=agent\+frameworks"))
-    in_view = metric(page, "Runs in view")
-    assert in_view == "2"  # the completed original and its replay
+    # the completed original and its replay (waits for the filtered rerun: the URL can change before it draws)
+    expect(metric(page, "Runs in view")).to_have_text("2")
     screenshot(page, "runs-url-state")
 
     copy = reopen(browser, page.url)
     expect(copy.get_by_text("Runs in view").first).to_be_visible(timeout=30_000)
     settle(copy)
-    assert metric(copy, "Runs in view") == in_view
+    expect(metric(copy, "Runs in view")).to_have_text("2")
     expect(copy.get_by_label("Goal contains")).to_have_value("agent frameworks")
     expect(copy.get_by_text(re.compile(r"Runs 1–2 of 2, oldest first"))).to_be_visible()
     copy.close()
