@@ -639,9 +639,11 @@ class EventStore:
         # statement building and result wrapping cost more than the durable commit itself.
         dbapi = self._write.dialect.loaded_dbapi
         try:
-            new = _NewRun(origin, chain or (HMAC_SHA256 if self._key else SHA256), state)
+            batch = _Batch(
+                run_id, events, expected_seq, times, origin, chain or (HMAC_SHA256 if self._key else SHA256), state
+            )
             with self._writes.connection() as raw:
-                return self._append_with(raw, run_id, events, expected_seq, times, new)
+                return self._append_with(raw, batch)
         except DBAPIError as error:  # the pool could not give a connection
             raise StoreError(f"could not append to run {run_id!r}: {_first_line(error)}") from error
         except dbapi.IntegrityError as error:
@@ -651,27 +653,20 @@ class EventStore:
                 f"could not append to run {run_id!r} in {masked_url(self.url)}: {_first_line(error)}"
             ) from error
 
-    def _append_with(
-        self,
-        raw: Any,
-        run_id: str,
-        events: Sequence[NewEvent],
-        expected_seq: int,
-        times: Sequence[datetime] | None,
-        new: _NewRun,
-    ) -> Appended:
+    def _append_with(self, raw: Any, batch: _Batch) -> Appended:
         """``append_indexed`` on the connection ``raw``: the transaction, then the remembered head."""
         dbapi = self._write.dialect.loaded_dbapi
         pending = _NEXT_APPEND_ALSO.get()
         then = pending[0] if pending else None
+        run_id = batch.run_id
         head = self._heads.pop(run_id, None)  # put back only after a commit
-        if head is not None and head.last_seq != expected_seq:
+        if head is not None and head.last_seq != batch.expected_seq:
             head = None
         try:
             if then is None and hasattr(raw.driver_connection, "pipeline"):  # psycopg 3
-                appended, head = self._append_one_trip(raw, run_id, events, expected_seq, times, new, head)
+                appended, head = self._append_one_trip(raw, batch, head)
             else:
-                appended, head = self._append_plain(raw.cursor(), run_id, events, expected_seq, times, new, head, then)
+                appended, head = self._append_plain(raw.cursor(), batch, head, then)
             raw.commit()
             if pending:
                 pending.clear()  # done once, with this append
@@ -691,39 +686,22 @@ class EventStore:
             raise
 
     def _append_plain(
-        self,
-        cursor: Any,
-        run_id: str,
-        events: Sequence[NewEvent],
-        expected_seq: int,
-        times: Sequence[datetime] | None,
-        new: _NewRun,
-        head: _RunHead | None,
-        then: InTransaction | None = None,
+        self, cursor: Any, batch: _Batch, head: _RunHead | None, then: InTransaction | None = None
     ) -> tuple[Appended, _RunHead]:
         if self.dialect == "sqlite":
             # A deferred transaction that later writes fails at once with "database is locked";
             # BEGIN IMMEDIATE takes the write lock up front and waits on the busy timeout instead.
             cursor.execute("BEGIN IMMEDIATE")
         if head is None:
-            cursor.execute(self._sql.select_run, (run_id,))
+            cursor.execute(self._sql.select_run, (batch.run_id,))
             head = _RunHead.of_row(cursor.fetchone())
-        rows, run_sql, run_values, decisions, appended = self._prepare(head, run_id, events, expected_seq, times, new)
+        rows, run_sql, run_values, decisions, appended = self._prepare(head, batch)
         self._write_rows(cursor, rows, run_sql, run_values, decisions)
         if then is not None:
-            then(cursor.connection, run_id)
+            then(cursor.connection, batch.run_id)
         return appended
 
-    def _append_one_trip(
-        self,
-        raw: Any,
-        run_id: str,
-        events: Sequence[NewEvent],
-        expected_seq: int,
-        times: Sequence[datetime] | None,
-        new: _NewRun,
-        head: _RunHead | None,
-    ) -> tuple[Appended, _RunHead]:
+    def _append_one_trip(self, raw: Any, batch: _Batch, head: _RunHead | None) -> tuple[Appended, _RunHead]:
         """PostgreSQL: the whole transaction as one simple query of prepared statements, its values bound
         on the client: ``BEGIN``, ``_statements`` one row at a time, ``COMMIT``. One round trip and one
         execute with a known head (two without: the run's row is read first).
@@ -739,11 +717,9 @@ class EventStore:
             self._pg.ensure_prepared(conn, raw.info)
             if head is None:
                 with conn.cursor() as read:
-                    read.execute(self._sql.select_run, (run_id,))
+                    read.execute(self._sql.select_run, (batch.run_id,))
                     head = _RunHead.of_row(read.fetchone())
-            rows, run_sql, run_values, decisions, appended = self._prepare(
-                head, run_id, events, expected_seq, times, new
-            )
+            rows, run_sql, run_values, decisions, appended = self._prepare(head, batch)
             statements = [
                 (text, row) for text, values in self._statements(rows, run_sql, run_values, decisions) for row in values
             ]
@@ -763,21 +739,16 @@ class EventStore:
         return appended
 
     def _prepare(
-        self,
-        current: _RunHead,
-        run_id: str,
-        events: Sequence[NewEvent],
-        expected_seq: int,
-        times: Sequence[datetime] | None,
-        new: _NewRun,
+        self, current: _RunHead, batch: _Batch
     ) -> tuple[list[tuple[Any, ...]], str, tuple[Any, ...], list[tuple[Any, ...]], tuple[Appended, _RunHead]]:
         """Check the expected seq and the run's origin, then build the event rows, runs row and decision rows."""
+        run_id, events, expected_seq, times = batch.run_id, batch.events, batch.expected_seq, batch.times
         if current.last_seq != expected_seq:
             raise ConcurrencyError(run_id, expected_seq, current.last_seq)
         if current.origin == IMPORTED:
             raise ReadOnlyRun(run_id)
         exists = current.index is not None
-        chain = current.chain if exists else new.chain
+        chain = current.chain if exists else batch.chain
         digest_of = self.chain_function(chain, run_id)
         prev_hash = current.last_hash
         rows, stored = [], []
@@ -790,16 +761,16 @@ class EventStore:
             stored.append(StoredEvent(0, run_id, seq, kind, version, actor, at, digest, payload))
             prev_hash = digest
         before = current.index
-        index = self._indexer(None if before is None else evolve(before, state=new.state), stored)
+        index = self._indexer(None if before is None else evolve(before, state=batch.state), stored)
         _check_text(run_id, stored[-1].type, index.title, "the run's title")
         last = stored[-1]
-        origin = current.origin if exists else new.origin
+        origin = current.origin if exists else batch.origin
         done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, evolve(index, state=None))
         decisions = self._decision_rows(run_id, index.decisions)
         written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
         if before is None:
             row = (index.status, index.title, index.parent_id, *written, run_id, self._bind_time(stored[0].at))
-            return rows, self._sql.insert_run, (*row, new.origin, chain), decisions, done
+            return rows, self._sql.insert_run, (*row, batch.origin, chain), decisions, done
         # Set only the indexed columns that changed: SQLite rewrites an index entry for every column
         # in SET, changed or not, and each rewritten entry is another page in the commit.
         if (index.title, index.parent_id) != (before.title, before.parent_id):
@@ -865,11 +836,7 @@ class EventStore:
         return payload, payload_text
 
     def _statements(
-        self,
-        rows: list[tuple[Any, ...]],
-        run_sql: str,
-        run_values: tuple[Any, ...],
-        decisions: list[tuple[Any, ...]],
+        self, rows: list[tuple[Any, ...]], run_sql: str, run_values: tuple[Any, ...], decisions: list[tuple[Any, ...]]
     ) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """What an append writes, in order, each statement with its rows of values: the event rows, then
         the indexes (runs row, decisions).
@@ -955,19 +922,11 @@ class EventStore:
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run's index row, or None when no event of that run exists."""
-        # Fixed SQL on the DBAPI connection, like ``_fetch``: every advance asks this first.
-        dbapi = self._read.dialect.loaded_dbapi
-        try:
-            with self._reads.connection() as raw:
-                cursor = raw.cursor()
-                cursor.execute(self._sql.get_run, (run_id,))
-                row = cursor.fetchone()
-        except (DBAPIError, dbapi.Error) as error:
-            raise StoreError(f"could not read {masked_url(self.url)}: {_first_line(error)}") from error
-        if row is None:
+        rows = self._raw_rows(self._sql.get_run, (run_id,))  # fixed SQL, like ``_fetch``: every advance asks
+        if not rows:
             return None
         to_utc = _parse_sqlite_time if self.dialect == "sqlite" else _pg_time
-        found, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain = row
+        found, status, title, parent_id, started_at, updated_at, last_seq, summary, origin, chain = rows[0]
         return RunRow(
             found,
             status,
@@ -1214,9 +1173,14 @@ class _RunHead:
 
 
 @dataclass(frozen=True, slots=True)
-class _NewRun:
-    """What the append that creates a run records about it (ignored by later appends)."""
+class _Batch:
+    """One ``append_indexed`` call: the events for a run after ``expected_seq``, what the append that creates
+    the run records about it (``origin``, ``chain``: ignored by later appends), and the caller's fold."""
 
+    run_id: str
+    events: Sequence[NewEvent]
+    expected_seq: int
+    times: Sequence[datetime] | None
     origin: str
     chain: str
     state: Any = None
