@@ -144,12 +144,12 @@ class Workbench:
         """
         self.orchestrator.ensure_local(run_id, "advanced or resumed")
         state = self.run_state(run_id)
+        follow = self._follow(on_event)
         if state.replay_mode == "whatif" and not state.is_terminal:
-            follow = self._follow(on_event)
             return replay.continue_replay(
                 self.store, self.settings, run_id, on_append=follow, commit_apart=commit_apart
             ).state
-        state = self.orchestrator.advance(run_id, on_append=self._follow(on_event), commit_apart=commit_apart)
+        state = self.orchestrator.advance(run_id, on_append=follow, commit_apart=commit_apart)
         if state.forked_from is not None and state.verdict is None:
             state, _ = replay.record_fork_verdict(self.store, run_id, state)
         return state
