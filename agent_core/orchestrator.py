@@ -182,11 +182,13 @@ class RunWriter:
     indexer (``projections.index_run``), which folds the appended events anyway, hands the new
     state back, so the run is not read back and folded a second time after each append.
 
-    ``hold`` keeps events that record what already happened inside this process (a step's
-    observation; the offline planner's request, plan and cost) for the run's next append instead of
-    committing them alone: the next transition (a step's decision and intent, a hold, the run's
-    end) is appended before anything else happens anyway, and one commit instead of two is most of
-    what a step costs the store. Held events are encoded when held (a refused one raises
+    ``hold`` keeps events that record what already happened (a step's observation; a planner's
+    answer and its cost; the offline planner's request too, as it reaches nothing outside the process)
+    for the run's next append instead of committing them alone: the next transition (a step's decision
+    and intent, a hold, the run's end, the next request) is appended before anything else happens
+    anyway, and one commit instead of two is most of what a step costs the store. A crash in between
+    (microseconds of deciding, against the seconds an LLM call or a tool takes) loses what a crash
+    during the call or the tool would have lost. Held events are encoded when held (a refused one raises
     ``PayloadRejected`` then), keep the time they happened and are folded into ``caught_up`` at
     once, so the next decision sees them as the store will record them. ``commit_apart`` (see
     ``CommitApart``) says when they must be committed alone; ``flush`` commits what is held.
@@ -490,6 +492,7 @@ class Orchestrator:
             limits,
             workspace_files=files,
             emit=writer if _has_llm(planner) else writer.hold,  # offline: nothing to record before the call
+            keep=writer.hold,  # the answer goes with step 1's decision and intent, or the run's end
             prices=self._prices,
             spent_usd=state.cost_usd,
             system_prompt=state.overrides.get("system_prompt") or version.text,

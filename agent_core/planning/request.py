@@ -60,6 +60,7 @@ def request_plan(
     *,
     workspace_files: list[str],
     emit: Callable[..., None],
+    keep: Callable[..., None] | None = None,
     prices: PriceTable,
     spent_usd: float = 0.0,
     system_prompt: str | None = None,
@@ -71,9 +72,10 @@ def request_plan(
 
     Emits, in order, for every attempt: ``PlanRequested`` (before the provider is called), then
     ``PlanGenerated`` + ``CostRecorded``, or ``PlanRejected`` (+ ``CostRecorded`` when tokens were
-    used); ``emit(*events)`` stores the events of one call in one transaction (or holds them for
-    the run's next append, ``RunWriter.hold``, when the planner reaches nothing outside the process:
-    there is then nothing to record before the call). A ``ProviderError``
+    used). ``emit(*events)`` records what must be stored before the provider is called (the request,
+    a spent budget); ``keep(*events)`` (default ``emit``) the events of one answer, which record what
+    already happened: the orchestrator holds them for the run's next append (``RunWriter.hold``),
+    which is made before anything else happens outside the process (a tool, another call). A ``ProviderError``
     ends the loop at once with a non-retryable ``PlanRejected``, and so does any other exception
     the planner raises (a provider must not leave a run without its outcome). The goal is redacted
     before it is sent or stored.
@@ -83,6 +85,7 @@ def request_plan(
     is emitted and the outcome's ``reason`` (for ``RunFailed``) says so.
     """
     prompt = SYSTEM_PROMPT if system_prompt is None else system_prompt
+    keep = keep or emit
     clean_goal = (redactor or Redactor()).text(goal)
     total = spent_usd
     error = ""
@@ -112,7 +115,7 @@ def request_plan(
         except Exception as failure:  # a ProviderError, or a provider bug: either way the attempt ends in an event
             detail = str(failure) if isinstance(failure, ProviderError) else f"{type(failure).__name__}: {failure}"
             reason = clean_text(f"the {planner.provider} planner ({planner.model}) {PROVIDER_FAILURE_MARKER} {detail}")
-            emit(PlanRejected(error=reason[:MAX_REASON_CHARS], attempt=attempt, retryable=False))
+            keep(PlanRejected(error=reason[:MAX_REASON_CHARS], attempt=attempt, retryable=False))
             return PlanOutcome(None, reason=reason[:MAX_REASON_CHARS], spent_usd=total, attempts=attempt)
         last = attempt == max_attempts
         if reply.replayed_rejection is not None:
@@ -126,7 +129,7 @@ def request_plan(
                     plan=parsed, raw_text=reply.text, usage=reply.usage, latency_ms=reply.latency_ms, attempt=attempt
                 )
                 total, cost = _cost(prices, reply, total, always=True)
-                emit(generated, *cost)  # one transaction: both describe the answer already received
+                keep(generated, *cost)  # one transaction: both describe the answer already received
                 return PlanOutcome(parsed, spent_usd=total, attempts=attempt)
             error, digest = parsed.error, answer_digest(reply.text)
         rejected = PlanRejected(
@@ -138,7 +141,7 @@ def request_plan(
             retryable=not last,
         )
         total, cost = _cost(prices, reply, total, always=False)
-        emit(rejected, *cost)
+        keep(rejected, *cost)
     reason = (
         f"no valid plan after {max_attempts} attempts from the {planner.provider} planner ({planner.model}); "
         f"last problem: {error}. Try a simpler goal, a larger max_steps, or another model."

@@ -1,7 +1,7 @@
-"""A step's observation (and an offline plan) is committed with the run's next transition, never lost on the way.
+"""A step's observation (and a planner's answer) is committed with the run's next transition, never lost on the way.
 
-The orchestrator holds what already happened inside the process (``RunWriter.hold``) until the next
-append: the next step's decision and intent, a hold, or the run's end. These tests pin what that
+The orchestrator holds what already happened (``RunWriter.hold``) until the next append: the next
+step's decision and intent, a hold, the next plan request, or the run's end. These tests pin what that
 may and may not change: the events, their order and times stay what they were; an error, a refused
 event or a worker letting go still leaves the observation in the log.
 """
@@ -62,6 +62,66 @@ def test_an_llm_plan_request_is_committed_before_the_call_an_offline_one_with_it
     assert state.status == "completed", state.failure_reason
     assert planner.seen == ["RunStarted", "PlanRequested"][: 2 if stored_before_the_call else 1]
     assert [e.type for e in bench.run_events(run_id)][:3] == ["RunStarted", "PlanRequested", "PlanGenerated"]
+
+
+class Recalling(Watching):
+    """``Watching``, noting what the store holds at every call, not only the last."""
+
+    def __init__(self, bench: Workbench, *answers: str) -> None:
+        super().__init__(bench, "openai")
+        self.answers = list(answers)
+        self.seen_at_each_call: list[list[str]] = []
+
+    def plan(self, system_prompt: str, user_message: str, limits: Any) -> Reply:
+        reply = super().plan(system_prompt, user_message, limits)
+        self.seen_at_each_call.append(self.seen)
+        return reply
+
+
+def test_an_llm_answer_is_committed_with_step_1s_decision_and_intent_before_the_tool_runs(bench: Workbench) -> None:
+    commits: list[list[str]] = []
+    seen = 0
+
+    def committed(run_id: str, seq: int) -> None:
+        nonlocal seen
+        commits.append([e.type for e in bench.run_events(run_id)][seen:seq])
+        seen = seq
+
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest("Summarize notes.txt"), on_append=committed)
+    state = orchestrator.advance(run_id, planner=Recalling(bench, READ_AND_SUMMARIZE), on_append=committed)
+    assert state.status == "completed", state.failure_reason
+    assert commits[:3] == [
+        ["RunStarted"],
+        ["PlanRequested"],
+        ["PlanGenerated", "CostRecorded", "ToolApproved", "ToolExecuted"],  # the answer, then step_1's intent
+    ]
+    assert bench.run_state(run_id) == state
+    assert bench.store.verify_chain(run_id) is None
+
+
+def test_a_rejected_answer_is_in_the_store_before_the_repair_is_asked_for(bench: Workbench) -> None:
+    planner = Recalling(bench, "not a plan", READ_AND_SUMMARIZE)
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest("Summarize notes.txt"))
+    state = orchestrator.advance(run_id, planner=planner)
+    assert state.status == "completed", state.failure_reason
+    first, second = planner.seen_at_each_call
+    assert first == ["RunStarted", "PlanRequested"]
+    assert second == [*first, "PlanRejected", "CostRecorded", "PlanRequested"]  # the paid rejection went first
+
+
+class FailingProvider(Recalling):
+    def plan(self, system_prompt: str, user_message: str, limits: Any) -> Reply:
+        raise RuntimeError("the provider's SDK broke")
+
+
+def test_a_provider_failure_is_recorded_with_the_runs_end(bench: Workbench) -> None:
+    orchestrator = bench.orchestrator
+    run_id = orchestrator.start(RunRequest("Summarize notes.txt"))
+    state = orchestrator.advance(run_id, planner=FailingProvider(bench))
+    assert state.status == "failed" and "the provider's SDK broke" in (state.failure_reason or "")
+    assert [e.type for e in bench.run_events(run_id)] == ["RunStarted", "PlanRequested", "PlanRejected", "RunFailed"]
 
 
 class FailsBeforeSecondIntent(LiveTools):
