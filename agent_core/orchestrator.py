@@ -314,6 +314,9 @@ class Orchestrator:
         self._load_policy = policy_source
         """Reads a policy file (a replay serves the policy it loaded: ``replay.driver.Served``)."""
         self._redactor = Redactor()
+        self._started: RunState | None = None
+        """The fold of the run ``start`` wrote last, as its writer left it: the ``advance`` that usually
+        follows starts from it and reads only what was appended since, instead of the whole run."""
 
     # --- starting --------------------------------------------------------------------------
 
@@ -367,7 +370,9 @@ class Orchestrator:
             forked_from=forked_from,
             outcome_rules=outcome_rules,
         )
-        RunWriter(self.store, run_id, 0, on_append)(started, *inherited)
+        writer = RunWriter(self.store, run_id, 0, on_append)
+        writer(started, *inherited)
+        self._started = writer.state
         return run_id
 
     def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:
@@ -396,9 +401,12 @@ class Orchestrator:
         A step's observation (and an offline plan) is committed with the run's next transition
         (``RunWriter.hold``); ``commit_apart`` (see ``CommitApart``) commits it alone instead.
         """
-        self.ensure_local(run_id, "advanced or resumed")
+        started, self._started = self._started, None
+        if started is None or started.run_id != run_id:
+            started = None
+            self.ensure_local(run_id, "advanced or resumed")  # a run started here was not imported
         try:
-            return self._advance(run_id, planner, tool_runner, on_append, commit_apart)
+            return self._advance(run_id, started, planner, tool_runner, on_append, commit_apart)
         except PayloadRejected as error:
             state = load_state(self.store, run_id)
             if state.is_terminal:
@@ -411,12 +419,16 @@ class Orchestrator:
     def _advance(
         self,
         run_id: str,
+        started: RunState | None,
         planner: Planner | None,
         tool_runner: ToolRunner | None,
         on_append: OnAppend | None,
         commit_apart: CommitApart | None,
     ) -> RunState:
-        state = load_state(self.store, run_id)
+        if started is None:
+            state = load_state(self.store, run_id)
+        else:  # what another process appended since (a cancel, a worker's steps) is folded on
+            state = fold(load_events(self.store, run_id, after_seq=started.last_seq), initial=started)
         if state.is_terminal or state.pending_approval is not None:
             return state
         writer = RunWriter(self.store, run_id, state.last_seq, on_append, state, commit_apart)
