@@ -284,6 +284,17 @@ class RunWriter:
             return
 
 
+@dataclass(frozen=True)
+class _Started:
+    """What ``start`` knows of the run it wrote: its fold, as the writer left it, and the policy whose
+    sha ``RunStarted`` records. The ``advance`` that usually follows folds on only what was appended
+    since (a cancel, another process's steps) instead of reading the whole run, and decides with
+    that policy instead of reading its file again (a change made since is one made after the read)."""
+
+    state: RunState
+    policy: Policy
+
+
 class Orchestrator:
     """Composes planner, policy, tools and store into runs; see the module docstring."""
 
@@ -314,9 +325,8 @@ class Orchestrator:
         self._load_policy = policy_source
         """Reads a policy file (a replay serves the policy it loaded: ``replay.driver.Served``)."""
         self._redactor = Redactor()
-        self._started: RunState | None = None
-        """The fold of the run ``start`` wrote last, as its writer left it: the ``advance`` that usually
-        follows starts from it and reads only what was appended since, instead of the whole run."""
+        self._started: _Started | None = None
+        """The run ``start`` wrote last: the ``advance`` that usually follows begins from it."""
 
     # --- starting --------------------------------------------------------------------------
 
@@ -372,7 +382,7 @@ class Orchestrator:
         )
         writer = RunWriter(self.store, run_id, 0, on_append)
         writer(started, *inherited)
-        self._started = writer.state
+        self._started = _Started(writer.state, policy) if writer.state is not None else None
         return run_id
 
     def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:
@@ -402,7 +412,7 @@ class Orchestrator:
         (``RunWriter.hold``); ``commit_apart`` (see ``CommitApart``) commits it alone instead.
         """
         started, self._started = self._started, None
-        if started is None or started.run_id != run_id:
+        if started is None or started.state.run_id != run_id:
             started = None
             self.ensure_local(run_id, "advanced or resumed")  # a run started here was not imported
         try:
@@ -419,7 +429,7 @@ class Orchestrator:
     def _advance(
         self,
         run_id: str,
-        started: RunState | None,
+        started: _Started | None,
         planner: Planner | None,
         tool_runner: ToolRunner | None,
         on_append: OnAppend | None,
@@ -428,19 +438,27 @@ class Orchestrator:
         if started is None:
             state = load_state(self.store, run_id)
         else:  # what another process appended since (a cancel, a worker's steps) is folded on
-            state = fold(load_events(self.store, run_id, after_seq=started.last_seq), initial=started)
+            state = fold(load_events(self.store, run_id, after_seq=started.state.last_seq), initial=started.state)
         if state.is_terminal or state.pending_approval is not None:
             return state
         writer = RunWriter(self.store, run_id, state.last_seq, on_append, state, commit_apart)
         try:
-            return self._drive(state, writer, planner, tool_runner)
+            return self._drive(state, writer, planner, tool_runner, started.policy if started else None)
         finally:
             writer.flush()  # on every way out: an observation held when something failed is still recorded
 
     def _drive(
-        self, state: RunState, writer: RunWriter, planner: Planner | None, tool_runner: ToolRunner | None
+        self,
+        state: RunState,
+        writer: RunWriter,
+        planner: Planner | None,
+        tool_runner: ToolRunner | None,
+        policy: Policy | None = None,
     ) -> RunState:
-        policy = self._load_policy(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
+        """``policy``: the one ``start`` just recorded the sha of (else the run's policy file is read now)."""
+        policy = policy or self._load_policy(
+            Path(state.policy_path) if state.policy_path else self.settings.agent_policy
+        )
         if policy.sha != state.policy_sha:
             writer(
                 ev.RunFailed(
