@@ -37,7 +37,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from dotenv import dotenv_values
 
-from agent_core.jsontext import TooDeep
+from agent_core.jsontext import TooDeep, canonical_json, plain_scalar
 
 REDACTIONS_FIELD = "redactions"
 """The payload key ``Redactor.payload`` adds: how many secrets it replaced in that payload."""
@@ -362,9 +362,10 @@ class Redactor:
         """A JSON-like value redacted at any depth, dict keys included (tuples come back as lists),
         and how many secrets were replaced; ``TooDeep`` when objects or arrays nest more than
         ``max_depth`` levels (the store's limit, checked in the same walk)."""
-        return self._walk(value, 1, sys.maxsize if max_depth is None else max_depth)
+        return self._walk(value, 1, sys.maxsize if max_depth is None else max_depth, [])
 
-    def _walk(self, value: Any, depth: int, max_depth: int) -> tuple[Any, int]:
+    def _walk(self, value: Any, depth: int, max_depth: int, odd: list[Any]) -> tuple[Any, int]:
+        """``redact``'s walk; every leaf that is neither a string nor ``plain_scalar`` is added to ``odd``."""
         text = self.redact_text
         if isinstance(value, str):
             return text(value)
@@ -379,16 +380,20 @@ class Redactor:
                     item, found = text(item)
                     count += found
                 elif isinstance(item, dict | list | tuple):
-                    item, found = self._walk(item, depth + 1, max_depth)
+                    item, found = self._walk(item, depth + 1, max_depth, odd)
                     count += found
+                elif not plain_scalar(item):
+                    odd.append(item)
                 cleaned[new_key] = item
                 total += count
             return cleaned, total
         if isinstance(value, list | tuple):
             if depth > max_depth:
                 raise TooDeep(max_depth)
-            items = [self._walk(item, depth + 1, max_depth) for item in value]
+            items = [self._walk(item, depth + 1, max_depth, odd) for item in value]
             return [item for item, _ in items], sum(n for _, n in items)
+        if not plain_scalar(value):
+            odd.append(value)
         return value, 0
 
     def value(self, value: Any) -> Any:
@@ -401,7 +406,17 @@ class Redactor:
         A payload without secrets comes back equal to the one given (no ``redactions`` added).
         ``TooDeep`` as ``redact``.
         """
-        cleaned, count = self.redact(payload, max_depth)
+        return self._payload(payload, max_depth, [])
+
+    def payload_and_text(self, payload: dict[str, Any], max_depth: int | None = None) -> tuple[dict[str, Any], str]:
+        """``payload(payload)`` and the text it is stored as (``canonical_json``), in one walk: the walk
+        sees whether every leaf is plain, which lets the fast encoder write the text. Raises as both."""
+        odd: list[Any] = []
+        cleaned = self._payload(payload, max_depth, odd)
+        return cleaned, canonical_json(cleaned, plain=not odd)
+
+    def _payload(self, payload: dict[str, Any], max_depth: int | None, odd: list[Any]) -> dict[str, Any]:
+        cleaned, count = self._walk(payload, 1, sys.maxsize if max_depth is None else max_depth, odd)
         if count:
             before = payload.get(REDACTIONS_FIELD)
             cleaned[REDACTIONS_FIELD] = (before if isinstance(before, int) else 0) + count

@@ -59,7 +59,7 @@ from agent_core.config import MIN_LOG_KEY_CHARS, masked_url, sqlite_file
 from agent_core.connections import Connections
 from agent_core.errors import ConcurrencyError, ConfigError, InvalidPayload, PayloadTooLarge, ReadOnlyRun, StoreError
 from agent_core.evolve import evolve
-from agent_core.jsontext import MAX_DEPTH, TooDeep, describe_unencodable, first_surrogate
+from agent_core.jsontext import MAX_DEPTH, TooDeep, canonical_json, describe_unencodable, first_surrogate
 from agent_core.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -352,10 +352,6 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def chain_hash(
     prev_hash: str,
     run_id: str,
@@ -555,7 +551,7 @@ class EventStore:
                 d.seq,
                 self._bind_time(d.at),
                 *(_text_cell(v) for v in (d.step_id, d.tool, d.outcome, d.rule, d.reason, d.decided_by, d.objective)),
-                _dumps(d.input),
+                canonical_json(d.input),
                 d.replay_of,
             )
             for d in decisions
@@ -767,7 +763,7 @@ class EventStore:
         origin = current.origin if exists else batch.origin
         done = Appended(last.seq, index), _RunHead(last.seq, prev_hash, origin, chain, evolve(index, state=None))
         decisions = self._decision_rows(run_id, index.decisions)
-        written = (self._bind_time(last.at), last.seq, prev_hash, _dumps(index.summary))
+        written = (self._bind_time(last.at), last.seq, prev_hash, canonical_json(index.summary))
         if before is None:
             row = (index.status, index.title, index.parent_id, *written, run_id, self._bind_time(stored[0].at))
             return rows, self._sql.insert_run, (*row, batch.origin, chain), decisions, done
@@ -822,9 +818,9 @@ class EventStore:
         _check_text(run_id, new.type, new.type, "the event type")
         _check_text(run_id, new.type, new.actor, "the actor")
         try:
-            payload = self._redactor.payload(new.to_payload(), MAX_DEPTH)  # secrets out, their count in; depth checked
-            payload_text = _dumps(payload)
-            size = len(payload_text.encode("utf-8"))
+            # secrets out, their count in, depth checked, and the text written, in one walk
+            payload, payload_text = self._redactor.payload_and_text(new.to_payload(), MAX_DEPTH)
+            size = len(payload_text) if payload_text.isascii() else len(payload_text.encode("utf-8"))
         except TooDeep as error:
             raise InvalidPayload(run_id, new.type, str(error)) from error
         except UnicodeEncodeError as error:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_core.errors import AgentError, ConfigError
+from agent_core.jsontext import canonical_json
 from agent_core.store import CHAINS, GENESIS_HASH, IMPORTED, SHA256, EventStore
 
 
@@ -98,7 +99,7 @@ def import_lines(store: EventStore, lines: Iterable[str]) -> str:
     for expected_seq, r in enumerate(records, start=1):
         try:
             at = datetime.fromisoformat(r["at"])
-            payload_text = json.dumps(r["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            payload_text = canonical_json(r["payload"])
             digest = digest_of(prev, run_id, r["seq"], r["type"], r["version"], r["actor"], at, payload_text)
         except (KeyError, TypeError, ValueError) as error:
             raise TransferError(f"event {expected_seq} is missing or has a malformed field: {error}") from error

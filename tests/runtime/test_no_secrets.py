@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_core import events as ev
+from agent_core.jsontext import canonical_json
 from agent_core.orchestrator import RunRequest
 from agent_core.plan import PlanStep
 from agent_core.policy import RULE_KINDS, NoParams, Policy, PolicyContext
@@ -199,6 +200,10 @@ class OldRedactor(Redactor):
 
     def payload(self, payload: dict[str, Any], max_depth: int | None = None) -> dict[str, Any]:
         return dict(self._old(payload))
+
+    def payload_and_text(self, payload: dict[str, Any], max_depth: int | None = None) -> tuple[dict[str, Any], str]:
+        cleaned = self.payload(payload)
+        return cleaned, canonical_json(cleaned)
 
     def _old(self, value: Any) -> Any:
         if isinstance(value, str):
