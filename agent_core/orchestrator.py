@@ -456,9 +456,8 @@ class Orchestrator:
         policy: Policy | None = None,
     ) -> RunState:
         """``policy``: the one ``start`` just recorded the sha of (else the run's policy file is read now)."""
-        policy = policy or self._load_policy(
-            Path(state.policy_path) if state.policy_path else self.settings.agent_policy
-        )
+        if policy is None:
+            policy = self._load_policy(Path(state.policy_path) if state.policy_path else self.settings.agent_policy)
         if policy.sha != state.policy_sha:
             writer(
                 ev.RunFailed(
