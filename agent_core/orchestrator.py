@@ -408,7 +408,7 @@ class Orchestrator:
         large, or not storable JSON) ends the run with ``RunFailed`` saying which: a run is never
         left running by what a provider or a tool sent.
 
-        A step's observation (and an offline plan) is committed with the run's next transition
+        A step's observation (and a planner's answer) is committed with the run's next transition
         (``RunWriter.hold``); ``commit_apart`` (see ``CommitApart``) commits it alone instead.
         """
         started, self._started = self._started, None
