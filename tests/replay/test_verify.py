@@ -8,9 +8,10 @@ import pytest
 
 from agent_core import events as ev
 from agent_core.errors import ConcurrencyError
-from agent_core.orchestrator import RunRequest
+from agent_core.orchestrator import Orchestrator, RunRequest
 from agent_core.replay import Overrides, expected_stream, load_recording
 from agent_core.workbench import Workbench
+from tests.hostile import READ_AND_SUMMARIZE, ScriptedPlanner
 from tests.replay.conftest import DEMO_GOAL, STRICT_POLICY, run_goal
 
 
@@ -159,6 +160,33 @@ def test_an_offline_run_that_stopped_after_its_plan_request_verifies_identical(b
 
     assert result.identical, result.why
     assert result.compared == 2
+
+
+def test_an_llm_run_that_stopped_after_its_plan_answer_verifies_identical(bench: Workbench) -> None:
+    """Recorded before an LLM's answer was held for step 1's intent (or by a worker letting go at the plan):
+    the answer committed alone, then nothing. The re-execution, which would hold the answer for step 1's
+    decision and intent, commits it alone where the recording stopped and stops there."""
+    planner = ScriptedPlanner(READ_AND_SUMMARIZE, summaries=("A short summary.",))
+    orchestrator = Orchestrator(bench.store, bench.settings, planner_factory=lambda *_a, **_k: planner)
+    run_id = orchestrator.start(RunRequest("Summarize notes.txt", planner="openai"))
+
+    def die_after_answer(run: str, _seq: int) -> None:
+        if bench.run_events(run)[-1].type == "CostRecorded":
+            raise Killed
+
+    with pytest.raises(Killed):
+        orchestrator.advance(run_id, on_append=die_after_answer, commit_apart=lambda _seq: True)
+    assert [e.type for e in bench.run_events(run_id)] == [
+        "RunStarted",
+        "PlanRequested",
+        "PlanGenerated",
+        "CostRecorded",
+    ]
+
+    result = bench.verify(run_id)
+
+    assert result.identical, result.why
+    assert result.compared == 4
 
 
 def test_a_verify_reads_its_policy_file_once_and_decides_with_what_it_read(
