@@ -286,15 +286,13 @@ class RunWriter:
 
 @dataclass(frozen=True)
 class _Started:
-    """What ``start`` knows of the run it wrote: its fold, as the writer left it, the policy whose
-    sha ``RunStarted`` records and the planner it names. The ``advance`` that usually follows folds on
-    only what was appended since (a cancel, another process's steps) instead of reading the whole run,
-    decides with that policy instead of reading its file again (a change made since is one made after
-    the read), and plans with that planner instead of building another (an SDK client: ~25 ms)."""
+    """What ``start`` knows of the run it wrote: its fold, as the writer left it, and the policy whose
+    sha ``RunStarted`` records. The ``advance`` that usually follows folds on only what was appended
+    since (a cancel, another process's steps) instead of reading the whole run, and decides with
+    that policy instead of reading its file again (a change made since is one made after the read)."""
 
     state: RunState
     policy: Policy
-    planner: Planner
 
 
 class Orchestrator:
@@ -384,7 +382,7 @@ class Orchestrator:
         )
         writer = RunWriter(self.store, run_id, 0, on_append)
         writer(started, *inherited)
-        self._started = _Started(writer.state, policy, planner) if writer.state is not None else None
+        self._started = _Started(writer.state, policy) if writer.state is not None else None
         return run_id
 
     def run(self, request: RunRequest, *, on_append: OnAppend | None = None, **start_options: Any) -> RunState:
@@ -445,8 +443,6 @@ class Orchestrator:
             return state
         writer = RunWriter(self.store, run_id, state.last_seq, on_append, state, commit_apart)
         try:
-            if started is not None:
-                planner = planner or started.planner
             return self._drive(state, writer, planner, tool_runner, started.policy if started else None)
         finally:
             writer.flush()  # on every way out: an observation held when something failed is still recorded

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from agent_core.orchestrator import Orchestrator, RunRequest
+from agent_core.orchestrator import RunRequest
 from agent_core.policy import Policy
 from agent_core.store import EventStore
 from agent_core.workbench import Workbench
-from tests.hostile import READ_AND_SUMMARIZE, ScriptedPlanner
 from tests.runtime.conftest import DEFAULT_POLICY, DEMO_GOAL
 
 
@@ -88,17 +87,3 @@ def test_a_later_advance_reads_the_policy_file_again_and_fails_on_a_change(bench
     own_policy.write_text(own_policy.read_text() + "\n# edited after the start\n")
     state = orchestrator.advance(run_id)
     assert state.status == "failed" and "changed since the run started" in (state.failure_reason or "")
-
-
-def test_the_advance_after_start_plans_with_the_planner_start_built(bench: Workbench) -> None:
-    """An LLM planner is an SDK client (~25 ms to build): one per started-and-advanced run, not two."""
-    built: list[ScriptedPlanner] = []
-
-    def factory(*_args: Any, **_kwargs: Any) -> ScriptedPlanner:
-        built.append(ScriptedPlanner(READ_AND_SUMMARIZE, summaries=("A short summary.",)))
-        return built[-1]
-
-    orchestrator = Orchestrator(bench.store, bench.settings, planner_factory=factory)
-    state = orchestrator.run(RunRequest("Summarize notes.txt", planner="openai"))
-    assert state.status == "completed", state.failure_reason
-    assert len(built) == 1 and built[0].plan_calls == 1
