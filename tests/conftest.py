@@ -13,6 +13,7 @@ from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from agent_core.projections import open_store
+from agent_core.providers.registry import forget_built_planners
 from agent_core.store import EventStore
 
 try:  # a loaded machine (CI beside nothing else, a laptop beside everything) must not fail a browser check
@@ -26,6 +27,15 @@ except ImportError:  # the browser tests skip without Playwright
 # of a pure function take longer than Hypothesis's default 200 ms, and the suite keeps no timing thresholds.
 settings.register_profile("agent_core", deadline=None)
 settings.load_profile("agent_core")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sdk_planners() -> Iterator[None]:
+    """Each test builds its own SDK planners: a fake server's port may be handed out again later in the
+    session, and a shared client would carry its kept-alive connections and learned schema support over."""
+    yield
+    forget_built_planners()
+
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

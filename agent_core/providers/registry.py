@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent_core.errors import ConfigError
 from agent_core.providers.anthropic import AnthropicPlanner
@@ -64,6 +65,22 @@ class ProviderSpec:
         )
 
 
+MAX_BUILT_PER_PROVIDER = 16
+_BUILT: list[Any] = []
+"""Each wire format's cache of the planners it built (``forget_built_planners`` clears them)."""
+
+
+def forget_built_planners() -> None:
+    """Drop every cached SDK planner: the next ``make_planner`` builds a new client (and new connections).
+
+    A wire format's planner is built once per model, key, base URL and timeout and then shared: its
+    SDK client costs ~25 ms to build (its TLS context) and keeps its connections alive between runs;
+    it is safe across threads. Tests that restart a fake server call this between tests.
+    """
+    for cache in _BUILT:
+        cache.cache_clear()
+
+
 class WirePlanner(Protocol):
     """How a wire-format planner class is constructed (``AnthropicPlanner``, ``OpenAIPlanner``)."""
 
@@ -82,12 +99,19 @@ def wire_format(
 ) -> ProviderSpec:
     """A provider reached through an SDK with ``{env}_API_KEY`` and/or ``{env}_BASE_URL`` (either one will do).
 
-    ``auto_when`` names which of the two (``API_KEY``, ``BASE_URL``) let ``auto`` pick it.
+    ``auto_when`` names which of the two (``API_KEY``, ``BASE_URL``) let ``auto`` pick it. Its planners
+    are built once per model, key, base URL and timeout (``forget_built_planners``).
     """
     key, url = f"{env}_{API_KEY}", f"{env}_{BASE_URL}"
 
+    @lru_cache(maxsize=MAX_BUILT_PER_PROVIDER)
+    def built(model: str, api_key: str | None, base_url: str | None, timeout_s: float) -> Planner:
+        return planner(model, api_key, base_url, timeout_s)
+
+    _BUILT.append(built)
+
     def build(settings: Settings, model: str) -> Planner:
-        return planner(model, settings.credential(key), settings.credential(url), settings.llm_timeout_s)
+        return built(model, settings.credential(key), settings.credential(url), settings.llm_timeout_s)
 
     return ProviderSpec(
         name,
@@ -166,6 +190,7 @@ def make_planner(settings: Settings, *, provider: str | None = None, model: str 
 
     ``auto`` -> ``resolve_auto``. The model is ``model``, else ``AGENT_MODEL``, else the provider's
     default. A provider without the credentials it needs is a ``ConfigError`` saying which to set.
+    An SDK provider's planner is shared by every call with the same model, key, base URL and timeout.
     """
     choice = provider or settings.agent_planner
     if choice == AUTO:

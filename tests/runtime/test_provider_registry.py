@@ -19,7 +19,7 @@ from agent_core.events import Usage
 from agent_core.orchestrator import RunRequest, RunRequestError
 from agent_core.planning import PlanLimits
 from agent_core.providers import PROVIDERS, Reply, make_planner
-from agent_core.providers.registry import API_KEY, ProviderSpec, wire_format
+from agent_core.providers.registry import API_KEY, ProviderSpec, forget_built_planners, wire_format
 from tests.runtime.conftest import DEFAULT_POLICY
 
 SHIPPED = ("auto", "offline", "anthropic", "openai")
@@ -130,6 +130,21 @@ def test_make_planner_builds_it_with_its_credentials_and_default_model(
     assert (planner.model, planner.api_key, planner.base_url) == ("echo-1", "echo-key-0123456789", None)
     local = make_planner(settings(ECHO_BASE_URL="http://127.0.0.1:1/v1", AGENT_MODEL="echo-2"), provider="echo")
     assert isinstance(local, EchoPlanner) and (local.model, local.base_url) == ("echo-2", "http://127.0.0.1:1/v1")
+
+
+def test_an_sdk_planner_is_built_once_per_model_key_url_and_timeout(echo: ProviderSpec) -> None:
+    """Building an SDK client costs ~25 ms and a shared one keeps its connections alive between runs."""
+    keyed = settings(ECHO_API_KEY="echo-key-0123456789")
+    first = make_planner(keyed, provider="echo")
+    assert make_planner(keyed, provider="echo") is first
+    assert make_planner(settings(ECHO_API_KEY="echo-key-0123456789"), provider="echo") is first  # equal settings
+    assert make_planner(keyed, provider="echo", model="echo-2") is not first
+    assert make_planner(settings(ECHO_API_KEY="another-key-0123456789"), provider="echo") is not first
+    assert (
+        make_planner(settings(ECHO_API_KEY="echo-key-0123456789", AGENT_LLM_TIMEOUT="5"), provider="echo") is not first
+    )
+    forget_built_planners()
+    assert make_planner(keyed, provider="echo") is not first
 
 
 def test_the_cli_and_run_requests_accept_it(echo: ProviderSpec) -> None:
