@@ -243,6 +243,10 @@ def queue_section(workbench: Workbench, wanted: ApprovalFilter, title: str, note
 
 def approval_queue(workbench: Workbench) -> None:
     flash()
+    # Whether a run decided here still moves is read before the queue: a run that settles in between
+    # (its grant recorded, its steps run) would else leave a queue drawn before it and no poll to redraw it.
+    decided: dict[str, str] = st.session_state.get(DECIDED_KEY, {})
+    live = bool(decided) and not all(settled(workbench.run_state(r), what) for r, what in decided.items())
     total = workbench.count_pending_approvals()
     st.subheader(f"{QUEUE_HEADING} ({total})" if total else QUEUE_HEADING, anchor="approval-queue")
     if not total:
@@ -261,9 +265,7 @@ def approval_queue(workbench: Workbench) -> None:
                 queue_section(workbench, wanted, title, note, count)
         if not matching:
             st.info("No held step matches these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
-    decided: dict[str, str] = st.session_state.get(DECIDED_KEY, {})
     if decided:
-        live = not all(settled(workbench.run_state(r), what) for r, what in decided.items())
         st.fragment(run_every=FOLLOW_EVERY_S if live else None)(decided_runs)(workbench, decided, live)
 
 
