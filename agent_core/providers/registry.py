@@ -11,10 +11,10 @@ by ``Settings`` without a field of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent_core.errors import ConfigError
 from agent_core.providers.anthropic import AnthropicPlanner
@@ -65,9 +65,7 @@ class ProviderSpec:
         )
 
 
-MAX_BUILT_PER_PROVIDER = 16
-_BUILT: list[Any] = []
-"""Each wire format's cache of the planners it built (``forget_built_planners`` clears them)."""
+MAX_BUILT_PLANNERS = 32
 
 
 def forget_built_planners() -> None:
@@ -77,11 +75,10 @@ def forget_built_planners() -> None:
     SDK client costs ~25 ms to build (its TLS context) and keeps its connections alive between runs;
     it is safe across threads. Tests that restart a fake server call this between tests.
     """
-    for cache in _BUILT:
-        cache.cache_clear()
+    _built.cache_clear()
 
 
-class WirePlanner(Protocol):
+class WirePlanner(Hashable, Protocol):
     """How a wire-format planner class is constructed (``AnthropicPlanner``, ``OpenAIPlanner``)."""
 
     def __call__(self, model: str, api_key: str | None, base_url: str | None, timeout_s: float) -> Planner: ...
@@ -104,14 +101,8 @@ def wire_format(
     """
     key, url = f"{env}_{API_KEY}", f"{env}_{BASE_URL}"
 
-    @lru_cache(maxsize=MAX_BUILT_PER_PROVIDER)
-    def built(model: str, api_key: str | None, base_url: str | None, timeout_s: float) -> Planner:
-        return planner(model, api_key, base_url, timeout_s)
-
-    _BUILT.append(built)
-
     def build(settings: Settings, model: str) -> Planner:
-        return built(model, settings.credential(key), settings.credential(url), settings.llm_timeout_s)
+        return _built(planner, model, settings.credential(key), settings.credential(url), settings.llm_timeout_s)
 
     return ProviderSpec(
         name,
@@ -122,6 +113,12 @@ def wire_format(
         auto_rank=auto_rank,
         auto_when=tuple(f"{env}_{which}" for which in auto_when),
     )
+
+
+@lru_cache(maxsize=MAX_BUILT_PLANNERS)
+def _built(planner: WirePlanner, model: str, api_key: str | None, base_url: str | None, timeout_s: float) -> Planner:
+    """The one planner of this wire format for these arguments (``forget_built_planners``)."""
+    return planner(model, api_key, base_url, timeout_s)
 
 
 def _offline(settings: Settings, model: str) -> Planner:
