@@ -362,7 +362,10 @@ class Redactor:
         """A JSON-like value redacted at any depth, dict keys included (tuples come back as lists),
         and how many secrets were replaced; ``TooDeep`` when objects or arrays nest more than
         ``max_depth`` levels (the store's limit, checked in the same walk)."""
-        return self._walk(value, 1, sys.maxsize if max_depth is None else max_depth, [])
+        return self._redact(value, max_depth, [])
+
+    def _redact(self, value: Any, max_depth: int | None, odd: list[Any]) -> tuple[Any, int]:
+        return self._walk(value, 1, sys.maxsize if max_depth is None else max_depth, odd)
 
     def _walk(self, value: Any, depth: int, max_depth: int, odd: list[Any]) -> tuple[Any, int]:
         """``redact``'s walk; every leaf that is neither a string nor ``plain_scalar`` is added to ``odd``."""
@@ -416,7 +419,7 @@ class Redactor:
         return cleaned, canonical_json(cleaned, plain=not odd)
 
     def _payload(self, payload: dict[str, Any], max_depth: int | None, odd: list[Any]) -> dict[str, Any]:
-        cleaned, count = self._walk(payload, 1, sys.maxsize if max_depth is None else max_depth, odd)
+        cleaned, count = self._redact(payload, max_depth, odd)
         if count:
             before = payload.get(REDACTIONS_FIELD)
             cleaned[REDACTIONS_FIELD] = (before if isinstance(before, int) else 0) + count
