@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, text
 from sqlalchemy.orm import aliased
 
-from agent_core.store import LOCAL, EventStore, decisions_table, runs_table
+from agent_core.store import LOCAL, UNUSUAL_DECISION, EventStore, decisions_table, runs_table
 
 WAITING = "waiting_approval"  # projections.WAITING; the runs index stores the fold's status word
 
@@ -142,6 +142,8 @@ def recorded_decisions(
         query = query.where(d.c.tool.in_(list(tools)))
     if outcomes:
         query = query.where(d.c.outcome.in_(list(outcomes)))
+        if "approved" not in outcomes:  # the term that lets SQLite and PostgreSQL read the partial index
+            query = query.where(text(UNUSUAL_DECISION))
     if run_prefix:
         query = query.where(d.c.run_id.startswith(run_prefix, autoescape=True))
     query = query.order_by(d.c.at.desc(), d.c.run_id.desc(), d.c.seq.desc()).limit(limit)

@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
+UNUSUAL_DECISION = "outcome <> 'approved'"
+"""The partial index's condition; a query can use the index only when its own WHERE repeats the term."""
+
 events_table = Table(
     "events",
     metadata,
@@ -97,7 +100,13 @@ runs_table = Table(
     Column("chain", String(16), nullable=False, server_default="sha256"),
     Index("ix_runs_started", "started_at", "run_id"),
     Index("ix_runs_status_started", "status", "started_at"),
-    Index("ix_runs_parent", "parent_id"),
+    # Only runs with a parent (replays, forks) are in it: a root run's start writes no page of it.
+    Index(
+        "ix_runs_lineage",
+        "parent_id",
+        sqlite_where=text("parent_id IS NOT NULL"),
+        postgresql_where=text("parent_id IS NOT NULL"),
+    ),
 )
 
 decisions_table = Table(
@@ -116,11 +125,23 @@ decisions_table = Table(
     Column("input", Text, nullable=False),
     Column("replay_of", String(64)),
     PrimaryKeyConstraint("run_id", "step_id", "seq"),  # a step's latest decision: the pending query's probe
-    Index("ix_decisions_outcome_at", "outcome", "at"),
-    Index("ix_decisions_at", "at"),
+    # Decisions other than the guard's approvals (rare), by outcome: the decisions table filtered to them.
+    # An approved step, most decisions, writes no page of it (``approvals.recorded_decisions`` names the term).
+    Index(
+        "ix_decisions_unusual",
+        "outcome",
+        "at",
+        sqlite_where=text(UNUSUAL_DECISION),
+        postgresql_where=text(UNUSUAL_DECISION),
+    ),
+    Index("ix_decisions_at", "at"),  # the decisions table and the overview, newest first
     sqlite_with_rowid=False,  # on SQLite the table is its primary key's B-tree: two fewer pages per decision
 )
 """One row per decision event, written by the indexer in the append's transaction (see ``DecisionRow``)."""
+
+RETIRED_INDEXES = ("ix_runs_parent", "ix_decisions_outcome_at")
+"""Indexes earlier versions created, dropped at open: each wrote a page for every run or decision, while its
+read path needs only a few rows (``ix_runs_lineage`` and ``ix_decisions_unusual`` replace them)."""
 
 GENESIS_HASH = "0" * 64
 SHA256, HMAC_SHA256 = "sha256", "hmac-sha256"
@@ -521,8 +542,22 @@ class EventStore:
             for name, ddl in _ADDED_RUN_COLUMNS:  # a store created before the column: every run it holds is local
                 if name not in present:
                     conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {ddl}"))
+            self._update_indexes(conn)
             for statement in SQLITE_TRIGGERS if self.dialect == "sqlite" else PG_TXID_COLUMN + PG_TRIGGERS:
                 conn.execute(text(statement))
+
+    @staticmethod
+    def _update_indexes(conn: Connection) -> None:
+        """A store created by an earlier version trades its retired indexes for today's (only when they differ:
+        an up-to-date store's open takes no table lock)."""
+        inspector = inspect(conn)
+        for table in (runs_table, decisions_table):
+            present = {str(index["name"]) for index in inspector.get_indexes(table.name)}
+            for name in sorted(present & set(RETIRED_INDEXES)):
+                conn.execute(text(f"DROP INDEX {name}"))
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(conn)
 
     def _backfill_decisions(self, conn: Connection) -> None:
         """Index every run's decisions from its log (the indexer over the whole run), in the schema's transaction."""
