@@ -6,6 +6,8 @@ Every contender handles the same ``--runs`` recorded offline runs with the curre
                 each ``--workers N`` (the parallel lines are checked against the serial ones)
   sqlite        the same serial verify into a SQLite scratch file (synchronous=OFF): the scratch store
                 verify used before the memory store
+  read only     reading and decoding each recording, nothing re-executed: the most any verify that reads its
+                runs can reach against a live run
   live          ``Orchestrator.run`` of the same goals with the offline planner and the real tools, in a
                 copy of the workspace (plan, search, file reads, extractive summaries), stored in the same
                 in-memory store, and as the product stores a live run (SQLite, WAL + synchronous=FULL)
@@ -50,6 +52,7 @@ from agent_core.replay import (
     scratch_store,
     verify,
 )
+from agent_core.replay.recording import load_recording
 from agent_core.workspace import SAMPLE_WORKSPACE
 from bench import _common as c
 
@@ -131,6 +134,10 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
             target.close()
             shutil.rmtree(folder, ignore_errors=True)
 
+    def read_only(i: int) -> float:
+        """Only what every verify must do before re-executing: read and decode each recording (the ceiling)."""
+        return c.seconds(lambda: [load_recording(store, run_id) for run_id in ids])
+
     def live_pass(i: int, durable: bool) -> float:
         folder = Path(tempfile.mkdtemp(prefix="bench-live-"))
         copy = folder / "workspace"
@@ -156,6 +163,7 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
         "verify": lambda i: gate(i, 1),
         **{f"workers{n}": (lambda i, n=n: gate(i, n)) for n in workers},
         "verify_sqlite_scratch": sqlite_scratch,
+        "read_only": read_only,
         "live_scratch": lambda i: live_pass(i, durable=False),
         "live_durable": lambda i: live_pass(i, durable=True),
     }
@@ -170,6 +178,8 @@ def measure(url: str, workspace: Path, repeats: int, workers: list[int]) -> dict
         "memory_vs_sqlite_scratch": c.ratio(rate["verify"], rate["verify_sqlite_scratch"], higher_is_better=True),
         "live_scratch_runs_per_s": rate["live_scratch"],
         "ratio_same_store": c.ratio(rate["verify"], rate["live_scratch"], higher_is_better=True),
+        "read_only_runs_per_s": rate["read_only"],
+        "ceiling_same_store": c.ratio(rate["read_only"], rate["live_scratch"], higher_is_better=True),
         "live_runs_per_s": rate["live_durable"],
         "ratio": c.ratio(rate["verify"], rate["live_durable"], higher_is_better=True),
         "verify_cpu_ms_per_run": statistics.median(cpu_ms[1]),
@@ -274,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         c.fmt_ratio(same),  # type: ignore[arg-type]
         f">= {TARGET_SAME_STORE:g}x",
         c.verdict(bool(same and same >= TARGET_SAME_STORE)),  # type: ignore[operator]
+    )
+    table.add(
+        "  ceiling: only reading + decoding the recordings",
+        figures["runs"],
+        c.fmt_number(figures["read_only_runs_per_s"]),  # type: ignore[arg-type]
+        c.fmt_number(figures["live_scratch_runs_per_s"]),  # type: ignore[arg-type]
+        c.fmt_ratio(figures["ceiling_same_store"]),  # type: ignore[arg-type]
+        "-",
+        "-",
     )
     table.add(
         "a live run, durable SQLite (as the product runs)",
