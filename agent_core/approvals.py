@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from agent_core.store import LOCAL, UNUSUAL_DECISION, EventStore, decisions_table, runs_table
@@ -82,7 +82,8 @@ def _pending_query(columns: Sequence[Any], wanted: ApprovalFilter) -> Any:
     query = (
         select(*columns)
         .select_from(d.join(runs_table, runs_table.c.run_id == d.c.run_id))
-        .where(d.c.outcome == "held", runs_table.c.status == WAITING, runs_table.c.origin == LOCAL, ~answered)
+        .where(d.c.outcome == "held", UNUSUAL_DECISION, runs_table.c.status == WAITING, runs_table.c.origin == LOCAL)
+        .where(~answered)
     )
     if wanted.tools:
         query = query.where(d.c.tool.in_(list(wanted.tools)))
@@ -142,8 +143,8 @@ def recorded_decisions(
         query = query.where(d.c.tool.in_(list(tools)))
     if outcomes:
         query = query.where(d.c.outcome.in_(list(outcomes)))
-        if "approved" not in outcomes:  # the term that lets SQLite and PostgreSQL read the partial index
-            query = query.where(text(UNUSUAL_DECISION))
+        if "approved" not in outcomes:  # the term that lets SQLite read the partial index
+            query = query.where(UNUSUAL_DECISION)
     if run_prefix:
         query = query.where(d.c.run_id.startswith(run_prefix, autoescape=True))
     query = query.order_by(d.c.at.desc(), d.c.run_id.desc(), d.c.seq.desc()).limit(limit)

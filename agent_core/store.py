@@ -47,6 +47,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal_column,
     or_,
     select,
     text,
@@ -66,8 +67,6 @@ log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
-UNUSUAL_DECISION = "outcome <> 'approved'"
-"""The partial index's condition; a query can use the index only when its own WHERE repeats the term."""
 
 events_table = Table(
     "events",
@@ -125,19 +124,26 @@ decisions_table = Table(
     Column("input", Text, nullable=False),
     Column("replay_of", String(64)),
     PrimaryKeyConstraint("run_id", "step_id", "seq"),  # a step's latest decision: the pending query's probe
-    # Decisions other than the guard's approvals (rare), by outcome: the decisions table filtered to them.
-    # An approved step, most decisions, writes no page of it (``approvals.recorded_decisions`` names the term).
-    Index(
-        "ix_decisions_unusual",
-        "outcome",
-        "at",
-        sqlite_where=text(UNUSUAL_DECISION),
-        postgresql_where=text(UNUSUAL_DECISION),
-    ),
     Index("ix_decisions_at", "at"),  # the decisions table and the overview, newest first
     sqlite_with_rowid=False,  # on SQLite the table is its primary key's B-tree: two fewer pages per decision
 )
 """One row per decision event, written by the indexer in the append's transaction (see ``DecisionRow``)."""
+
+UNUSUAL_DECISION = decisions_table.c.outcome != literal_column("'approved'")
+"""Any decision but a guard's approval: the rare ones (refusals, holds, a person's answers).
+
+The condition of ``ix_decisions_unusual``. SQLite reads a partial index only for a query whose WHERE
+holds the index's own term (it does not infer it from ``outcome = 'held'``), so the queries over
+those decisions add it; the literal, not a bound parameter, is what lets the terms match."""
+Index(
+    "ix_decisions_unusual",
+    decisions_table.c.outcome,
+    decisions_table.c.at,
+    sqlite_where=UNUSUAL_DECISION,
+    postgresql_where=UNUSUAL_DECISION,
+)
+"""The approval queue (held decisions oldest first, a page at a time) and the decisions table filtered by
+outcome; a guard's approval, most decisions, writes no page of it."""
 
 RETIRED_INDEXES = ("ix_runs_parent", "ix_decisions_outcome_at")
 """Indexes earlier versions created, dropped at open: each wrote a page for every run or decision, while its
