@@ -5,9 +5,10 @@ time (wall minus time inside tools), beside a baseline measured in the same proc
 events appended with raw ``sqlite3`` at equal durability (WAL + synchronous=FULL, one commit
 per event). Target: framework time at most 1.5x the baseline (issue 16).
 
-Also the bytes each run writes to the WAL (every page a commit dirties is one 4 KiB frame), ours
-against the baseline's, both read from the WAL file's size after a truncating checkpoint before
-the run. Target: at most 2x the baseline's.
+Also the bytes each run writes to the WAL (every page a commit dirties is one frame of the file's
+page size), ours against the baseline's, both read from the WAL file's size after a truncating
+checkpoint before the run. Target: at most 2x the baseline's. And which B-tree each of our frames
+belongs to (the frame's page number, looked up in ``dbstat``): where a commit's pages go.
 
     python bench/run_bench.py [--runs N] [--json]
 """
@@ -22,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,25 @@ def wal_bytes(path: Path, checkpoint: bool = False) -> int:
     return wal.stat().st_size if wal.exists() else 0
 
 
+def wal_frames_by_tree(path: Path) -> Counter[str]:
+    """How many frames of ``path``'s WAL belong to each table or index (``sqlite_schema``: page 1, whose
+    header holds the file's page count); empty when this SQLite has no ``dbstat``."""
+    wal = path.with_name(path.name + "-wal")
+    data = wal.read_bytes() if wal.exists() else b""
+    if len(data) < 32:
+        return Counter()
+    page = int.from_bytes(data[8:12], "big")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        owner = dict(conn.execute("SELECT pageno, name FROM dbstat"))
+    except sqlite3.OperationalError:  # built without the dbstat table
+        return Counter()
+    finally:
+        conn.close()
+    numbers = (int.from_bytes(data[at : at + 4], "big") for at in range(32, len(data) - 23 - page, 24 + page))
+    return Counter(owner.get(number, "free list") for number in numbers)
+
+
 def raw_sqlite_append(path: Path, rows: list[tuple[str, int, str, str]]) -> tuple[float, int]:
     """Append the same events with sqlite3, WAL + synchronous=FULL, one commit per event; seconds and WAL bytes."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -98,6 +119,7 @@ def measure(runs: int, folder: Path) -> dict[str, Any]:
     orchestrator = bench.orchestrator
     database = folder / "events.db"
     wall, framework, baseline, event_counts, wal, raw_wal = [], [], [], [], [], []
+    frames: Counter[str] = Counter()
     for i in range(runs + 1):  # the first run warms caches and is not counted
         tools = TimedTools(orchestrator.workspace, orchestrator.database_path)
         wal_bytes(database, checkpoint=True)
@@ -106,6 +128,7 @@ def measure(runs: int, folder: Path) -> dict[str, Any]:
         state = orchestrator.advance(run_id, tool_runner=tools)
         elapsed = time.perf_counter() - start
         written = wal_bytes(database)
+        run_frames = wal_frames_by_tree(database)
         assert state.status == "completed", state.failure_reason
         events = bench.store.read_run(run_id)
         rows = [(e.run_id, e.seq, e.type, json.dumps(e.payload, sort_keys=True)) for e in events]
@@ -121,6 +144,7 @@ def measure(runs: int, folder: Path) -> dict[str, Any]:
         event_counts.append(len(events))
         wal.append(written)
         raw_wal.append(raw_written)
+        frames.update(run_frames)
         if i % 20 == 0:
             progress(f"{i}/{runs} runs")
     bench.close()
@@ -136,6 +160,7 @@ def measure(runs: int, folder: Path) -> dict[str, Any]:
         "baseline_events_per_s": events_per_run / statistics.median(baseline),
         "wal_bytes_per_run": statistics.median(wal),
         "baseline_wal_bytes_per_run": statistics.median(raw_wal),
+        "wal_frames_per_run": {name: count / runs for name, count in frames.most_common()},
     }
 
 
@@ -170,6 +195,13 @@ def main() -> int:
     table.add("WAL bytes written per run (ours)", "KiB", fmt_number(result["wal_bytes_per_run"] / 1024))
     table.add("WAL bytes written per run (baseline)", "KiB", fmt_number(result["baseline_wal_bytes_per_run"] / 1024))
     print(table.render())
+    if result["wal_frames_per_run"]:
+        trees = Table(["B-tree (ours)", "WAL frames per run (mean)"])
+        for name, count in result["wal_frames_per_run"].items():
+            trees.add(name, f"{count:.1f}")
+        trees.add("all", f"{sum(result['wal_frames_per_run'].values()):.1f}")
+        print()
+        print(trees.render())
     print(
         f"\nframework time / baseline = {fmt_ratio(result['framework_vs_baseline'])} "
         f"(target <= {TARGET_RATIO:.1f}x): {verdict(result['target_met'])}"
