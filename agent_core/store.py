@@ -67,7 +67,6 @@ log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
-
 events_table = Table(
     "events",
     metadata,
