@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from agent_core.store import LOCAL, UNUSUAL_DECISION, EventStore, decisions_table, runs_table
+from agent_core.store import APPROVED, LOCAL, UNUSUAL_DECISION, EventStore, decisions_table, runs_table
 
 WAITING = "waiting_approval"  # projections.WAITING; the runs index stores the fold's status word
 
@@ -143,7 +143,7 @@ def recorded_decisions(
         query = query.where(d.c.tool.in_(list(tools)))
     if outcomes:
         query = query.where(d.c.outcome.in_(list(outcomes)))
-        if "approved" not in outcomes:  # the term that lets SQLite read the partial index
+        if APPROVED not in outcomes:  # the term that lets SQLite read the partial index
             query = query.where(UNUSUAL_DECISION)
     if run_prefix:
         query = query.where(d.c.run_id.startswith(run_prefix, autoescape=True))

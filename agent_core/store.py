@@ -67,6 +67,12 @@ log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
+
+def _partial_index(name: str, *columns: Any, where: Any) -> Index:
+    """An index of only the rows ``where`` holds for, on SQLite and PostgreSQL alike."""
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
 events_table = Table(
     "events",
     metadata,
@@ -99,12 +105,7 @@ runs_table = Table(
     Index("ix_runs_started", "started_at", "run_id"),
     Index("ix_runs_status_started", "status", "started_at"),
     # Only runs with a parent (replays, forks) are in it: a root run's start writes no page of it.
-    Index(
-        "ix_runs_lineage",
-        "parent_id",
-        sqlite_where=text("parent_id IS NOT NULL"),
-        postgresql_where=text("parent_id IS NOT NULL"),
-    ),
+    _partial_index("ix_runs_lineage", "parent_id", where=text("parent_id IS NOT NULL")),
 )
 
 decisions_table = Table(
@@ -128,19 +129,15 @@ decisions_table = Table(
 )
 """One row per decision event, written by the indexer in the append's transaction (see ``DecisionRow``)."""
 
-UNUSUAL_DECISION = decisions_table.c.outcome != literal_column("'approved'")
+APPROVED = "approved"
+"""The outcome word of a guard's approval (``events.ToolApproved.DECIDES``), most decisions."""
+UNUSUAL_DECISION = decisions_table.c.outcome != literal_column(f"'{APPROVED}'")
 """Any decision but a guard's approval: the rare ones (refusals, holds, a person's answers).
 
 The condition of ``ix_decisions_unusual``. SQLite reads a partial index only for a query whose WHERE
 holds the index's own term (it does not infer it from ``outcome = 'held'``), so the queries over
 those decisions add it; the literal, not a bound parameter, is what lets the terms match."""
-Index(
-    "ix_decisions_unusual",
-    decisions_table.c.outcome,
-    decisions_table.c.at,
-    sqlite_where=UNUSUAL_DECISION,
-    postgresql_where=UNUSUAL_DECISION,
-)
+_partial_index("ix_decisions_unusual", decisions_table.c.outcome, decisions_table.c.at, where=UNUSUAL_DECISION)
 """The approval queue (held decisions oldest first, a page at a time) and the decisions table filtered by
 outcome; a guard's approval, most decisions, writes no page of it."""
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from agent_core import events as ev
 from agent_core.approvals import count_pending, pending_approvals, recorded_decisions
 from agent_core.projections import open_store
-from agent_core.store import RETIRED_INDEXES, EventStore
+from agent_core.store import APPROVED, RETIRED_INDEXES, EventStore
 from tests.store.helpers import new_run_id, run_started
 from tests.store.test_decisions_index import held_run
 
@@ -91,6 +91,10 @@ def plan_of(store: EventStore, read: Callable[[], object]) -> str:
 def test_each_read_path_uses_its_index(store: EventStore, read: Callable[[EventStore], object], index: str) -> None:
     plan = plan_of(store, lambda: read(store))
     assert f"INDEX {index}" in plan, plan
+
+
+def test_the_partial_index_leaves_out_what_the_guard_records_for_an_approval() -> None:
+    assert ev.ToolApproved.DECIDES.word == APPROVED
 
 
 def test_no_read_path_scans_a_whole_table_for_these_reads(store: EventStore) -> None:
